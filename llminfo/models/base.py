@@ -1,0 +1,247 @@
+"""The LanguageModel interface every analyzer talks to.
+
+Backends (`HFModel`, `VLLMModel`) implement five methods; everything else in llminfo is
+built on them. Prompts are plain strings (already formatted: use `chat()` to apply the chat
+template). A continuation is scored/generated as the tokens that follow the prompt's tokens:
+prompt and continuation are tokenised separately and concatenated, so a prompt shared by
+many continuations has one tokenisation and one KV cache.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+
+@dataclass
+class Completion:
+    """One generated continuation.
+
+    Attributes:
+        text: decoded continuation (stop string excluded).
+        token_ids: generated token ids.
+        logprobs: per token, log-probability of the sampled token under the distribution it
+            was sampled from (after temperature, top-k/top-p/typical and user processors).
+        entropy: per token, entropy (nats) of the model's full next-token distribution
+            (raw logits, temperature 1), computed on the fly — never stored as a vocab tensor.
+        finish_reason: "stop" (EOS or a stop string), "length" (max_new_tokens) or
+            "halt" (a halting processor closed the reasoning and the answer finished).
+        model_logprobs: per token, log-probability of the sampled token under the raw model
+            distribution (temperature 1, no processors): what likelihood-based scores use.
+    """
+
+    text: str
+    token_ids: list[int]
+    logprobs: list[float]
+    entropy: list[float]
+    finish_reason: str
+    model_logprobs: list[float] = field(default_factory=list)
+
+    @property
+    def mean_logprob(self) -> float:
+        lp = self.model_logprobs or self.logprobs
+        return float(np.mean(lp)) if lp else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Scored:
+    """Teacher-forced scores of one continuation given its prompt.
+
+    Attributes:
+        token_ids: continuation token ids.
+        logprobs: per continuation token, log p(token | prompt, previous tokens) (nats).
+        entropy: per continuation token, entropy (nats) of the next-token distribution at
+            that position.
+    """
+
+    token_ids: list[int]
+    logprobs: list[float]
+    entropy: list[float]
+
+    @property
+    def sum_logprob(self) -> float:
+        return float(np.sum(self.logprobs)) if self.logprobs else 0.0
+
+    @property
+    def mean_logprob(self) -> float:
+        return float(np.mean(self.logprobs)) if self.logprobs else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ModelInfo:
+    """Shape of a model, enough to count decode FLOPs (see `llminfo.analyzers.flops`)."""
+
+    name: str
+    backend: str
+    vocab_size: int
+    num_layers: int
+    hidden_size: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    max_context: int
+    num_experts: int = 0
+    experts_per_token: int = 0
+    moe_intermediate_size: int = 0
+    tie_word_embeddings: bool = False
+    num_parameters: int = 0
+    dtype: str = "float32"
+    device: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class LanguageModel(ABC):
+    """What every backend provides. See DESIGN.md, "The LanguageModel interface"."""
+
+    name: str
+    backend: str
+
+    @abstractmethod
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        n: int = 1,
+        max_new_tokens: int = 64,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        top_k: int = 0,
+        typical_p: float = 1.0,
+        seed: int | None = None,
+        stop: Sequence[str] | None = None,
+        processors: Sequence[Any] | None = None,
+    ) -> list[list[Completion]]:
+        """Sample `n` continuations of each prompt. `temperature=0` is greedy.
+
+        Returns one list of `n` Completions per prompt. With a seed, results repeat exactly
+        and sample j of a prompt does not depend on which other prompts share the call.
+        `processors` are transformers-style callables `(input_ids, scores) -> scores`
+        (e.g. `LocallyTypicalLogitsProcessor`, `EntropyHaltingProcessor`) applied after the
+        built-in temperature/top-k/top-p/typical warpers.
+        """
+
+    @abstractmethod
+    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
+        """Teacher-forced per-token logprobs/entropies of `continuations[i]` after `prompts[i]`.
+
+        Batched; pairs sharing a prompt encode the prompt once.
+        """
+
+    @abstractmethod
+    def next_token_logprobs(
+        self, prompts: Sequence[str], candidates: Sequence[str] | Sequence[Sequence[str]]
+    ) -> np.ndarray:
+        """log p(candidate | prompt) for each prompt and candidate string, shape (P, C).
+
+        `candidates` is one list shared by all prompts or one list per prompt (same length).
+        Multi-token candidates are scored in full (sum of token logprobs).
+        """
+
+    @abstractmethod
+    def chat(self, messages: Sequence[dict[str, str]] | str, *, system: str | None = None) -> str:
+        """Format a conversation with the model's chat template, ready for the assistant turn.
+
+        A plain string is one user message.
+        """
+
+    @abstractmethod
+    def describe(self) -> ModelInfo:
+        """Name, vocab and layer/hidden/head/FFN sizes (for FLOP counting)."""
+
+    # -- helpers shared by backends -------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def tokenizer(self) -> Any:
+        """The Hugging Face tokenizer (both backends load one)."""
+
+
+def validate_generate_args(
+    prompts: Sequence[str],
+    n: int,
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float,
+    top_k: int,
+    typical_p: float,
+) -> list[str]:
+    """Check `generate` arguments; errors name the argument. Returns prompts as a list."""
+    prompts = _check_prompts(prompts, "prompts")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"`n` has to be an integer >= 1, got {n!r}")
+    if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 0:
+        raise ValueError(f"`max_new_tokens` has to be an integer >= 0, got {max_new_tokens!r}")
+    if not (isinstance(temperature, (int, float)) and temperature >= 0 and np.isfinite(temperature)):
+        raise ValueError(f"`temperature` has to be a finite float >= 0, got {temperature!r}")
+    if not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
+        raise ValueError(f"`top_p` has to be a float in (0, 1], got {top_p!r}")
+    if not isinstance(top_k, int) or top_k < 0:
+        raise ValueError(f"`top_k` has to be an integer >= 0 (0 = off), got {top_k!r}")
+    if not (isinstance(typical_p, (int, float)) and 0 < typical_p <= 1):
+        raise ValueError(f"`typical_p` has to be a float in (0, 1], got {typical_p!r}")
+    return prompts
+
+
+def validate_pairs(prompts: Sequence[str], continuations: Sequence[str]) -> tuple[list[str], list[str]]:
+    prompts = _check_prompts(prompts, "prompts", allow_empty_strings=True)
+    if isinstance(continuations, str):
+        raise TypeError("`continuations` has to be a list of strings, got a single string")
+    continuations = list(continuations)
+    if len(continuations) != len(prompts):
+        raise ValueError(
+            f"`prompts` and `continuations` must have the same length, got {len(prompts)} and {len(continuations)}"
+        )
+    for i, c in enumerate(continuations):
+        if not isinstance(c, str):
+            raise TypeError(f"`continuations[{i}]` has to be a string, got {type(c).__name__}")
+    return prompts, continuations
+
+
+def normalize_candidates(
+    candidates: Sequence[str] | Sequence[Sequence[str]], num_prompts: int
+) -> list[list[str]]:
+    """One candidate list per prompt; errors name `candidates`."""
+    if isinstance(candidates, str) or len(candidates) == 0:
+        raise ValueError("`candidates` has to be a non-empty list of strings (or one list per prompt)")
+    if all(isinstance(c, str) for c in candidates):
+        per_prompt = [list(candidates)] * num_prompts  # type: ignore[arg-type]
+    else:
+        per_prompt = [list(c) for c in candidates]  # type: ignore[union-attr]
+        if len(per_prompt) != num_prompts:
+            raise ValueError(
+                f"`candidates` has one list per prompt but {len(per_prompt)} lists for {num_prompts} prompts"
+            )
+        sizes = {len(c) for c in per_prompt}
+        if len(sizes) != 1:
+            raise ValueError("`candidates`: every prompt needs the same number of candidates")
+    for i, row in enumerate(per_prompt):
+        for c in row:
+            if not isinstance(c, str) or c == "":
+                raise ValueError(f"`candidates` for prompt {i} contains {c!r}; candidates are non-empty strings")
+    return per_prompt
+
+
+def _check_prompts(prompts: Sequence[str], name: str, allow_empty_strings: bool = False) -> list[str]:
+    if isinstance(prompts, str):
+        raise TypeError(f"`{name}` has to be a list of strings, got a single string (wrap it in a list)")
+    prompts = list(prompts)
+    if not prompts:
+        raise ValueError(f"`{name}` is empty: pass at least one prompt")
+    for i, p in enumerate(prompts):
+        if not isinstance(p, str):
+            raise TypeError(f"`{name}[{i}]` has to be a string, got {type(p).__name__}")
+        if not allow_empty_strings and p == "":
+            raise ValueError(f"`{name}[{i}]` is an empty string")
+    return prompts

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+import torch
+
+# One thread is steadier than two on a shared 2-core machine.
+torch.set_num_threads(int(os.environ.get("LLMINFO_TEST_THREADS", "1")))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    from tiny import tiny_hf_model
+
+    return tiny_hf_model(0)
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """The embedded SmolLM2-135M-Instruct on the HF backend (one load per session)."""
+    from llminfo.models import load_model
+
+    return load_model("default")
