@@ -178,7 +178,7 @@ def validate_generate_args(
     typical_p: float,
 ) -> list[str]:
     """Check `generate` arguments; errors name the argument. Returns prompts as a list."""
-    prompts = _check_prompts(prompts, "prompts")
+    prompts = check_prompts(prompts, "prompts")
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"`n` has to be an integer >= 1, got {n!r}")
     if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 0:
@@ -195,7 +195,7 @@ def validate_generate_args(
 
 
 def validate_pairs(prompts: Sequence[str], continuations: Sequence[str]) -> tuple[list[str], list[str]]:
-    prompts = _check_prompts(prompts, "prompts", allow_empty_strings=True)
+    prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
     if isinstance(continuations, str):
         raise TypeError("`continuations` has to be a list of strings, got a single string")
     continuations = list(continuations)
@@ -233,7 +233,7 @@ def normalize_candidates(
     return per_prompt
 
 
-def _check_prompts(prompts: Sequence[str], name: str, allow_empty_strings: bool = False) -> list[str]:
+def check_prompts(prompts: Sequence[str], name: str, allow_empty_strings: bool = False) -> list[str]:
     if isinstance(prompts, str):
         raise TypeError(f"`{name}` has to be a list of strings, got a single string (wrap it in a list)")
     prompts = list(prompts)

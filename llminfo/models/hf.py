@@ -1,0 +1,449 @@
+"""`HFModel`: the LanguageModel interface over transformers' `AutoModelForCausalLM`.
+
+Generation is llminfo's own decode loop (not `model.generate`) so that, per step, the
+entropy of the full next-token distribution and the chosen token's log-probability are
+reduced to one float each while the step's logits are in hand: `(steps, vocab)` tensors
+are never kept. Prompts are encoded once; their KV cache is repeated for the `n` samples
+(generation) or the continuations that share them (scoring).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from llminfo import measures
+from llminfo.models.base import (
+    Completion,
+    LanguageModel,
+    ModelInfo,
+    Scored,
+    check_prompts,
+    normalize_candidates,
+    validate_generate_args,
+    validate_pairs,
+)
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# Rows per forward when scoring: bounds the transient (rows, positions, vocab) logits.
+_SCORE_ROWS = 16
+
+
+class HFModel(LanguageModel):
+    """A transformers causal LM behind the `LanguageModel` interface.
+
+    Args:
+        model: a `PreTrainedModel` (causal LM), already on its device.
+        tokenizer: its tokenizer.
+        name (`str`, *optional*): display name.
+
+    Example:
+        >>> from llminfo.models import load_model
+        >>> m = load_model("default")
+        >>> [[c]] = m.generate([m.chat("What is the capital of France?")], temperature=0, max_new_tokens=8)
+        >>> c.text, c.entropy[:3]
+    """
+
+    backend = "hf"
+
+    def __init__(self, model: Any, tokenizer: Any, name: str | None = None):
+        self.model = model.eval()
+        self._tokenizer = tokenizer
+        self.name = name or getattr(model.config, "name_or_path", None) or type(model).__name__
+        self.device = next(model.parameters()).device
+        cfg = model.config
+        self.max_context = int(getattr(cfg, "max_position_embeddings", 0) or getattr(tokenizer, "model_max_length", 0) or 2048)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        if self.pad_id is None:
+            self.pad_id = 0
+        eos = getattr(model.generation_config, "eos_token_id", None) if getattr(model, "generation_config", None) else None
+        eos = eos if eos is not None else tokenizer.eos_token_id
+        self.eos_ids = set(eos if isinstance(eos, (list, tuple)) else ([eos] if eos is not None else []))
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str,
+        *,
+        dtype: str | None = None,
+        device: str | None = None,
+        trust_remote_code: bool = False,
+        name: str | None = None,
+    ) -> "HFModel":
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if dtype is not None and dtype != "auto" and dtype not in _DTYPES:
+            raise ValueError(f"`dtype` has to be one of auto, {', '.join(_DTYPES)}, got {dtype!r}")
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        torch_dtype = "auto" if dtype == "auto" else _DTYPES.get(dtype or "float32")
+        try:
+            tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+            model = AutoModelForCausalLM.from_pretrained(
+                path, dtype=torch_dtype, trust_remote_code=trust_remote_code
+            )
+        except OSError as e:
+            raise FileNotFoundError(
+                f"could not load model {path!r}: not a local model folder, and not loadable from the "
+                f"Hugging Face hub (offline, or unknown id). Details: {str(e).splitlines()[0]}"
+            ) from None
+        return cls(model.to(device), tok, name=name or path)
+
+    # -- interface ----------------------------------------------------------------------
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._tokenizer
+
+    def chat(self, messages: Sequence[dict[str, str]] | str, *, system: str | None = None) -> str:
+        if isinstance(messages, str):
+            messages = [{"role": "user", "content": messages}]
+        messages = list(messages)
+        if system is not None:
+            messages = [{"role": "system", "content": system}] + messages
+        if not getattr(self._tokenizer, "chat_template", None):
+            # Base models have no template: a plain transcript is the usual fallback.
+            text = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages)
+            return text + "Assistant:"
+        return self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def describe(self) -> ModelInfo:
+        cfg = self.model.config
+        cfg = getattr(cfg, "text_config", None) or cfg
+        heads = int(cfg.num_attention_heads)
+        hidden = int(cfg.hidden_size)
+        return ModelInfo(
+            name=self.name,
+            backend=self.backend,
+            vocab_size=int(cfg.vocab_size),
+            num_layers=int(cfg.num_hidden_layers),
+            hidden_size=hidden,
+            num_heads=heads,
+            num_kv_heads=int(getattr(cfg, "num_key_value_heads", None) or heads),
+            head_dim=int(getattr(cfg, "head_dim", None) or hidden // heads),
+            intermediate_size=int(getattr(cfg, "intermediate_size", 0) or 0),
+            max_context=self.max_context,
+            num_experts=int(getattr(cfg, "num_local_experts", None) or getattr(cfg, "num_experts", None) or 0),
+            experts_per_token=int(getattr(cfg, "num_experts_per_tok", 0) or 0),
+            moe_intermediate_size=int(getattr(cfg, "moe_intermediate_size", 0) or 0),
+            tie_word_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)),
+            num_parameters=int(sum(p.numel() for p in self.model.parameters())),
+            dtype=str(self.model.dtype).replace("torch.", ""),
+            device=str(self.device),
+        )
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        n: int = 1,
+        max_new_tokens: int = 64,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        top_k: int = 0,
+        typical_p: float = 1.0,
+        seed: int | None = None,
+        stop: Sequence[str] | None = None,
+        processors: Sequence[Any] | None = None,
+    ) -> list[list[Completion]]:
+        prompts = validate_generate_args(prompts, n, max_new_tokens, temperature, top_p, top_k, typical_p)
+        stop = [stop] if isinstance(stop, str) else list(stop or [])
+        encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
+        warpers = self._warpers(temperature, top_p, top_k, typical_p) + list(processors or [])
+        rows = len(prompts) * n
+        gens = _row_generators(seed, len(prompts), n, self.device)
+
+        ids, mask = self._left_pad(encoded)
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), use_cache=True, logits_to_keep=1)
+        cache = out.past_key_values
+        logits = out.logits[:, -1, :]
+        if n > 1:  # every sample of a prompt reuses the prompt's KV cache
+            cache.batch_repeat_interleave(n)
+            logits = logits.repeat_interleave(n, dim=0)
+            ids = ids.repeat_interleave(n, dim=0)
+            mask = mask.repeat_interleave(n, dim=0)
+
+        generated: list[list[int]] = [[] for _ in range(rows)]
+        logprobs: list[list[float]] = [[] for _ in range(rows)]
+        model_logprobs: list[list[float]] = [[] for _ in range(rows)]
+        entropies: list[list[float]] = [[] for _ in range(rows)]
+        finish = ["length"] * rows
+        active = torch.ones(rows, dtype=torch.bool, device=self.device)
+        seq = ids
+        for _step in range(max_new_tokens):
+            raw = torch.log_softmax(logits.float(), dim=-1)
+            ent = measures.entropy_from_logits(raw)
+            scores = logits.float()
+            for proc in warpers:
+                scores = proc(seq, scores)
+            if temperature == 0:
+                next_tok = scores.argmax(dim=-1)
+            else:
+                probs = torch.softmax(scores, dim=-1)
+                next_tok = torch.empty(rows, dtype=torch.long, device=self.device)
+                for r in range(rows):
+                    if active[r]:
+                        next_tok[r] = torch.multinomial(probs[r], 1, generator=gens[r])[0]
+                    else:
+                        next_tok[r] = self.pad_id
+            next_tok = torch.where(active, next_tok, torch.full_like(next_tok, self.pad_id))
+            chosen_lp = torch.log_softmax(scores, dim=-1).gather(1, next_tok[:, None])[:, 0]
+            chosen_raw = raw.gather(1, next_tok[:, None])[:, 0]
+            tok_list = next_tok.tolist()
+            for r in torch.nonzero(active).flatten().tolist():
+                t = tok_list[r]
+                generated[r].append(t)
+                logprobs[r].append(float(chosen_lp[r]))
+                model_logprobs[r].append(float(chosen_raw[r]))
+                entropies[r].append(float(ent[r]))
+                if t in self.eos_ids:
+                    finish[r] = "stop"
+                    active[r] = False
+                elif stop and _hits_stop(self._tokenizer, generated[r], stop):
+                    finish[r] = "stop"
+                    active[r] = False
+            if not bool(active.any()) or _step == max_new_tokens - 1:
+                break
+            mask = torch.cat([mask, active[:, None].long()], dim=1)
+            seq = torch.cat([seq, next_tok[:, None]], dim=1)
+            pos = (mask.sum(dim=1, keepdim=True) - 1).clamp(min=0)
+            out = self.model(
+                input_ids=next_tok[:, None], attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True
+            )
+            cache = out.past_key_values
+            logits = out.logits[:, -1, :]
+
+        results: list[list[Completion]] = []
+        for i in range(len(prompts)):
+            row_results = []
+            for j in range(n):
+                r = i * n + j
+                toks = generated[r]
+                if toks and toks[-1] in self.eos_ids:
+                    text_toks = toks[:-1]
+                else:
+                    text_toks = toks
+                text = self._tokenizer.decode(text_toks, skip_special_tokens=True)
+                if finish[r] == "stop" and stop:
+                    text = _cut_at_stop(text, stop)
+                row_results.append(
+                    Completion(
+                        text=text,
+                        token_ids=toks,
+                        logprobs=logprobs[r],
+                        entropy=entropies[r],
+                        finish_reason=finish[r],
+                        model_logprobs=model_logprobs[r],
+                    )
+                )
+            results.append(row_results)
+        return results
+
+    @torch.inference_mode()
+    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
+        prompts, continuations = validate_pairs(prompts, continuations)
+        groups: OrderedDict[str, list[int]] = OrderedDict()
+        for k, p in enumerate(prompts):
+            groups.setdefault(p, []).append(k)
+        prompt_ids = {p: self.encode_prompt(p, f"prompts[{ks[0]}]", allow_empty=True) for p, ks in groups.items()}
+        cont_ids = [self._tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
+        for k, p in enumerate(prompts):
+            if len(prompt_ids[p]) + len(cont_ids[k]) > self.max_context:
+                raise ValueError(
+                    f"`prompts[{k}]` + `continuations[{k}]` is {len(prompt_ids[p]) + len(cont_ids[k])} tokens, "
+                    f"longer than the model's context window ({self.max_context})"
+                )
+        results: list[Scored | None] = [None] * len(prompts)
+        shared = [p for p, ks in groups.items() if len(ks) > 1]
+        single = [ks[0] for p, ks in groups.items() if len(ks) == 1]
+        for start in range(0, len(single), _SCORE_ROWS):
+            chunk = single[start : start + _SCORE_ROWS]
+            for k, s in zip(chunk, self._score_plain([prompt_ids[prompts[k]] for k in chunk], [cont_ids[k] for k in chunk])):
+                results[k] = s
+        for p in shared:
+            ks = groups[p]
+            for k, s in zip(ks, self._score_shared(prompt_ids[p], [cont_ids[k] for k in ks])):
+                results[k] = s
+        return results  # type: ignore[return-value]
+
+    @torch.inference_mode()
+    def next_token_logprobs(
+        self, prompts: Sequence[str], candidates: Sequence[str] | Sequence[Sequence[str]]
+    ) -> np.ndarray:
+        prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
+        per_prompt = normalize_candidates(candidates, len(prompts))
+        cand_ids = {c: self._tokenizer(c, add_special_tokens=False)["input_ids"] for row in per_prompt for c in row}
+        if all(len(t) == 1 for t in cand_ids.values()):
+            # One forward per prompt batch: read the candidates' first-token logprobs.
+            out = np.empty((len(prompts), len(per_prompt[0])))
+            encoded = [self.encode_prompt(p, f"prompts[{i}]", allow_empty=True) for i, p in enumerate(prompts)]
+            for start in range(0, len(prompts), _SCORE_ROWS):
+                ids, mask = self._left_pad(encoded[start : start + _SCORE_ROWS])
+                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), logits_to_keep=1).logits[:, -1, :]
+                logp = torch.log_softmax(logits.float(), dim=-1)
+                idx = torch.tensor([[cand_ids[c][0] for c in per_prompt[i]] for i in range(start, start + len(ids))], device=self.device)
+                out[start : start + len(ids)] = logp.gather(1, idx).cpu().double().numpy()
+            return out
+        flat_p = [p for i, p in enumerate(prompts) for _ in per_prompt[i]]
+        flat_c = [c for row in per_prompt for c in row]
+        scored = self.score(flat_p, flat_c)
+        return np.array([s.sum_logprob for s in scored]).reshape(len(prompts), -1)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def encode_prompt(self, prompt: str, where: str = "prompt", reserve: int = 0, allow_empty: bool = False) -> list[int]:
+        """Token ids of a prompt; adds the tokenizer's special tokens unless the text has them.
+
+        An empty prompt becomes the BOS token (so its first continuation token has a context).
+        """
+        tok = self._tokenizer
+        bos = tok.bos_token
+        add = not (bos and prompt.startswith(bos))
+        ids = tok(prompt, add_special_tokens=add)["input_ids"] if prompt else []
+        if not ids:
+            start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+            if not allow_empty or start is None:
+                raise ValueError(f"`{where}` encodes to no tokens")
+            ids = [start]
+        if len(ids) + reserve > self.max_context:
+            what = f"`{where}` has {len(ids)} tokens"
+            if reserve:
+                what += f" and `max_new_tokens` is {reserve}"
+            raise ValueError(f"{what}: more than the model's context window ({self.max_context} tokens)")
+        return ids
+
+    def _left_pad(self, seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            if s:
+                ids[r, width - len(s) :] = torch.tensor(s)
+                mask[r, width - len(s) :] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    def _score_plain(self, prompt_ids: list[list[int]], cont_ids: list[list[int]]) -> list[Scored]:
+        """One forward over prompt+continuation, left-padded; only the last positions' logits."""
+        seqs = [p + c for p, c in zip(prompt_ids, cont_ids)]
+        ids, mask = self._left_pad(seqs)
+        keep = max(len(c) for c in cont_ids) + 1
+        logits = self.model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), logits_to_keep=keep).logits
+        # logits[:, j] predicts token at position (width - keep + j + 1); continuations end at width.
+        out = []
+        for r, c in enumerate(cont_ids):
+            if not c:
+                out.append(Scored([], [], []))
+                continue
+            rows = logits[r, keep - 1 - len(c) : keep - 1]
+            out.append(_scored_from_logits(rows, c))
+        return out
+
+    def _score_shared(self, prompt: list[int], conts: list[list[int]]) -> list[Scored]:
+        """Encode the prompt once; run all continuations on copies of its KV cache."""
+        ids = torch.tensor([prompt], device=self.device)
+        first = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
+        last = first.logits[0, -1]
+        order = list(range(len(conts)))
+        results: dict[int, Scored] = {}
+        for start in range(0, len(order), _SCORE_ROWS):
+            chunk = order[start : start + _SCORE_ROWS]
+            body = [conts[k] for k in chunk]
+            width = max(len(c) for c in body)
+            if width <= 1:
+                for k in chunk:
+                    results[k] = _scored_from_logits(last[None], conts[k]) if conts[k] else Scored([], [], [])
+                continue
+            cache = copy.deepcopy(first.past_key_values)
+            cache.batch_repeat_interleave(len(chunk))
+            inp = torch.full((len(chunk), width - 1), self.pad_id, dtype=torch.long)
+            cmask = torch.zeros((len(chunk), width - 1), dtype=torch.long)
+            for r, c in enumerate(body):
+                if len(c) > 1:
+                    inp[r, : len(c) - 1] = torch.tensor(c[:-1])
+                    cmask[r, : len(c) - 1] = 1
+            mask = torch.cat([torch.ones((len(chunk), len(prompt)), dtype=torch.long), cmask], dim=1).to(self.device)
+            pos = (torch.arange(width - 1) + len(prompt)).expand(len(chunk), -1).to(self.device)
+            logits = self.model(
+                input_ids=inp.to(self.device), attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True
+            ).logits
+            for r, k in enumerate(chunk):
+                c = conts[k]
+                if not c:
+                    results[k] = Scored([], [], [])
+                    continue
+                rows = torch.cat([last[None], logits[r, : len(c) - 1]], dim=0)
+                results[k] = _scored_from_logits(rows, c)
+        return [results[k] for k in range(len(conts))]
+
+    def _warpers(self, temperature: float, top_p: float, top_k: int, typical_p: float) -> list[Any]:
+        if temperature == 0:
+            return []
+        from transformers.generation.logits_process import (
+            TemperatureLogitsWarper,
+            TopKLogitsWarper,
+            TopPLogitsWarper,
+        )
+
+        warpers: list[Any] = []
+        if temperature != 1.0:
+            warpers.append(TemperatureLogitsWarper(float(temperature)))
+        if top_k:
+            warpers.append(TopKLogitsWarper(int(top_k)))
+        if typical_p < 1.0:
+            warpers.append(_typical_processor(typical_p))
+        if top_p < 1.0:
+            warpers.append(TopPLogitsWarper(float(top_p)))
+        return warpers
+
+
+def _typical_processor(typical_p: float) -> Any:
+    try:
+        from llminfo.processors.typical import LocallyTypicalLogitsProcessor
+    except ImportError:  # pragma: no cover - only while the processor module is absent
+        from transformers.generation.logits_process import TypicalLogitsWarper as LocallyTypicalLogitsProcessor
+    return LocallyTypicalLogitsProcessor(float(typical_p))
+
+
+def _scored_from_logits(rows: torch.Tensor, tokens: list[int]) -> Scored:
+    """rows: (len(tokens), vocab) logits predicting each token."""
+    logp = torch.log_softmax(rows.float(), dim=-1)
+    idx = torch.tensor(tokens, device=rows.device)[:, None]
+    lp = logp.gather(1, idx)[:, 0]
+    ent = measures.entropy_from_logits(logp)
+    return Scored(token_ids=list(tokens), logprobs=lp.tolist(), entropy=ent.tolist())
+
+
+def _positions(mask: torch.Tensor) -> torch.Tensor:
+    return (mask.cumsum(dim=1) - 1).clamp(min=0)
+
+
+def _row_generators(seed: int | None, num_prompts: int, n: int, device: torch.device) -> list[torch.Generator]:
+    """One generator per (prompt, sample): sample j's stream depends only on (seed, j)."""
+    if seed is None:
+        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+    gens = []
+    for _i in range(num_prompts):
+        for j in range(n):
+            g = torch.Generator(device=device)
+            g.manual_seed((int(seed) * 1_000_003 + j) % (2**63 - 1))
+            gens.append(g)
+    return gens
+
+
+def _hits_stop(tokenizer: Any, toks: list[int], stop: list[str]) -> bool:
+    # Decode only a tail long enough to contain any stop string.
+    tail = tokenizer.decode(toks[-(max(len(s) for s in stop) + 8) :], skip_special_tokens=True)
+    return any(s in tail for s in stop)
+
+
+def _cut_at_stop(text: str, stop: list[str]) -> str:
+    cut = min((text.find(s) for s in stop if s in text), default=-1)
+    return text[:cut] if cut >= 0 else text
+
+
+warnings.filterwarnings("ignore", message=".*generation flags are not valid.*")
