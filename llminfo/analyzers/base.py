@@ -1,0 +1,255 @@
+"""The contract every hallucination-risk method follows, and what they share.
+
+A method takes a `LanguageModel` and a batch of `QAItem`s and returns one `MethodResult`
+per item: a float `score` (higher = more uncertain = more likely a hallucination) and a
+`details` dict (JSON-serialisable) explaining it.
+
+Methods that need K sampled answers to the same question at the same temperature and seed
+(semantic entropy, iterative-prompting MI, ...) draw them from one `SampleCache`, so the
+samples are generated once per batch and shared — lm-polygraph's "statistics computed once
+per batch". The cache calls `model.generate` once for all prompts it has not seen yet.
+
+Example:
+    >>> from llminfo import load_model
+    >>> from llminfo.analyzers.base import QAItem, SampleCache
+    >>> from llminfo.analyzers.semantic_entropy import SemanticEntropy
+    >>> model = load_model("default")
+    >>> items = [QAItem("What is the capital of France?")]
+    >>> cache = SampleCache()
+    >>> [r] = SemanticEntropy().score(model, items, seed=0, cache=cache)
+    >>> r.score, r.details["cluster_sizes"]
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Sequence
+
+from llminfo.models.base import Completion, LanguageModel
+
+SHORT_ANSWER_INSTRUCTION = "Answer the question with just the answer, in a few words."
+# Short answers: a few words on one line. A newline ends the answer.
+ANSWER_MAX_NEW_TOKENS = 24
+ANSWER_STOP: tuple[str, ...] = ("\n",)
+# Rows (prompts x samples) per `generate` call: bounds the KV cache held at once.
+MAX_ROWS_PER_CALL = 128
+
+
+@dataclass
+class QAItem:
+    """One question to score.
+
+    Attributes:
+        question: the question text.
+        answer: the answer to score; `None` = the model answers greedily (see `answers_for`).
+        context: optional evidence / passage the question is about.
+        id: optional identifier, carried through unchanged.
+    """
+
+    question: str
+    answer: str | None = None
+    context: str | None = None
+    id: Any = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.question, str) or not self.question.strip():
+            raise ValueError(f"`question` has to be a non-empty string, got {self.question!r}")
+        if self.answer is not None and not isinstance(self.answer, str):
+            raise TypeError(f"`answer` has to be a string or None, got {type(self.answer).__name__}")
+        if self.context is not None and not isinstance(self.context, str):
+            raise TypeError(f"`context` has to be a string or None, got {type(self.context).__name__}")
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any], where: str = "row") -> "QAItem":
+        """Build from `{"question", "answer"?, "context"?, "id"?}`; errors name `where`."""
+        if not isinstance(row, Mapping):
+            raise TypeError(f"{where}: expected an object with a 'question' field, got {type(row).__name__}")
+        if "question" not in row:
+            raise ValueError(f"{where}: missing field 'question'")
+        try:
+            return cls(row["question"], row.get("answer"), row.get("context"), row.get("id"))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{where}: {e}") from None
+
+
+@dataclass
+class MethodResult:
+    """One method's verdict on one item.
+
+    Attributes:
+        score: higher = more uncertain (more likely a hallucination). May be NaN only when
+            the method could not be computed; `details["error"]` then says why.
+        details: JSON-serialisable explanation (clusters, probabilities, answers, ...).
+    """
+
+    score: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class HallucinationMethod(ABC):
+    """A hallucination-risk signal. Subclasses set `name` and implement `score`.
+
+    `score` must be batched: one `generate` call for every sample of every item (through the
+    shared `SampleCache`) and one `score` call for every pair to teacher-force, never a
+    Python loop of model calls per item or sample.
+    """
+
+    name: str = "method"
+
+    @abstractmethod
+    def score(
+        self,
+        model: LanguageModel,
+        items: Sequence[QAItem],
+        *,
+        seed: int = 0,
+        cache: "SampleCache | None" = None,
+    ) -> list[MethodResult]:
+        """Score every item; returns one `MethodResult` per item, in order."""
+
+
+def as_items(items: Sequence[QAItem | Mapping[str, Any] | str]) -> list[QAItem]:
+    """Accept QAItems, dicts (`QAItem.from_dict`) or bare question strings."""
+    if isinstance(items, (str, QAItem, Mapping)):
+        raise TypeError("`items` has to be a list of QAItem / dict / str, got a single item (wrap it in a list)")
+    out = []
+    for i, it in enumerate(items):
+        if isinstance(it, QAItem):
+            out.append(it)
+        elif isinstance(it, str):
+            out.append(QAItem(it))
+        else:
+            out.append(QAItem.from_dict(it, where=f"items[{i}]"))
+    return out
+
+
+def qa_prompt(
+    model: LanguageModel,
+    question: str,
+    context: str | None = None,
+    instruction: str = SHORT_ANSWER_INSTRUCTION,
+) -> str:
+    """The standard short-answer chat prompt: instruction, optional context, the question.
+
+    Args:
+        model: supplies the chat template (`model.chat`).
+        question: the question.
+        context (`str`, *optional*): evidence shown before the question.
+        instruction (`str`): first line of the user turn.
+
+    Example:
+        >>> qa_prompt(model, "What is the capital of France?")  # doctest: +SKIP
+        '<|im_start|>system ... <|im_start|>user\\nAnswer the question with just the answer, ...'
+    """
+    body = f"{instruction}\n\n"
+    if context:
+        body += f"Context: {context}\n\n"
+    body += f"Question: {question}"
+    return model.chat(body)
+
+
+def clean_answer(text: str) -> str:
+    """Strip whitespace around a generated short answer (the newline stop is already cut)."""
+    return text.strip()
+
+
+class SampleCache:
+    """Sampled completions shared by every method scoring the same batch.
+
+    Keyed by (model, prompt, temperature, max_new_tokens, seed, stop, top_p). Because a
+    backend's sample j depends only on (seed, j) — not on the other prompts or on `n` — a
+    request for n samples of a cached prompt that holds ≥ n is served from the cache, and
+    batched results equal one-prompt-at-a-time results.
+
+    Memory: each Completion keeps per-token floats only (no vocabulary tensors).
+
+    Args:
+        max_rows_per_call (`int`, defaults to 128): prompts × n per `generate` call.
+
+    Example:
+        >>> cache = SampleCache()
+        >>> samples = cache.get(model, prompts, n=10, temperature=1.0, seed=0)  # doctest: +SKIP
+        >>> again = cache.get(model, prompts, n=5, temperature=1.0, seed=0)     # no model call
+    """
+
+    def __init__(self, max_rows_per_call: int = MAX_ROWS_PER_CALL):
+        if not isinstance(max_rows_per_call, int) or max_rows_per_call < 1:
+            raise ValueError(f"`max_rows_per_call` has to be an integer >= 1, got {max_rows_per_call!r}")
+        self.max_rows_per_call = max_rows_per_call
+        self._store: dict[tuple, list[Completion]] = {}
+        self.generate_calls = 0  # for tests and benchmarks: how many model.generate calls ran
+
+    def get(
+        self,
+        model: LanguageModel,
+        prompts: Sequence[str],
+        n: int,
+        temperature: float,
+        max_new_tokens: int = ANSWER_MAX_NEW_TOKENS,
+        seed: int | None = 0,
+        stop: Sequence[str] | None = ANSWER_STOP,
+        top_p: float = 1.0,
+    ) -> list[list[Completion]]:
+        """`n` completions per prompt; generates only what is not cached, in batched calls.
+
+        Returns:
+            one list of `n` Completions per prompt, in order.
+        """
+        if isinstance(prompts, str):
+            raise TypeError("`prompts` has to be a list of strings, got a single string")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"`n` has to be an integer >= 1, got {n!r}")
+        stop_t = tuple(stop or ())
+        keys = [(id(model), p, float(temperature), max_new_tokens, seed, stop_t, float(top_p)) for p in prompts]
+        missing: list[str] = []
+        seen = set()
+        for p, k in zip(prompts, keys):
+            if (k not in self._store or len(self._store[k]) < n) and p not in seen:
+                missing.append(p)
+                seen.add(p)
+        per_call = max(1, self.max_rows_per_call // n)
+        for start in range(0, len(missing), per_call):
+            chunk = missing[start : start + per_call]
+            self.generate_calls += 1
+            out = model.generate(
+                chunk,
+                n=n,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                top_p=top_p,
+                seed=seed,
+                stop=list(stop_t) or None,
+            )
+            for p, comps in zip(chunk, out):
+                self._store[(id(model), p, float(temperature), max_new_tokens, seed, stop_t, float(top_p))] = comps
+        return [list(self._store[k][:n]) for k in keys]
+
+    def clear(self) -> None:
+        self._store.clear()
+
+
+def answers_for(
+    model: LanguageModel,
+    items: Sequence[QAItem],
+    cache: SampleCache | None = None,
+    max_new_tokens: int = ANSWER_MAX_NEW_TOKENS,
+) -> list[str]:
+    """The answer to score for each item: its own `answer`, else the model's greedy answer.
+
+    Greedy answers for all items without one come from one batched `generate` call
+    (through `cache`, so several methods share them).
+    """
+    cache = cache if cache is not None else SampleCache()
+    need = [i for i, it in enumerate(items) if it.answer is None]
+    answers = [it.answer for it in items]
+    if need:
+        prompts = [qa_prompt(model, items[i].question, items[i].context) for i in need]
+        greedy = cache.get(model, prompts, n=1, temperature=0.0, max_new_tokens=max_new_tokens, seed=0)
+        for i, comps in zip(need, greedy):
+            answers[i] = clean_answer(comps[0].text)
+    return answers  # type: ignore[return-value]
+
