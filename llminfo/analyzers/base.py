@@ -253,3 +253,20 @@ def answers_for(
             answers[i] = clean_answer(comps[0].text)
     return answers  # type: ignore[return-value]
 
+
+
+def builtin_methods() -> dict[str, type[HallucinationMethod]]:
+    """`{method.name: class}` for the sampling / white-box methods (lazy imports)."""
+    from llminfo.analyzers.baselines import MaxSequenceProbability, MeanTokenEntropy, Perplexity
+    from llminfo.analyzers.iterative_mi import IterativePromptingMI
+    from llminfo.analyzers.semantic_entropy import DiscreteSemanticEntropy, SemanticEntropy
+
+    classes = [
+        MaxSequenceProbability,
+        Perplexity,
+        MeanTokenEntropy,
+        SemanticEntropy,
+        DiscreteSemanticEntropy,
+        IterativePromptingMI,
+    ]
+    return {c.name: c for c in classes}
