@@ -1,0 +1,232 @@
+"""Model layer: HFModel against direct forward passes on a tiny random Llama."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from llminfo import measures
+from llminfo.models.loading import load_model
+
+PROMPTS = ["The quick brown", "What is the capital of France?", "One two"]
+CONTS = [" fox jumps over", " The capital is Paris.", " three four five"]
+
+
+def direct_logprobs(m, prompt: str, cont: str) -> tuple[list[float], list[float]]:
+    """Reference: one plain forward over prompt+continuation, no padding, no cache."""
+    p_ids = m.encode_prompt(prompt)
+    c_ids = m.tokenizer(cont, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([p_ids + c_ids])
+    with torch.no_grad():
+        logp = m.model(ids).logits[0].log_softmax(-1)
+    rows = logp[len(p_ids) - 1 : len(p_ids) + len(c_ids) - 1]
+    lp = rows.gather(1, torch.tensor(c_ids)[:, None])[:, 0]
+    ent = -(rows.exp() * rows).sum(-1)
+    return lp.tolist(), ent.tolist()
+
+
+def test_score_matches_direct_forward(tiny_model):
+    scored = tiny_model.score(PROMPTS, CONTS)
+    for s, p, c in zip(scored, PROMPTS, CONTS):
+        ref_lp, ref_ent = direct_logprobs(tiny_model, p, c)
+        np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
+        np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+
+
+def test_score_batched_equals_one_by_one(tiny_model):
+    batched = tiny_model.score(PROMPTS, CONTS)
+    for s, p, c in zip(batched, PROMPTS, CONTS):
+        [one] = tiny_model.score([p], [c])
+        assert one.token_ids == s.token_ids
+        np.testing.assert_allclose(one.logprobs, s.logprobs, atol=1e-5)
+
+
+def test_shared_prompt_path_equals_plain_path(tiny_model):
+    prompt = "What is the capital of France?"
+    conts = [" Paris.", " The capital is Paris, of course.", " Lyon", " one two three four five six"]
+    shared = tiny_model.score([prompt] * len(conts), conts)
+    for s, c in zip(shared, conts):
+        ref_lp, ref_ent = direct_logprobs(tiny_model, prompt, c)
+        np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
+        np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+
+
+def test_shared_prompt_encodes_prompt_once(tiny_model, monkeypatch):
+    calls = []
+    orig = tiny_model.model.forward
+
+    def counting(*a, **kw):
+        ids = kw.get("input_ids")
+        calls.append(tuple(ids.shape))
+        return orig(*a, **kw)
+
+    monkeypatch.setattr(tiny_model.model, "forward", counting)
+    prompt = "The quick brown fox jumps over the lazy dog."
+    tiny_model.score([prompt] * 5, [" one", " two three", " four", " five six", " seven"])
+    p_len = len(tiny_model.encode_prompt(prompt))
+    prompt_forwards = [s for s in calls if s[1] >= p_len]
+    assert len(prompt_forwards) == 1, calls
+
+
+def test_next_token_logprobs_matches_score(tiny_model):
+    cands = [" fox", " dog", " jumps over"]
+    got = tiny_model.next_token_logprobs(PROMPTS[:2], cands)
+    assert got.shape == (2, 3)
+    for i, p in enumerate(PROMPTS[:2]):
+        for j, c in enumerate(cands):
+            ref, _ = direct_logprobs(tiny_model, p, c)
+            assert got[i, j] == pytest.approx(sum(ref), abs=1e-4)
+
+
+def test_next_token_logprobs_single_token_fast_path(tiny_model):
+    cands = [" A", " B"]
+    assert all(len(tiny_model.tokenizer(c, add_special_tokens=False)["input_ids"]) == 1 for c in cands)
+    got = tiny_model.next_token_logprobs(PROMPTS, cands)
+    for i, p in enumerate(PROMPTS):
+        for j, c in enumerate(cands):
+            ref, _ = direct_logprobs(tiny_model, p, c)
+            assert got[i, j] == pytest.approx(ref[0], abs=1e-5)
+
+
+def test_generate_entropy_and_logprobs_match_separate_forward(tiny_model):
+    [[c]] = tiny_model.generate([PROMPTS[0]], max_new_tokens=8, seed=3)
+    p_ids = tiny_model.encode_prompt(PROMPTS[0])
+    ids = torch.tensor([p_ids + c.token_ids])
+    with torch.no_grad():
+        logits = tiny_model.model(ids).logits[0, len(p_ids) - 1 : -1]
+    ref_ent = measures.entropy_from_logits(logits)
+    ref_lp = logits.log_softmax(-1).gather(1, torch.tensor(c.token_ids)[:, None])[:, 0]
+    np.testing.assert_allclose(c.entropy, ref_ent.tolist(), atol=1e-5)
+    np.testing.assert_allclose(c.model_logprobs, ref_lp.tolist(), atol=1e-5)
+    # temperature 1, no warpers: processed logprobs are the model's
+    np.testing.assert_allclose(c.logprobs, ref_lp.tolist(), atol=1e-5)
+
+
+def test_generate_seeded_repeats_and_samples_differ(tiny_model):
+    a = tiny_model.generate(PROMPTS[:2], n=4, max_new_tokens=12, seed=7)
+    b = tiny_model.generate(PROMPTS[:2], n=4, max_new_tokens=12, seed=7)
+    assert [[c.token_ids for c in row] for row in a] == [[c.token_ids for c in row] for row in b]
+    assert len({tuple(c.token_ids) for c in a[0]}) > 1
+
+
+def test_generate_batched_equals_one_at_a_time(tiny_model):
+    batched = tiny_model.generate(PROMPTS, n=3, max_new_tokens=10, seed=11)
+    for i, p in enumerate(PROMPTS):
+        alone = tiny_model.generate([p], n=3, max_new_tokens=10, seed=11)[0]
+        assert [c.token_ids for c in alone] == [c.token_ids for c in batched[i]]
+        np.testing.assert_allclose(alone[0].entropy, batched[i][0].entropy, atol=1e-5)
+
+
+def test_generate_greedy_is_argmax(tiny_model):
+    [[c]] = tiny_model.generate([PROMPTS[1]], temperature=0, max_new_tokens=6)
+    ids = tiny_model.encode_prompt(PROMPTS[1])
+    for t in c.token_ids:
+        with torch.no_grad():
+            nxt = int(tiny_model.model(torch.tensor([ids])).logits[0, -1].argmax())
+        assert t == nxt
+        ids = ids + [t]
+
+
+def test_generate_temperature_changes_processed_logprobs_only(tiny_model):
+    [[c]] = tiny_model.generate([PROMPTS[0]], max_new_tokens=5, temperature=0.5, seed=0)
+    p_ids = tiny_model.encode_prompt(PROMPTS[0])
+    with torch.no_grad():
+        logits = tiny_model.model(torch.tensor([p_ids + c.token_ids])).logits[0, len(p_ids) - 1 : -1]
+    idx = torch.tensor(c.token_ids)[:, None]
+    np.testing.assert_allclose(c.logprobs, (logits / 0.5).log_softmax(-1).gather(1, idx)[:, 0].tolist(), atol=1e-4)
+    np.testing.assert_allclose(c.model_logprobs, logits.log_softmax(-1).gather(1, idx)[:, 0].tolist(), atol=1e-5)
+
+
+def test_generate_stop_string(tiny_model):
+    outs = tiny_model.generate([PROMPTS[0]], n=6, max_new_tokens=30, seed=2)
+    text = outs[0][0].text
+    assert len(text) > 3
+    stop = text[2:4]
+    [[c]] = tiny_model.generate([PROMPTS[0]], n=1, max_new_tokens=30, seed=2, stop=[stop])
+    assert stop not in c.text and c.finish_reason == "stop"
+    assert text.startswith(c.text)
+
+
+def test_user_processor_is_applied(tiny_model):
+    banned = 100
+
+    def ban(input_ids, scores):
+        scores = scores.clone()
+        scores[:, banned] = -float("inf")
+        return scores
+
+    outs = tiny_model.generate(PROMPTS, n=4, max_new_tokens=20, seed=0, processors=[ban])
+    assert all(banned not in c.token_ids for row in outs for c in row)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"prompts": []}, "prompts"),
+        ({"prompts": "a string"}, "prompts"),
+        ({"n": 0}, "`n`"),
+        ({"max_new_tokens": -1}, "max_new_tokens"),
+        ({"temperature": -0.1}, "temperature"),
+        ({"top_p": 0.0}, "top_p"),
+        ({"typical_p": 1.5}, "typical_p"),
+    ],
+)
+def test_generate_bad_input_names_argument(tiny_model, kwargs, name):
+    args = {"prompts": ["hello"], **kwargs}
+    prompts = args.pop("prompts")
+    with pytest.raises((ValueError, TypeError), match=name):
+        tiny_model.generate(prompts, **args)
+
+
+def test_prompt_longer_than_context(tiny_model):
+    long = "one two three " * 200
+    with pytest.raises(ValueError, match=r"prompts\[0\].*context window"):
+        tiny_model.generate([long], max_new_tokens=4)
+    with pytest.raises(ValueError, match="context window"):
+        tiny_model.score([long], [" x"])
+
+
+def test_score_bad_input(tiny_model):
+    with pytest.raises(ValueError, match="same length"):
+        tiny_model.score(["a", "b"], ["c"])
+    with pytest.raises(TypeError, match=r"continuations\[0\]"):
+        tiny_model.score(["a"], [3])
+    with pytest.raises(ValueError, match="candidates"):
+        tiny_model.next_token_logprobs(["a"], [])
+
+
+def test_unknown_model_path():
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_model("/nonexistent/model/folder")
+    with pytest.raises(ValueError, match="backend"):
+        load_model("default", backend="onnx")
+
+
+def test_local_folder_loads(tmp_path, tiny_model):
+    tiny_model.model.save_pretrained(tmp_path)
+    tiny_model.tokenizer.save_pretrained(tmp_path)
+    m = load_model(str(tmp_path))
+    a = m.score(PROMPTS, CONTS)
+    b = tiny_model.score(PROMPTS, CONTS)
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x.logprobs, y.logprobs, atol=1e-5)
+    assert m.describe().num_kv_heads == 2
+
+
+@pytest.mark.integration
+def test_default_model_answers_paris_offline(default_model, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    [[c]] = default_model.generate([default_model.chat("What is the capital of France?")], temperature=0, max_new_tokens=16)
+    assert "Paris" in c.text
+    info = default_model.describe()
+    assert (info.vocab_size, info.num_layers, info.hidden_size, info.num_kv_heads) == (49152, 30, 576, 3)
+
+
+@pytest.mark.integration
+def test_default_model_score_matches_direct(default_model):
+    p = default_model.chat("Name a colour.")
+    lp, ent = direct_logprobs(default_model, p, "Blue is a colour.")
+    [s] = default_model.score([p], ["Blue is a colour."])
+    np.testing.assert_allclose(s.logprobs, lp, atol=1e-4)
+    np.testing.assert_allclose(s.entropy, ent, atol=1e-4)
