@@ -92,3 +92,198 @@ def log_normalize(logp: np.ndarray | Sequence[float], axis: int = -1) -> np.ndar
 def normalize_logprobs(logp: np.ndarray | Sequence[float], axis: int = -1) -> np.ndarray:
     """Probabilities from log-weights renormalised over `axis` (softmax in float64)."""
     return np.exp(log_normalize(logp, axis=axis))
+
+
+# ---------------------------------------------------------------------------------------
+# Hallucination: semantic entropy / MI
+# ---------------------------------------------------------------------------------------
+
+_PROB_TOL = 1e-6
+
+
+def _as_cluster_ids(cluster_ids: np.ndarray | Sequence[int], name: str = "cluster_ids") -> np.ndarray:
+    ids = np.asarray(cluster_ids)
+    if ids.ndim != 1 or ids.size == 0:
+        raise ValueError(f"`{name}` has to be a non-empty 1-D sequence of cluster ids, got shape {ids.shape}")
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"`{name}` has to hold integers, got dtype {ids.dtype}")
+    if ids.min() < 0:
+        raise ValueError(f"`{name}` has to hold cluster ids >= 0, got {int(ids.min())}")
+    return ids
+
+
+def _check_distribution(p: np.ndarray, name: str) -> None:
+    """Entries finite, ≥ 0, each last-axis row summing to 1 (within 1e-6)."""
+    if not np.all(np.isfinite(p)):
+        raise ValueError(f"`{name}` has non-finite entries")
+    if np.any(p < 0):
+        raise ValueError(f"`{name}` has negative entries")
+    sums = p.sum(axis=-1)
+    bad = np.abs(sums - 1.0) > _PROB_TOL
+    if np.any(bad):
+        where = "" if p.ndim == 1 else f" (row {int(np.argwhere(bad)[0][0])} sums to {float(np.atleast_1d(sums)[np.argwhere(bad)[0][0]]):.6g})"
+        total = f" (sums to {float(sums):.6g})" if p.ndim == 1 else where
+        raise ValueError(f"`{name}` is not normalised: rows have to sum to 1{total}")
+
+
+def cluster_log_probs(cluster_ids: np.ndarray | Sequence[int], seq_logprobs: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Normalised log-probability of each semantic cluster (Farquhar et al., Nature 2024).
+
+    ℓ_c = logsumexp_{s ∈ c} log p(s) − logsumexp_{all s} log p(s), so Σ_c e^{ℓ_c} = 1.
+
+    Args:
+        cluster_ids: (M,) int cluster id of each sampled answer (ids 0..C−1 in any order).
+        seq_logprobs: (M,) sequence log-likelihood of each answer (Farquhar et al. use the
+            length-normalised one: mean token log-probability).
+    Returns:
+        (C,) array, C = max(cluster_ids) + 1; an id with no member gets −inf.
+    """
+    ids = _as_cluster_ids(cluster_ids)
+    lp = np.asarray(seq_logprobs, dtype=np.float64)
+    if lp.shape != ids.shape:
+        raise ValueError(f"`seq_logprobs` has shape {lp.shape}, `cluster_ids` has shape {ids.shape}: one log-prob per answer")
+    if np.any(np.isnan(lp)) or np.any(lp == np.inf):
+        raise ValueError("`seq_logprobs` has NaN or +inf entries")
+    total = logsumexp(lp)
+    if not np.isfinite(total):
+        raise ValueError("`seq_logprobs` are all −inf: no answer has positive probability")
+    C = int(ids.max()) + 1
+    return np.array([logsumexp(lp[ids == c]) for c in range(C)]) - total
+
+
+def semantic_entropy(cluster_ids: np.ndarray | Sequence[int], seq_logprobs: np.ndarray | Sequence[float]) -> float:
+    """Semantic entropy over meaning clusters (Farquhar et al., "Detecting hallucinations in
+    large language models using semantic entropy", Nature 2024).
+
+    Sample M answers, cluster them by meaning, give each cluster the normalised probability
+    mass of its members, and take the entropy over clusters: SE = −Σ_c e^{ℓ_c} ℓ_c with
+    ℓ_c from `cluster_log_probs`. High SE = the model's answers disagree in meaning.
+
+    Args:
+        cluster_ids: (M,) cluster id of each sampled answer.
+        seq_logprobs: (M,) sequence log-likelihood of each answer (mean token logprob).
+    Returns:
+        SE in nats, in [0, ln C]. One cluster → 0; M singleton clusters with equal
+        likelihoods → ln M.
+
+    Example:
+        >>> semantic_entropy([0, 0, 1], [-0.1, -0.2, -0.1])
+    """
+    lc = cluster_log_probs(cluster_ids, seq_logprobs)
+    p = np.exp(lc)
+    return float(-np.sum(np.where(p > 0, p * np.where(p > 0, lc, 0.0), 0.0)))
+
+
+def discrete_semantic_entropy(cluster_ids: np.ndarray | Sequence[int]) -> float:
+    """Discrete semantic entropy from cluster counts (Farquhar et al., Nature 2024, Methods).
+
+    For when sequence likelihoods are unavailable (black-box): −Σ_c (n_c/M) ln(n_c/M).
+
+    Args:
+        cluster_ids: (M,) cluster id of each sampled answer.
+    Returns:
+        nats, in [0, ln M].
+
+    Example:
+        >>> discrete_semantic_entropy([0, 0, 1, 2])  # −(½ln½ + 2·¼ln¼)
+    """
+    ids = _as_cluster_ids(cluster_ids)
+    counts = np.bincount(ids)
+    return float(entropy(counts[counts > 0] / ids.size))
+
+
+def iterative_prompting_mi(
+    mu1: np.ndarray | Sequence[float],
+    mu2: np.ndarray | Sequence[Sequence[float]],
+    gamma1: float = 0.0,
+    gamma2: float = 0.0,
+) -> float:
+    """Epistemic-uncertainty score by iterative prompting, n = 2 (Yadkori et al., "To Believe
+    or Not to Believe Your LLM", NeurIPS 2024, Algorithm 3).
+
+    The pseudo-joint of two answers is µ(i, t) = µ₁(i) µ₂(t | i): the first answer is
+    cluster i, and the second answer — asked with the first one repeated in the prompt — is
+    cluster t. Its product of marginals is µ⊗(i, t) = µ₁(i) Σ_j µ₁(j) µ₂(t | j). The score is
+    Î = Σ_{i,t} µ(i,t) ln((µ(i,t) + γ₁) / (µ⊗(i,t) + γ₂)), the mutual information of the
+    pseudo-joint when γ₁ = γ₂ = 0. High Î: the model's second answer is swayed by the first
+    (it does not know); a question with several valid answers the model knows keeps Î low.
+
+    Args:
+        mu1: (C,) distribution of the first answer over clusters.
+        mu2: (C, C); row i = distribution of the second answer given the first is cluster i.
+        gamma1 (`float`, defaults to 0.0), gamma2 (`float`, defaults to 0.0): stabilisers ≥ 0.
+    Returns:
+        Î in nats; with γ₁ = γ₂ = 0, 0 ≤ Î ≤ ln C. One cluster → 0; µ₂ independent of i → 0;
+        µ₂(t|i) = 1[t = i] → H(µ₁).
+
+    Example:
+        >>> iterative_prompting_mi([0.5, 0.5], [[1.0, 0.0], [0.0, 1.0]])  # ln 2
+    """
+    m1 = np.asarray(mu1, dtype=np.float64)
+    m2 = np.asarray(mu2, dtype=np.float64)
+    if m1.ndim != 1 or m1.size == 0:
+        raise ValueError(f"`mu1` has to be a non-empty 1-D distribution (C,), got shape {m1.shape}")
+    if m2.shape != (m1.size, m1.size):
+        raise ValueError(f"`mu2` has to have shape (C, C) = {(m1.size, m1.size)} to match `mu1`, got {m2.shape}")
+    _check_distribution(m1, "mu1")
+    _check_distribution(m2, "mu2")
+    joint = m1[:, None] * m2
+    return _mi_from_joint(joint, gamma1, gamma2)
+
+
+def iterative_prompting_mi_general(
+    joint: np.ndarray | Sequence,
+    gamma1: float = 0.0,
+    gamma2: float = 0.0,
+    normalize: bool = False,
+) -> float:
+    """The general n-answer MI estimator (Yadkori et al., NeurIPS 2024, Algorithm 1).
+
+    The pseudo-joint of n answers is the product of conditionals, each answer asked with the
+    previous ones in the prompt: µ̃(y₁..yₙ) = Π_t µ(y_t | F_{t−1}(x, y₁..y_{t−1})). The
+    estimator compares it with the product of its own marginals µ̃⊗(y) = Π_t µ̃_t(y_t):
+    Î = Σ_y µ̃(y) ln((µ̃(y) + γ₁) / (µ̃⊗(y) + γ₂)), terms with µ̃(y) = 0 counted as 0.
+    For n = 2 it equals `iterative_prompting_mi(µ₁, µ₂)` with `joint = µ₁[:, None] * µ₂`.
+
+    Args:
+        joint: (C₁, …, Cₙ) non-negative pseudo-joint over the answer clusters, n ≥ 1.
+        gamma1 (`float`, defaults to 0.0), gamma2 (`float`, defaults to 0.0): stabilisers ≥ 0.
+        normalize (`bool`, defaults to False): renormalise `joint` (as the paper does over
+            the sampled support) instead of requiring it to sum to 1.
+    Returns:
+        Î in nats (the total correlation of µ̃ when γ = 0; ≥ 0).
+
+    Example:
+        >>> iterative_prompting_mi_general(np.full((2, 2, 2), 1 / 8))  # independent → 0
+    """
+    j = np.asarray(joint, dtype=np.float64)
+    if j.ndim < 1 or j.size == 0:
+        raise ValueError(f"`joint` has to be a non-empty array with one axis per answer, got shape {j.shape}")
+    if not np.all(np.isfinite(j)) or np.any(j < 0):
+        raise ValueError("`joint` has to hold finite non-negative entries")
+    total = j.sum()
+    if normalize:
+        if total <= 0:
+            raise ValueError("`joint` sums to 0: nothing to normalise")
+        j = j / total
+    elif abs(total - 1.0) > _PROB_TOL:
+        raise ValueError(f"`joint` is not normalised: it sums to {total:.6g} (pass normalize=True to renormalise)")
+    return _mi_from_joint(j, gamma1, gamma2)
+
+
+def _mi_from_joint(joint: np.ndarray, gamma1: float, gamma2: float) -> float:
+    """Σ µ ln((µ+γ₁)/(Π_t µ_t + γ₂)) over an n-dimensional joint µ."""
+    for name, g in (("gamma1", gamma1), ("gamma2", gamma2)):
+        if not (isinstance(g, (int, float)) and math.isfinite(g) and g >= 0):
+            raise ValueError(f"`{name}` has to be a finite float >= 0, got {g!r}")
+    prod = np.ones_like(joint)
+    for axis in range(joint.ndim):
+        other = tuple(a for a in range(joint.ndim) if a != axis)
+        marg = joint.sum(axis=other) if other else joint
+        shape = [1] * joint.ndim
+        shape[axis] = -1
+        prod = prod * marg.reshape(shape)
+    pos = joint > 0
+    with np.errstate(divide="ignore"):
+        terms = joint[pos] * (np.log(joint[pos] + gamma1) - np.log(prod[pos] + gamma2))
+    return float(terms.sum())
