@@ -118,12 +118,11 @@ def _check_distribution(p: np.ndarray, name: str) -> None:
         raise ValueError(f"`{name}` has non-finite entries")
     if np.any(p < 0):
         raise ValueError(f"`{name}` has negative entries")
-    sums = p.sum(axis=-1)
-    bad = np.abs(sums - 1.0) > _PROB_TOL
-    if np.any(bad):
-        where = "" if p.ndim == 1 else f" (row {int(np.argwhere(bad)[0][0])} sums to {float(np.atleast_1d(sums)[np.argwhere(bad)[0][0]]):.6g})"
-        total = f" (sums to {float(sums):.6g})" if p.ndim == 1 else where
-        raise ValueError(f"`{name}` is not normalised: rows have to sum to 1{total}")
+    sums = np.atleast_1d(p.sum(axis=-1))
+    bad = np.flatnonzero(np.abs(sums - 1.0) > _PROB_TOL)
+    if bad.size:
+        where = f"sums to {sums[0]:.6g}" if p.ndim == 1 else f"row {int(bad[0])} sums to {sums[bad[0]]:.6g}"
+        raise ValueError(f"`{name}` is not normalised: {where}, expected 1")
 
 
 def cluster_log_probs(cluster_ids: np.ndarray | Sequence[int], seq_logprobs: np.ndarray | Sequence[float]) -> np.ndarray:
@@ -144,7 +143,8 @@ def cluster_log_probs(cluster_ids: np.ndarray | Sequence[int], seq_logprobs: np.
         raise ValueError(f"`seq_logprobs` has shape {lp.shape}, `cluster_ids` has shape {ids.shape}: one log-prob per answer")
     if np.any(np.isnan(lp)) or np.any(lp == np.inf):
         raise ValueError("`seq_logprobs` has NaN or +inf entries")
-    total = logsumexp(lp)
+    with np.errstate(divide="ignore"):
+        total = logsumexp(lp)
     if not np.isfinite(total):
         raise ValueError("`seq_logprobs` are all −inf: no answer has positive probability")
     C = int(ids.max()) + 1
@@ -287,3 +287,91 @@ def _mi_from_joint(joint: np.ndarray, gamma1: float, gamma2: float) -> float:
     with np.errstate(divide="ignore"):
         terms = joint[pos] * (np.log(joint[pos] + gamma1) - np.log(prod[pos] + gamma2))
     return float(terms.sum())
+
+
+# ---------------------------------------------------------------------------------------
+# Entropy-based early halting ("Think or Not?", 2025)
+# ---------------------------------------------------------------------------------------
+
+
+def halting_threshold(ratio: float = 0.3) -> float:
+    """Adaptive Think halting threshold on H/C (bits per candidate): ratio · 1/(e · ln 2).
+
+    "Think or Not? Exploring Thinking Efficiency in Large Reasoning Models via an
+    Information-Theoretic Lens" (2025) stops reasoning once the answer distribution's
+    entropy per candidate falls below a fraction of 1/(e·ln 2) ≈ 0.531 bits — the largest
+    value one term −p log₂ p can take (at p = 1/e).
+
+    Args:
+        ratio (`float`, *optional*, defaults to 0.3): fraction of 1/(e·ln 2), > 0.
+
+    Example:
+        >>> round(halting_threshold(1.0), 4)
+        0.5307
+    """
+    if not (isinstance(ratio, (int, float)) and not isinstance(ratio, bool) and math.isfinite(ratio) and ratio > 0):
+        raise ValueError(f"`ratio` has to be a finite float > 0, got {ratio!r}")
+    return float(ratio) / (math.e * LN2)
+
+
+def answer_entropy_bits(candidate_logprobs: np.ndarray | Sequence[float], axis: int = -1) -> np.ndarray:
+    """Entropy in bits of the answer distribution renormalised over C candidates.
+
+    p̂ = softmax(candidate_logprobs) over `axis`; H = −Σ p̂ log₂ p̂ ("Think or Not?", 2025).
+    Candidates with log-prob −inf get p̂ = 0. Bounds: 0 ≤ H ≤ log₂ C.
+
+    Args:
+        candidate_logprobs: (..., C) log-probabilities (any base-e log-weights) of the
+            answer candidates, e.g. from `LanguageModel.next_token_logprobs`.
+    Returns:
+        (...) array of entropies in bits.
+
+    Example:
+        >>> float(answer_entropy_bits([0.0, 0.0, 0.0, 0.0]))
+        2.0
+    """
+    logp = np.asarray(candidate_logprobs, dtype=np.float64)
+    if logp.size == 0 or logp.shape[axis] == 0:
+        raise ValueError("`candidate_logprobs` has no candidates")
+    if np.isnan(logp).any():
+        raise ValueError("`candidate_logprobs` contains NaN")
+    if np.all(np.isneginf(logp), axis=axis).any():
+        raise ValueError("`candidate_logprobs`: every candidate has log-probability -inf in some row")
+    return entropy(normalize_logprobs(logp, axis=axis), axis=axis) / LN2
+
+
+def should_halt_thinking(entropy_bits: float | np.ndarray, num_candidates: int, ratio: float = 0.3) -> np.ndarray:
+    """Adaptive Think stopping rule: H / C < ratio · 1/(e · ln 2) ("Think or Not?", 2025).
+
+    Args:
+        entropy_bits: answer-distribution entropy in bits (see `answer_entropy_bits`).
+        num_candidates: C, the number of answer candidates (≥ 1).
+        ratio: see `halting_threshold`.
+    Returns:
+        boolean array (a numpy bool for a scalar input).
+
+    Example:
+        >>> bool(should_halt_thinking(0.1, 4, ratio=0.3))  # 0.025 < 0.159
+        True
+    """
+    if not isinstance(num_candidates, (int, np.integer)) or num_candidates < 1:
+        raise ValueError(f"`num_candidates` has to be an integer >= 1, got {num_candidates!r}")
+    return np.asarray(entropy_bits, dtype=np.float64) / num_candidates < halting_threshold(ratio)
+
+
+def info_gain(entropies: np.ndarray | Sequence[float]) -> np.ndarray:
+    """InfoGain_k = H_{k−1} − H_k between consecutive probes ("Think or Not?", 2025).
+
+    Positive when a reasoning chunk reduced the answer uncertainty. Units follow the input.
+
+    Args:
+        entropies: (K,) answer entropies at probes 0..K−1.
+    Returns:
+        (K−1,) array; empty for K ≤ 1.
+
+    Example:
+        >>> info_gain([2.0, 1.5, 1.75]).tolist()
+        [0.5, -0.25]
+    """
+    h = np.asarray(entropies, dtype=np.float64).reshape(-1)
+    return h[:-1] - h[1:]
