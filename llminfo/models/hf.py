@@ -76,7 +76,9 @@ class HFModel(LanguageModel):
         name: str | None = None,
     ) -> "HFModel":
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()
         if dtype is not None and dtype != "auto" and dtype not in _DTYPES:
             raise ValueError(f"`dtype` has to be one of auto, {', '.join(_DTYPES)}, got {dtype!r}")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
