@@ -375,3 +375,214 @@ def info_gain(entropies: np.ndarray | Sequence[float]) -> np.ndarray:
     """
     h = np.asarray(entropies, dtype=np.float64).reshape(-1)
     return h[:-1] - h[1:]
+
+
+# ---------------------------------------------------------------------------------------
+# Typical sampling (locally typical mask) and decoding-quality measures
+# ---------------------------------------------------------------------------------------
+
+
+def _check_typical_p(typical_p: float) -> float:
+    """`typical_p` must be a real number in (0, 1]; errors name `typical_p`."""
+    if isinstance(typical_p, bool) or not isinstance(typical_p, (int, float)):
+        raise TypeError(f"`typical_p` has to be a float in (0, 1], got {type(typical_p).__name__} {typical_p!r}")
+    typical_p = float(typical_p)
+    if not (0.0 < typical_p <= 1.0):  # also False for NaN
+        raise ValueError(f"`typical_p` has to be a float > 0 and <= 1, got {typical_p!r}")
+    return typical_p
+
+
+def _check_min_tokens_to_keep(min_tokens_to_keep: int) -> int:
+    if isinstance(min_tokens_to_keep, bool) or not isinstance(min_tokens_to_keep, int) or min_tokens_to_keep < 1:
+        raise ValueError(f"`min_tokens_to_keep` has to be a positive integer, got {min_tokens_to_keep!r}")
+    return min_tokens_to_keep
+
+
+def typical_mask(
+    logits: torch.Tensor,
+    typical_p: float | torch.Tensor,
+    min_tokens_to_keep: int = 1,
+) -> torch.Tensor:
+    """Locally typical set of each row (Meister et al., "Locally Typical Sampling", TACL 2023).
+
+    With p = softmax(z) and H = −Σ p log p, each token's distance from the expected
+    information content is s_i = |−log p_i − H|. Sorting by s ascending, the typical set is
+    the shortest prefix whose probability mass reaches τ; the rest is filtered.
+
+    The kept set is *exactly* that of transformers' `TypicalLogitsWarper` (same ops, same
+    dtype, same sort), including its quirks:
+
+    - the prefix is cut at index `last = #{k : cumsum_k < τ}` (clamped to V−1), so the
+      token whose cumulative mass first reaches τ is kept;
+    - every token whose score equals the cut-off score s_(last) is kept (ties kept), so the
+      kept set does not depend on how the sort orders ties;
+    - all arithmetic happens in the logits' dtype: for bf16/fp16, log-softmax, entropy and
+      the cumulative sums are rounded to it and τ itself is compared after rounding to it
+      (τ = 0.9 acts as 0.8984375 in bf16);
+    - the cumulative mass is softmax of the *sorted logits* (not the gathered
+      probabilities), which rounds differently near the cut-off;
+    - `min_tokens_to_keep` keeps the first k tokens in sort order; among tokens tied at
+      the k-th score, the sort's order decides (as in transformers);
+    - a row with no finite maximum (all −inf), or holding NaN or +inf, has NaN scores; it
+      is passed through: every token kept (output = input, no NaN created).
+
+    τ = 1 keeps every token (transformers' warper rejects τ = 1; `generate` skips it).
+    Runs in O(V log V) per row with no Python loop over batch or vocabulary.
+
+    Args:
+        logits (`torch.Tensor` of shape `(batch, vocab)`): next-token scores (fp32/bf16/fp16).
+        typical_p (`float` or `torch.Tensor` of shape `(batch,)`): τ in (0, 1]; a tensor
+            gives one τ per row (used by the vLLM processor), rows with τ = 1 keep all.
+        min_tokens_to_keep (`int`, defaults to 1): always keep at least this many tokens.
+    Returns:
+        `torch.BoolTensor` of shape `(batch, vocab)`, True = keep.
+
+    Example:
+        >>> logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+        >>> typical_mask(logits, 0.2)  # H ≈ 1.14 nats: the 0.3 token (−log p ≈ 1.20) is most typical
+        tensor([[False,  True, False, False]])
+        >>> typical_mask(logits, 0.5)  # 0.3 < 0.5: the next most typical (p = 0.5) crosses τ
+        tensor([[ True,  True, False, False]])
+    """
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        raise ValueError(f"`logits` has to be a 2-D tensor (batch, vocab), got {getattr(logits, 'shape', type(logits))}")
+    if not logits.is_floating_point():
+        raise TypeError(f"`logits` has to be a floating-point tensor, got {logits.dtype}")
+    min_tokens_to_keep = _check_min_tokens_to_keep(min_tokens_to_keep)
+    batch, vocab = logits.shape
+    if isinstance(typical_p, torch.Tensor):
+        if typical_p.shape != (batch,):
+            raise ValueError(f"`typical_p` as a tensor has to have shape (batch,) = ({batch},), got {tuple(typical_p.shape)}")
+        tp = typical_p.to(device=logits.device)
+        if bool(((tp <= 0) | (tp > 1) | tp.isnan()).any()):
+            raise ValueError("`typical_p` has values outside (0, 1]")
+        # τ compared in the logits' dtype, as transformers does with a Python float.
+        mass = tp.to(logits.dtype).unsqueeze(1)
+        keep_all_rows = (tp >= 1).unsqueeze(1)
+    else:
+        if _check_typical_p(typical_p) == 1.0:
+            return torch.ones_like(logits, dtype=torch.bool)
+        mass = typical_p
+        keep_all_rows = None
+    if batch == 0 or vocab == 0:
+        return torch.ones_like(logits, dtype=torch.bool)
+    return _typical_mask_unchecked(logits, mass, min_tokens_to_keep, keep_all_rows)
+
+
+def _typical_mask_unchecked(
+    logits: torch.Tensor,
+    mass: float | torch.Tensor,
+    min_tokens_to_keep: int,
+    keep_all_rows: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """`typical_mask` without argument checks or host syncs (vLLM's hot path).
+
+    `mass` is a float or a (batch, 1) tensor already in `logits.dtype`; `keep_all_rows`
+    an optional (batch, 1) bool tensor of rows to leave whole.
+    """
+    vocab = logits.shape[-1]
+    # Same ops as TypicalLogitsWarper so the scores are bit-identical.
+    normalized = torch.nn.functional.log_softmax(logits, dim=-1)
+    p = torch.exp(normalized)
+    ent = -(normalized * p).nansum(-1, keepdim=True)
+    shifted_scores = torch.abs((-normalized) - ent)
+    sorted_scores, sorted_indices = torch.sort(shifted_scores, descending=False)
+    cumulative_probs = logits.gather(-1, sorted_indices).softmax(dim=-1).cumsum(dim=-1)
+    last_ind = (cumulative_probs < mass).sum(dim=1)
+    last_ind.clamp_(max=vocab - 1)
+    cutoff = sorted_scores.gather(1, last_ind.view(-1, 1))
+    # Comparing unsorted scores with the cut-off replaces transformers' full scatter; NaN
+    # scores (all −inf / NaN rows) compare False with `>`, so such rows keep everything.
+    keep = ~(shifted_scores > cutoff)
+    keep.scatter_(1, sorted_indices[:, :min_tokens_to_keep], True)
+    if keep_all_rows is not None:
+        keep |= keep_all_rows
+    return keep
+
+
+def seq_rep_n(tokens: Sequence, n: int = 4) -> float:
+    """Repeated n-gram rate of one sequence (Welleck et al., "Neural Text Generation with
+    Unlikelihood Training", ICLR 2020, seq-rep-n).
+
+    seq-rep-n = 1 − |unique n-grams| / |n-grams|: 0 for no repeated n-gram, → 1 for a
+    degenerate loop. Used by Meister et al. (TACL 2023) to show typical sampling reduces
+    degenerate repetition.
+
+    Args:
+        tokens: the sequence (token ids or words).
+        n (`int`, defaults to 4): n-gram order.
+    Returns:
+        rate in [0, 1); 0.0 for a sequence shorter than n (no n-grams).
+
+    Example:
+        >>> seq_rep_n([1, 2, 1, 2, 1], n=2)  # 4 bigrams, 2 unique
+        0.5
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"`n` has to be a positive integer, got {n!r}")
+    toks = list(tokens)
+    grams = [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+    if not grams:
+        return 0.0
+    return 1.0 - len(set(grams)) / len(grams)
+
+
+def distinct_n(sequences: Sequence[Sequence], n: int = 2) -> float:
+    """Distinct-n over a set of sequences (Li et al., "A Diversity-Promoting Objective
+    Function for Neural Conversation Models", NAACL 2016).
+
+    distinct-n = |unique n-grams over all sequences| / |n-grams over all sequences|: the
+    diversity of a set of generations (1 = no n-gram ever repeats, within or across).
+
+    Args:
+        sequences: a list of sequences (token ids or words).
+        n (`int`, defaults to 2): n-gram order.
+    Returns:
+        ratio in (0, 1]; 0.0 when no sequence has n tokens.
+
+    Example:
+        >>> distinct_n([[1, 2, 3], [1, 2, 4]], n=2)  # bigrams (1,2),(2,3),(1,2),(2,4)
+        0.75
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"`n` has to be a positive integer, got {n!r}")
+    if isinstance(sequences, (str, bytes)):
+        raise TypeError("`sequences` has to be a list of sequences, got a single string")
+    total = 0
+    unique: set = set()
+    for s in sequences:
+        toks = list(s)
+        grams = [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+        total += len(grams)
+        unique.update(grams)
+    return len(unique) / total if total else 0.0
+
+
+def mean_surprisal_deviation(
+    logprobs: Sequence[float] | np.ndarray, entropies: Sequence[float] | np.ndarray
+) -> float:
+    """Mean distance of surprisal from entropy, (1/T) Σ_t |−log p(x_t) − H_t| (nats)
+    (Meister et al., TACL 2023: the per-token local typicality of a text).
+
+    Human text keeps its per-token information close to the expected information H_t;
+    degenerate (repetitive) text sits far below it, incoherent text far above.
+
+    Args:
+        logprobs: (T,) log p(x_t | x_<t) of each token under the model (raw, T = 1).
+        entropies: (T,) entropy H_t of the model's next-token distribution at each step.
+    Returns:
+        the mean in nats; NaN for an empty sequence (no tokens, no deviation).
+
+    Example:
+        >>> mean_surprisal_deviation([-1.0, -3.0], [2.0, 2.0])
+        1.0
+    """
+    lp = np.asarray(logprobs, dtype=np.float64).reshape(-1)
+    h = np.asarray(entropies, dtype=np.float64).reshape(-1)
+    if lp.shape != h.shape:
+        raise ValueError(f"`logprobs` has {lp.size} entries, `entropies` has {h.size}: one of each per token")
+    if lp.size == 0:
+        return float("nan")
+    if not (np.all(np.isfinite(h)) and not np.any(np.isnan(lp)) and np.all(lp <= 0)):
+        raise ValueError("`logprobs` have to be <= 0 and not NaN, `entropies` finite")
+    return float(np.mean(np.abs(-lp - h)))
