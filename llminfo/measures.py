@@ -586,3 +586,171 @@ def mean_surprisal_deviation(
     if not (np.all(np.isfinite(h)) and not np.any(np.isnan(lp)) and np.all(lp <= 0)):
         raise ValueError("`logprobs` have to be <= 0 and not NaN, `entropies` finite")
     return float(np.mean(np.abs(-lp - h)))
+
+
+# ---------------------------------------------------------------------------------------
+# Permutation dispersion ("LLMs are Bayesian, in Expectation, not in Realization", 2025)
+# ---------------------------------------------------------------------------------------
+
+
+def _check_ordering_distributions(q: np.ndarray | Sequence[Sequence[float]], name: str = "q") -> np.ndarray:
+    q = np.asarray(q, dtype=np.float64)
+    if q.ndim != 2 or q.shape[0] < 1 or q.shape[1] < 2:
+        raise ValueError(
+            f"`{name}` has to be a 2-D array (orderings, labels) with >= 1 ordering and >= 2 labels, got shape {q.shape}"
+        )
+    _check_distribution(q, name)
+    return q
+
+
+def permutation_dispersion(q: np.ndarray | Sequence[Sequence[float]]) -> dict[str, np.ndarray | float]:
+    """Spread of a model's label distribution across orderings of its in-context examples.
+
+    An exchangeable Bayesian predictor gives the same posterior predictive for every ordering
+    of exchangeable examples; transformers do so only on average over orderings
+    ("LLMs are Bayesian, in Expectation, not in Realization", 2025). With q_k the label
+    distribution under ordering k and q̄ = (1/m) Σ_k q_k:
+
+    - std = sqrt((1/m) Σ_k (q_k − q̄)²) per label (population std),
+    - MAD = (1/m) Σ_k |q_k − q̄| per label,
+    - KL-dispersion = (1/m) Σ_k KL(q_k ‖ q̄) (nats): the Jensen–Shannon-style information
+      radius of the m distributions; 0 iff all orderings agree, ≤ ln m.
+
+    Args:
+        q: (m, L) array, row k the distribution over the L labels under ordering k
+            (rows sum to 1).
+    Returns:
+        dict with `mean` (L,), `std` (L,), `mad` (L,) and `kl_dispersion` (float).
+
+    Example:
+        >>> d = permutation_dispersion([[0.9, 0.1], [0.5, 0.5]])
+        >>> d["mean"], d["mad"]
+        (array([0.7, 0.3]), array([0.2, 0.2]))
+    """
+    q = _check_ordering_distributions(q)
+    mean = q.mean(axis=0)
+    return {
+        "mean": mean,
+        "std": q.std(axis=0),
+        "mad": np.abs(q - mean).mean(axis=0),
+        "kl_dispersion": float(np.mean(kl_divergence(q, mean[None, :], axis=-1))),
+    }
+
+
+def jensen_gap(q: np.ndarray | Sequence[Sequence[float]], y: int) -> float:
+    """Jensen gap of the log-loss across orderings at label y:
+    (1/m) Σ_k [−ln q_k(y)] + ln((1/m) Σ_k q_k(y)) ≥ 0
+    ("LLMs are Bayesian, in Expectation, not in Realization", 2025).
+
+    The mean log-loss of single orderings minus the log-loss of the permutation-averaged
+    prediction: by Jensen's inequality (−ln is convex) it is ≥ 0, and 0 iff every ordering
+    gives the same q_k(y). It is what averaging over orderings gains, in nats.
+
+    Args:
+        q: (m, L) label distributions, one row per ordering.
+        y: index of the true label (0 <= y < L).
+    Returns:
+        the gap in nats (inf if some ordering gives q_k(y) = 0 but not all do).
+
+    Example:
+        >>> round(jensen_gap([[0.9, 0.1], [0.5, 0.5]], 0), 4)
+        0.0426
+    """
+    q = _check_ordering_distributions(q)
+    if isinstance(y, (bool, np.bool_)) or not isinstance(y, (int, np.integer)) or not 0 <= int(y) < q.shape[1]:
+        raise ValueError(f"`y` has to be a label index in [0, {q.shape[1]}), got {y!r}")
+    qy = q[:, int(y)]
+    if np.all(qy == qy[0]):
+        return 0.0  # exact: avoids a 1-ulp negative from float rounding (and inf − inf)
+    with np.errstate(divide="ignore"):
+        gap = float(np.mean(-np.log(qy)) + np.log(np.mean(qy)))
+    return max(gap, 0.0)
+
+
+def optimal_cot_tokens(n: float, eps: float, c: float = 1.0) -> float:
+    """Rule of thumb for chain-of-thought length: k* = c · √n · ln(1/ε)
+    ("LLMs are Bayesian, in Expectation, not in Realization", 2025).
+
+    Args:
+        n: number of in-context examples (> 0).
+        eps: target error (0 < eps < 1).
+        c (`float`, defaults to 1.0): task-dependent constant (> 0).
+
+    Example:
+        >>> round(optimal_cot_tokens(16, 0.01), 3)
+        18.421
+    """
+    for name, v in (("n", n), ("eps", eps), ("c", c)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+            raise ValueError(f"`{name}` has to be a finite number, got {v!r}")
+    if n <= 0:
+        raise ValueError(f"`n` has to be > 0, got {n!r}")
+    if not 0 < eps < 1:
+        raise ValueError(f"`eps` has to be in (0, 1), got {eps!r}")
+    if c <= 0:
+        raise ValueError(f"`c` has to be > 0, got {c!r}")
+    return float(c * math.sqrt(n) * math.log(1.0 / eps))
+
+
+def log_curve_fit(n: np.ndarray | Sequence[float], values: np.ndarray | Sequence[float]) -> tuple[float, float]:
+    """Least-squares fit values ≈ a + b · ln n (how dispersion scales with the number of
+    in-context examples; the paper predicts it shrinks as n grows).
+
+    Args:
+        n: (K,) positive numbers of examples, at least two distinct.
+        values: (K,) measured values (finite).
+    Returns:
+        (a, b).
+
+    Example:
+        >>> a, b = log_curve_fit([1, np.e], [2.0, 1.0]); round(a, 6), round(b, 6)
+        (2.0, -1.0)
+    """
+    x = np.asarray(n, dtype=np.float64).reshape(-1)
+    y = np.asarray(values, dtype=np.float64).reshape(-1)
+    if x.shape != y.shape:
+        raise ValueError(f"`n` has {x.size} entries, `values` has {y.size}: one value per n")
+    if np.any(x <= 0) or not np.all(np.isfinite(x)):
+        raise ValueError("`n` has to hold finite numbers > 0")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("`values` has non-finite entries")
+    if np.unique(x).size < 2:
+        raise ValueError("`n` needs at least two distinct values to fit a + b·ln n")
+    design = np.stack([np.ones_like(x), np.log(x)], axis=1)
+    (a, b), *_ = np.linalg.lstsq(design, y, rcond=None)
+    return float(a), float(b)
+
+
+# ---------------------------------------------------------------------------------------
+# Information capacity (Yuan et al., 2025)
+# ---------------------------------------------------------------------------------------
+
+
+def information_capacity(ts: float, nll: float, flops: float, bias: float = -27.0) -> float:
+    """Information capacity IC = (TS − NLL + b) / log₂ F (Yuan et al., 2025,
+    "Information Capacity: Evaluating the Efficiency of Large Language Models via Text Compression").
+
+    Compression gain per unit of compute: TS is the text size in bits per token (UTF-8 bits
+    of the text each token covers), NLL the model's code length in bits per token, so
+    TS − NLL is the bits saved per token; F the decode FLOPs per token; b a dataset constant
+    (default −27) that makes IC comparable across model sizes. Doubling F adds exactly 1 to
+    the denominator.
+
+    Args:
+        ts: text size, bits per token.
+        nll: negative log-likelihood, bits per token (>= 0).
+        flops: decode FLOPs per token (> 1).
+        bias (`float`, defaults to -27.0): the dataset constant b.
+
+    Example:
+        >>> information_capacity(ts=32.0, nll=4.0, flops=2.0 ** 28)
+        0.03571428571428571
+    """
+    for name, v in (("ts", ts), ("nll", nll), ("flops", flops), ("bias", bias)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+            raise ValueError(f"`{name}` has to be a finite number, got {v!r}")
+    if ts < 0 or nll < 0:
+        raise ValueError(f"`ts` and `nll` are bits per token, >= 0; got ts={ts!r}, nll={nll!r}")
+    if flops <= 1:
+        raise ValueError(f"`flops` has to be > 1 (FLOPs per token), got {flops!r}")
+    return float((ts - nll + bias) / math.log2(flops))
