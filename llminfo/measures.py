@@ -754,3 +754,148 @@ def information_capacity(ts: float, nll: float, flops: float, bias: float = -27.
     if flops <= 1:
         raise ValueError(f"`flops` has to be > 1 (FLOPs per token), got {flops!r}")
     return float((ts - nll + bias) / math.log2(flops))
+
+
+# ---------------------------------------------------------------------------------------
+# Hallucination: EDFL / ISR decision (Chlon et al., 2025)
+# ---------------------------------------------------------------------------------------
+
+
+def _check_prob(x: float, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not np.isfinite(x):
+        raise ValueError(f"`{name}` has to be a finite probability in (0, 1), got {x!r}")
+    if not 0.0 < float(x) < 1.0:
+        raise ValueError(f"`{name}` has to be in (0, 1), got {x!r}")
+    return float(x)
+
+
+def _check_nonneg(x: float, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or np.isnan(x) or x < 0:
+        raise ValueError(f"`{name}` has to be a number >= 0, got {x!r}")
+    return float(x)
+
+
+def edfl_max_prob(delta_bar: float, q_bar: float, tol: float = 1e-12) -> float:
+    """Largest success probability the information budget allows, by the EDFL inequality
+    (Chlon et al., 2025, "Compression Failure in LLMs: Bayesian in Expectation, Not in
+    Realization" / "hallbayes").
+
+    Expectation-level Decompression Law: if evidence lifts the model's log-probability of an
+    event by Δ̄ nats on average over skeleton (evidence-masked) prompts whose mean event
+    probability is q̄, then the event's probability p on the full prompt satisfies
+    KL(Ber(p) ‖ Ber(q̄)) ≤ Δ̄. The bound p_max is the largest p ≥ q̄ with KL ≤ Δ̄, found by
+    bisection (KL(Ber(p)‖Ber(q̄)) increases on [q̄, 1]). The hallucination-risk bound is
+    RoH = 1 − p_max.
+
+    Args:
+        delta_bar (`float`): information budget Δ̄ ≥ 0 in nats (see `information_budget`).
+        q_bar (`float`): prior event probability q̄ in (0, 1).
+        tol (`float`, defaults to 1e-12): bisection tolerance on p.
+    Returns:
+        p_max in [q̄, 1]. p_max(0, q̄) = q̄; non-decreasing in Δ̄; 1 once Δ̄ ≥ ln(1/q̄).
+
+    Example:
+        >>> edfl_max_prob(0.0, 0.3)
+        0.3
+        >>> round(edfl_max_prob(1.0, 0.3), 4)
+        0.9595
+    """
+    delta_bar = _check_nonneg(delta_bar, "delta_bar")
+    q_bar = _check_prob(q_bar, "q_bar")
+    if delta_bar == 0.0:
+        return q_bar
+    if delta_bar >= -math.log(q_bar):  # KL(Ber(1)‖Ber(q̄)) = ln(1/q̄): every p is allowed
+        return 1.0
+    lo, hi = q_bar, 1.0
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        if float(bernoulli_kl(mid, q_bar)) <= delta_bar:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def bits_to_trust(q_lo: float, h_star: float = 0.05) -> float:
+    """Information needed to trust an answer at hallucination rate h*: B2T = KL(Ber(1 − h*) ‖ Ber(q_lo))
+    (Chlon et al., 2025). Nats, despite the paper's name.
+
+    The evidence must lift a worst-case prior q_lo to a success rate of 1 − h*; by EDFL
+    that costs at least this many nats of information.
+
+    Args:
+        q_lo (`float`): conservative prior in (0, 1), e.g. max(min_k q_k, 1/(n+2)).
+        h_star (`float`, defaults to 0.05): target hallucination rate in (0, 1).
+    Returns:
+        B2T ≥ 0 (nats); 0 iff q_lo = 1 − h*; decreasing in q_lo for q_lo < 1 − h*.
+
+    Example:
+        >>> round(bits_to_trust(0.5, 0.05), 4)
+        0.4946
+    """
+    q_lo = _check_prob(q_lo, "q_lo")
+    h_star = _check_prob(h_star, "h_star")
+    return float(bernoulli_kl(1.0 - h_star, q_lo))
+
+
+def isr(delta_bar: float, b2t: float) -> float:
+    """Information Sufficiency Ratio ISR = Δ̄ / B2T (Chlon et al., 2025).
+
+    ISR ≥ 1: the prompt carries enough information to answer at the target hallucination
+    rate. B2T = 0 gives +inf (nothing needs to be learned) unless Δ̄ = 0 too (then 1.0).
+
+    Args:
+        delta_bar (`float`): information budget Δ̄ ≥ 0 (nats).
+        b2t (`float`): bits-to-trust ≥ 0 (nats), from `bits_to_trust`.
+
+    Example:
+        >>> isr(1.0, 0.5)
+        2.0
+    """
+    delta_bar = _check_nonneg(delta_bar, "delta_bar")
+    b2t = _check_nonneg(b2t, "b2t")
+    if b2t == 0.0:
+        return 1.0 if delta_bar == 0.0 else math.inf
+    return delta_bar / b2t
+
+
+def information_budget(
+    logp_full: float | np.ndarray | Sequence[float],
+    logp_skeletons: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
+    clip: float = 12.0,
+) -> np.ndarray:
+    """Information budget Δ̄ = mean_k clip(ln P(y) − ln S_k(y), 0, B) (Chlon et al., 2025).
+
+    P(y) is the probability of the event y (e.g. "answer" rather than "refuse") on the full
+    prompt, S_k(y) on skeleton k (the prompt with its evidence masked). The clipped average
+    lift is the information the evidence contributes, in nats.
+
+    Args:
+        logp_full: ln P(y), shape () or (N,); values ≤ 0 (−inf allowed).
+        logp_skeletons: ln S_k(y), shape (m,) or (N, m), m ≥ 1; values ≤ 0 (−inf allowed).
+        clip (`float`, defaults to 12.0): the cap B > 0 on each term.
+    Returns:
+        Δ̄ with shape () or (N,), each in [0, B].
+
+    Example:
+        >>> round(float(information_budget(np.log(0.9), np.log([0.3, 0.9, 0.95]))), 4)  # (ln 3 + 0 + 0) / 3
+        0.3662
+    """
+    if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not (clip > 0 and np.isfinite(clip)):
+        raise ValueError(f"`clip` has to be a finite number > 0, got {clip!r}")
+    full = np.asarray(logp_full, dtype=np.float64)
+    skel = np.asarray(logp_skeletons, dtype=np.float64)
+    if full.ndim > 1:
+        raise ValueError(f"`logp_full` has to have shape () or (N,), got {full.shape}")
+    if skel.ndim != full.ndim + 1 or skel.shape[-1] == 0 or skel.shape[:-1] != full.shape:
+        want = "(m,)" if full.ndim == 0 else f"({full.shape[0]}, m)"
+        raise ValueError(f"`logp_skeletons` has to have shape {want} with m >= 1 to match `logp_full`, got {skel.shape}")
+    for name, a in (("logp_full", full), ("logp_skeletons", skel)):
+        if np.isnan(a).any() or (a > 1e-9).any():
+            raise ValueError(f"`{name}` has to hold log-probabilities (<= 0, no NaN)")
+    full = np.minimum(full, 0.0)
+    skel = np.minimum(skel, 0.0)
+    with np.errstate(invalid="ignore"):
+        lift = full[..., None] - skel  # −inf − (−inf) = NaN: no lift either way
+    lift = np.where(np.isnan(lift), 0.0, lift)
+    return np.clip(lift, 0.0, clip).mean(axis=-1)
