@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
-from llminfo.models.base import Completion, LanguageModel
+from llminfo.models.base import Completion, LanguageModel, Scored
 
 SHORT_ANSWER_INSTRUCTION = "Answer the question with just the answer, in a few words."
 # Short answers: a few words on one line. A newline ends the answer.
@@ -165,7 +165,10 @@ class SampleCache:
     request for n samples of a cached prompt that holds ≥ n is served from the cache, and
     batched results equal one-prompt-at-a-time results.
 
-    Memory: each Completion keeps per-token floats only (no vocabulary tensors).
+    `score(model, prompts, continuations)` memoises teacher-forced scores the same way (one
+    `model.score` call for every pair not seen yet).
+
+    Memory: each Completion / Scored keeps per-token floats only (no vocabulary tensors).
 
     Args:
         max_rows_per_call (`int`, defaults to 128): prompts × n per `generate` call.
@@ -181,7 +184,9 @@ class SampleCache:
             raise ValueError(f"`max_rows_per_call` has to be an integer >= 1, got {max_rows_per_call!r}")
         self.max_rows_per_call = max_rows_per_call
         self._store: dict[tuple, list[Completion]] = {}
-        self.generate_calls = 0  # for tests and benchmarks: how many model.generate calls ran
+        self._scored: dict[tuple, Scored] = {}
+        self.generate_calls = 0  # for tests and benchmarks: how many model calls ran
+        self.score_calls = 0
 
     def get(
         self,
@@ -228,8 +233,40 @@ class SampleCache:
                 self._store[(id(model), p, float(temperature), max_new_tokens, seed, stop_t, float(top_p))] = comps
         return [list(self._store[k][:n]) for k in keys]
 
+    def score(self, model: LanguageModel, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
+        """Teacher-forced `model.score`, memoised per (model, prompt, continuation).
+
+        Every pair not yet scored goes to ONE `model.score` call (which encodes a shared
+        prompt once), so methods that score the same answers share the work.
+        """
+        if isinstance(prompts, str) or isinstance(continuations, str):
+            raise TypeError("`prompts` and `continuations` have to be lists of strings")
+        if len(prompts) != len(continuations):
+            raise ValueError(f"`prompts` and `continuations` differ in length: {len(prompts)} and {len(continuations)}")
+        keys = [(id(model), p, c) for p, c in zip(prompts, continuations)]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._scored))
+        if missing:
+            self.score_calls += 1
+            out = model.score([k[1] for k in missing], [k[2] for k in missing])
+            self._scored.update(zip(missing, out))
+        return [self._scored[k] for k in keys]
+
     def clear(self) -> None:
         self._store.clear()
+        self._scored.clear()
+
+
+def answer_continuation(model: LanguageModel, answer: str, end_with_eos: bool = False) -> str:
+    """The text to teacher-force for an answer.
+
+    With `end_with_eos` (or when the answer is empty) the tokenizer's EOS string is appended,
+    so the score is P(answer, then stop): it then compares answers of different lengths
+    fairly, and an empty answer ("stop at once") still has a probability.
+    """
+    eos = getattr(getattr(model, "tokenizer", None), "eos_token", None) or ""
+    if end_with_eos or not answer:
+        return answer + eos
+    return answer
 
 
 def answers_for(

@@ -1,0 +1,205 @@
+"""Epistemic uncertainty by iterative prompting (Yadkori, Kuzborskij, György, Szepesvári,
+"To Believe or Not to Believe Your LLM", NeurIPS 2024), Algorithm 3 (n = 2).
+
+Idea: ask the question again with one of the model's own earlier answers repeated in the
+prompt. If the model knows the answer, its answer distribution does not move; if it does
+not know (epistemic uncertainty), the repeated answer sways it. The mutual information of
+the pseudo-joint of (first answer, second answer) measures how much it sways; a question
+with several valid answers the model knows (aleatoric uncertainty) keeps it low, unlike
+semantic entropy.
+
+Algorithm 3, as implemented (all model work batched over every question of the batch):
+1. Sample k answers (default 10, T = 0.9) under F₀(x) — the standard short-answer prompt —
+   through the shared `SampleCache` (one `generate` call), and cluster them.
+2. µ₁(i) ∝ Σ over the distinct answers of cluster i of P(answer | F₀(x)).
+3. For each cluster centre X_i (its first member), score every centre X_t under
+   F₁(x, X_i); µ₂(t | i) ∝ P(X_t | F₁(x, X_i)), normalised over t.
+   Steps 2 and 3 are ONE `model.score` call for all questions.
+4. Î = `measures.iterative_prompting_mi(µ₁, µ₂, γ₁, γ₂)`.
+
+The prompt family F_t (the paper's): the question, then "One answer to question Q is Y₁.
+Another answer to question Q is Y₂. …", then the question again — set by `template`.
+Probabilities are of the answer followed by EOS (P(answer, then stop)), so answers of
+different lengths compare fairly; set `end_with_eos=False` to score the text only.
+
+Example:
+    >>> from llminfo import load_model
+    >>> from llminfo.analyzers.iterative_mi import IterativePromptingMI
+    >>> model = load_model("default")
+    >>> [r] = IterativePromptingMI().score(model, ["Who wrote Hamlet?"], seed=0)
+    >>> r.score, r.details["centres"], r.details["mu1"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from llminfo import measures
+from llminfo.analyzers.base import (
+    ANSWER_MAX_NEW_TOKENS,
+    SHORT_ANSWER_INSTRUCTION,
+    HallucinationMethod,
+    MethodResult,
+    QAItem,
+    SampleCache,
+    answer_continuation,
+    as_items,
+    clean_answer,
+    qa_prompt,
+)
+from llminfo.analyzers.clustering import cluster_answer_sets
+from llminfo.models.base import LanguageModel
+
+
+@dataclass(frozen=True)
+class IterativePromptTemplate:
+    """The prompt family F_t(x, Y₁..Y_t) of Yadkori et al. (2024), one line per part.
+
+    Attributes:
+        header: first line; `{question}` is the question.
+        first_answer: line for Y₁; `{answer}`.
+        next_answer: line for Y₂, Y₃, …; `{answer}`.
+        footer: last line, asks the question again; `{question}`.
+        instruction: put before everything (the short-answer instruction by default).
+    """
+
+    header: str = "Consider the following question: Q: {question}"
+    first_answer: str = "One answer to question Q is {answer}."
+    next_answer: str = "Another answer to question Q is {answer}."
+    footer: str = "Provide an answer to the following question: Q: {question}"
+    instruction: str = SHORT_ANSWER_INSTRUCTION
+
+    def __post_init__(self) -> None:
+        for name, key in (("header", "{question}"), ("footer", "{question}"), ("first_answer", "{answer}"), ("next_answer", "{answer}")):
+            if key not in getattr(self, name):
+                raise ValueError(f"`template.{name}` has to contain {key}, got {getattr(self, name)!r}")
+
+    def text(self, question: str, previous: Sequence[str], context: str | None = None) -> str:
+        """The user message of F_t with t = len(previous) earlier answers."""
+        lines = [self.instruction, ""] if self.instruction else []
+        if context:
+            lines += [f"Context: {context}", ""]
+        lines.append(self.header.format(question=question))
+        for k, ans in enumerate(previous):
+            lines.append((self.first_answer if k == 0 else self.next_answer).format(answer=ans))
+        lines.append(self.footer.format(question=question))
+        return "\n".join(lines)
+
+
+class IterativePromptingMI(HallucinationMethod):
+    """Mutual-information epistemic-uncertainty score Î (nats), Algorithm 3 of Yadkori et al.
+
+    Args:
+        num_samples (`int`, defaults to 10): k answers sampled under F₀.
+        temperature (`float`, defaults to 0.9): sampling temperature.
+        clustering (`str` or callable, defaults to `"f1"`): see `cluster_answers`.
+        clustering_kwargs (`dict`, *optional*): e.g. `{"threshold": 0.6}`.
+        gamma1 (`float`, defaults to 0.0), gamma2 (`float`, defaults to 0.0): stabilisers.
+        template (`IterativePromptTemplate`, *optional*): the F_t prompt family.
+        end_with_eos (`bool`, defaults to True): score P(answer, then EOS).
+        max_new_tokens (`int`, defaults to 24): answer length limit.
+    """
+
+    name = "iterative_mi"
+
+    def __init__(
+        self,
+        num_samples: int = 10,
+        temperature: float = 0.9,
+        clustering: str | Callable[[str, str], bool] = "f1",
+        clustering_kwargs: dict[str, Any] | None = None,
+        gamma1: float = 0.0,
+        gamma2: float = 0.0,
+        template: IterativePromptTemplate | None = None,
+        end_with_eos: bool = True,
+        max_new_tokens: int = ANSWER_MAX_NEW_TOKENS,
+    ):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
+            raise ValueError(f"`num_samples` has to be an integer >= 1, got {num_samples!r}")
+        if not isinstance(temperature, (int, float)) or not temperature > 0:
+            raise ValueError(f"`temperature` has to be a float > 0 (sampling), got {temperature!r}")
+        for name, g in (("gamma1", gamma1), ("gamma2", gamma2)):
+            if not isinstance(g, (int, float)) or not (0 <= g < float("inf")):
+                raise ValueError(f"`{name}` has to be a finite float >= 0, got {g!r}")
+        if template is not None and not isinstance(template, IterativePromptTemplate):
+            raise TypeError(f"`template` has to be an IterativePromptTemplate, got {type(template).__name__}")
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ValueError(f"`max_new_tokens` has to be an integer >= 1, got {max_new_tokens!r}")
+        self.num_samples = num_samples
+        self.temperature = float(temperature)
+        self.clustering = clustering
+        self.clustering_kwargs = dict(clustering_kwargs or {})
+        self.gamma1 = float(gamma1)
+        self.gamma2 = float(gamma2)
+        self.template = template or IterativePromptTemplate()
+        self.end_with_eos = end_with_eos
+        self.max_new_tokens = max_new_tokens
+
+    def follow_up_prompt(self, model: LanguageModel, item: QAItem, previous: Sequence[str]) -> str:
+        """F_t(x, previous) as a chat prompt."""
+        return model.chat(self.template.text(item.question, previous, item.context))
+
+    def score(
+        self,
+        model: LanguageModel,
+        items: Sequence[QAItem],
+        *,
+        seed: int = 0,
+        cache: SampleCache | None = None,
+    ) -> list[MethodResult]:
+        items = as_items(items)
+        cache = cache if cache is not None else SampleCache()
+        f0 = [qa_prompt(model, it.question, it.context) for it in items]
+        samples = cache.get(
+            model, f0, n=self.num_samples, temperature=self.temperature,
+            max_new_tokens=self.max_new_tokens, seed=seed,
+        )
+        answers = [[clean_answer(c.text) for c in comps] for comps in samples]
+        kwargs = dict(self.clustering_kwargs)
+        if self.clustering == "nli":
+            kwargs.setdefault("questions", [it.question for it in items])
+        ids_per_item = cluster_answer_sets(answers, self.clustering, **kwargs)
+
+        # One batched scoring call: distinct answers under F0, and every centre under F1(x, X_i).
+        prompts: list[str] = []
+        conts: list[str] = []
+        plans = []
+        for it, p0, ans, ids in zip(items, f0, answers, ids_per_item):
+            distinct = list(dict.fromkeys(zip(ans, ids)))  # (answer, cluster) in order
+            centres = [next(a for a, c in distinct if c == k) for k in range(max(ids) + 1)]
+            start0 = len(prompts)
+            for a, _ in distinct:
+                prompts.append(p0)
+                conts.append(answer_continuation(model, a, self.end_with_eos))
+            start1 = len(prompts)
+            for xi in centres:
+                p1 = self.follow_up_prompt(model, it, [xi])
+                for xt in centres:
+                    prompts.append(p1)
+                    conts.append(answer_continuation(model, xt, self.end_with_eos))
+            plans.append((distinct, centres, start0, start1))
+        scored = cache.score(model, prompts, conts)
+
+        results = []
+        for (distinct, centres, start0, start1), ids, ans in zip(plans, ids_per_item, answers):
+            C = len(centres)
+            lp0 = np.array([s.sum_logprob for s in scored[start0 : start0 + len(distinct)]])
+            member_ids = np.array([c for _, c in distinct])
+            log_mu1 = measures.log_normalize([measures.logsumexp(lp0[member_ids == k]) for k in range(C)])
+            lp1 = np.array([s.sum_logprob for s in scored[start1 : start1 + C * C]]).reshape(C, C)
+            log_mu2 = measures.log_normalize(lp1, axis=1)
+            mu1, mu2 = np.exp(log_mu1), np.exp(log_mu2)
+            mi = measures.iterative_prompting_mi(mu1 / mu1.sum(), mu2 / mu2.sum(axis=1, keepdims=True), self.gamma1, self.gamma2)
+            details = {
+                "answers": ans,
+                "cluster_ids": ids,
+                "centres": centres,
+                "mu1": mu1.tolist(),
+                "mu2": mu2.tolist(),
+                "num_clusters": C,
+            }
+            results.append(MethodResult(max(mi, 0.0) if self.gamma1 == self.gamma2 == 0 else mi, details))
+        return results
