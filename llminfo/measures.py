@@ -487,7 +487,7 @@ def _typical_mask_unchecked(
     ent = -(normalized * p).nansum(-1, keepdim=True)
     shifted_scores = torch.abs((-normalized) - ent)
     sorted_scores, sorted_indices = torch.sort(shifted_scores, descending=False)
-    cumulative_probs = p.gather(-1, sorted_indices).cumsum(dim=-1)
+    cumulative_probs = logits.gather(-1, sorted_indices).softmax(dim=-1).cumsum(dim=-1)
     last_ind = (cumulative_probs < mass).sum(dim=1)
     last_ind.clamp_(max=vocab - 1)
     cutoff = sorted_scores.gather(1, last_ind.view(-1, 1))
