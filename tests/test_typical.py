@@ -1,0 +1,230 @@
+"""Locally typical sampling: `measures.typical_mask` and `LocallyTypicalLogitsProcessor`.
+
+The reference is the installed transformers' `TypicalLogitsWarper`: the kept set must be
+identical on random and adversarial inputs (ties, near-ties, −inf, peaked, flat), every
+dtype, batch size, τ and `min_tokens_to_keep`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from transformers import LogitsProcessorList
+from transformers.generation.logits_process import TypicalLogitsWarper
+
+from llminfo.measures import typical_mask
+from llminfo.processors import LocallyTypicalLogitsProcessor
+
+DTYPES = [torch.float32, torch.bfloat16, torch.float16]
+
+
+def hf_keep(logits: torch.Tensor, tau: float, k: int = 1) -> torch.Tensor:
+    """Kept set according to transformers: filtered entries are marked with NaN."""
+    out = TypicalLogitsWarper(tau, filter_value=float("nan"), min_tokens_to_keep=k)(None, logits.clone())
+    return ~torch.isnan(out)
+
+
+def make_logits(seed: int, batch: int, vocab: int, kind: str, dtype: torch.dtype) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    if kind == "normal":
+        x = torch.randn(batch, vocab, generator=g) * (0.5 + 4 * torch.rand(batch, 1, generator=g))
+    elif kind == "ties":  # few distinct values: many exact ties in score and logit
+        x = torch.randint(0, 3, (batch, vocab), generator=g).float()
+    elif kind == "near_ties":
+        x = torch.randint(0, 3, (batch, vocab), generator=g).float() + 1e-6 * torch.randn(batch, vocab, generator=g)
+    elif kind == "neg_inf":
+        x = torch.randn(batch, vocab, generator=g) * 3
+        x[torch.rand(batch, vocab, generator=g) < 0.6] = -math.inf
+        x[:, 0] = torch.randn(batch, generator=g)  # at least one finite logit per row
+    elif kind == "peaked":
+        x = torch.randn(batch, vocab, generator=g)
+        x[torch.arange(batch), torch.randint(0, vocab, (batch,), generator=g)] = 25.0
+    elif kind == "flat":
+        x = torch.zeros(batch, vocab)
+    elif kind == "symmetric":  # tokens at H ± d: equal scores with different probabilities
+        x = torch.log(torch.tensor([0.4, 0.1, 0.1, 0.4]).repeat(batch, vocab // 4 + 1)[:, :vocab] + 1e-3)
+    else:  # "large": logits near the fp16 range
+        x = torch.randn(batch, vocab, generator=g) * 2000
+    return x.to(dtype)
+
+
+KINDS = ["normal", "ties", "near_ties", "neg_inf", "peaked", "flat", "symmetric", "large"]
+taus = st.floats(min_value=1e-4, max_value=1.0, exclude_min=True, exclude_max=True)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10**6),
+    batch=st.integers(1, 5),
+    vocab=st.integers(1, 260),
+    kind=st.sampled_from(KINDS),
+    dtype=st.sampled_from(DTYPES),
+    tau=taus,
+    k=st.integers(1, 6),
+)
+def test_same_kept_set_as_transformers(seed, batch, vocab, kind, dtype, tau, k):
+    x = make_logits(seed, batch, vocab, kind, dtype)
+    expected = hf_keep(x, tau, k)
+    got = typical_mask(x, tau, k)
+    assert got.dtype == torch.bool and got.shape == x.shape
+    assert torch.equal(got, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(st.one_of(st.floats(-30, 30), st.just(-math.inf), st.sampled_from([0.0, 1.0, -1.0])), min_size=1, max_size=12),
+        min_size=1,
+        max_size=4,
+    ).filter(lambda rows: len({len(r) for r in rows}) == 1),
+    tau=taus,
+    k=st.integers(1, 3),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_same_kept_set_on_explicit_values(rows, tau, k, dtype):
+    """Hand-shrinkable inputs, including all −inf rows (both pass them through whole)."""
+    x = torch.tensor(rows, dtype=torch.float32).to(dtype)
+    assert torch.equal(typical_mask(x, tau, k), hf_keep(x, tau, k))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 49152), (3, 151936)])
+def test_same_kept_set_at_real_vocab_sizes(dtype, shape):
+    for seed, tau in [(0, 0.2), (1, 0.9), (2, 0.95), (3, 0.5)]:
+        x = make_logits(seed, *shape, "normal", dtype)
+        assert torch.equal(typical_mask(x, tau), hf_keep(x, tau))
+
+
+def test_tau_rounded_to_logits_dtype_like_transformers():
+    """In bf16, τ = 0.9 acts as bf16(0.9) = 0.8984375: a cumulative mass of exactly that
+    value counts as reaching τ. The same input in fp32 needs one more token."""
+    # Sorted by typicality the masses are 0.8984375 then the rest.
+    p = torch.tensor([0.8984375, 0.1015625 / 2, 0.1015625 / 2])
+    x32 = p.log().unsqueeze(0)
+    x16 = x32.to(torch.bfloat16)
+    for x in (x32, x16):
+        assert torch.equal(typical_mask(x, 0.9), hf_keep(x, 0.9))
+    # Per-row τ given as a tensor is rounded the same way.
+    tau = torch.tensor([0.9])
+    assert torch.equal(typical_mask(x16, tau), hf_keep(x16, 0.9))
+
+
+def test_definition_on_a_closed_form_example():
+    """p = (0.5, 0.3, 0.15, 0.05): H = 1.142 nats; scores |−ln p − H| = 0.449, 0.062, 0.755,
+    1.854, so the typicality order is 0.3, 0.5, 0.15, 0.05 (cumulative 0.3, 0.8, 0.95, 1)."""
+    p = torch.tensor([0.5, 0.3, 0.15, 0.05], dtype=torch.float64)
+    H = -(p * p.log()).sum()
+    order = torch.argsort((-p.log() - H).abs())
+    assert order.tolist() == [1, 0, 2, 3]
+    x = p.log().float().unsqueeze(0)
+    for tau, kept in [(0.1, [1]), (0.3, [1]), (0.31, [1, 0]), (0.8, [1, 0]), (0.81, [1, 0, 2]), (0.99, [1, 0, 2, 3])]:
+        assert typical_mask(x, tau)[0].nonzero().flatten().sort().values.tolist() == sorted(kept), tau
+
+
+def test_tau_one_keeps_everything_and_tensor_tau_per_row():
+    x = make_logits(0, 4, 100, "normal", torch.float32)
+    assert typical_mask(x, 1.0).all()
+    taus = torch.tensor([0.2, 1.0, 0.9, 0.5])
+    got = typical_mask(x, taus, 2)
+    for r, t in enumerate(taus.tolist()):
+        expected = torch.ones(100, dtype=torch.bool) if t == 1.0 else hf_keep(x[r : r + 1], t, 2)[0]
+        assert torch.equal(got[r], expected)
+
+
+def test_min_tokens_to_keep_larger_than_vocab_keeps_all():
+    x = make_logits(0, 2, 5, "peaked", torch.float32)
+    assert typical_mask(x, 0.1, 7).all()
+    assert typical_mask(x, 0.1, 1).sum(dim=1).tolist() == [1, 1]
+
+
+def test_all_neg_inf_row_passes_through_without_nan():
+    x = make_logits(0, 3, 50, "normal", torch.float32)
+    x[1] = -math.inf
+    keep = typical_mask(x, 0.5)
+    assert keep[1].all()
+    assert torch.equal(keep, hf_keep(x, 0.5))
+    out = LocallyTypicalLogitsProcessor(0.5)(None, x)
+    assert not out.isnan().any()
+    assert torch.equal(out[1], x[1])
+    assert torch.isfinite(out[[0, 2]]).any(dim=1).all()
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, -0.1, 1.0001, 2, float("nan"), float("inf")])
+def test_bad_typical_p_is_a_value_error_naming_it(bad):
+    x = torch.zeros(1, 4)
+    with pytest.raises(ValueError, match="typical_p"):
+        typical_mask(x, bad)
+    with pytest.raises(ValueError, match="typical_p"):
+        LocallyTypicalLogitsProcessor(bad)
+
+
+@pytest.mark.parametrize("bad", ["0.9", None, True, [0.9]])
+def test_non_float_typical_p_is_a_type_error_naming_it(bad):
+    with pytest.raises(TypeError, match="typical_p"):
+        LocallyTypicalLogitsProcessor(bad)
+
+
+def test_other_bad_arguments_name_themselves():
+    x = torch.zeros(2, 4)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="min_tokens_to_keep"):
+            typical_mask(x, 0.5, bad)
+        with pytest.raises(ValueError, match="min_tokens_to_keep"):
+            LocallyTypicalLogitsProcessor(0.5, min_tokens_to_keep=bad)
+    with pytest.raises(ValueError, match="filter_value"):
+        LocallyTypicalLogitsProcessor(0.5, filter_value=float("nan"))
+    with pytest.raises(ValueError, match="logits"):
+        typical_mask(torch.zeros(4), 0.5)
+    with pytest.raises(TypeError, match="logits"):
+        typical_mask(torch.zeros(2, 4, dtype=torch.long), 0.5)
+    with pytest.raises(ValueError, match="typical_p"):
+        typical_mask(x, torch.tensor([0.5]))
+    with pytest.raises(ValueError, match="typical_p"):
+        typical_mask(x, torch.tensor([0.5, 0.0]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_processor_output_equals_transformers_warper(dtype):
+    x = make_logits(5, 6, 300, "neg_inf", dtype)
+    ours = LocallyTypicalLogitsProcessor(0.7, min_tokens_to_keep=2, filter_value=-1e4)(None, x)
+    ref = TypicalLogitsWarper(0.7, min_tokens_to_keep=2, filter_value=-1e4)(None, x.clone())
+    assert ours.dtype == dtype
+    assert torch.equal(ours, ref)
+    assert LocallyTypicalLogitsProcessor(1.0)(None, x) is x
+
+
+def test_in_transformers_generate_matches_builtin_typical_p(tiny_model):
+    """`generate(logits_processor=[ours])` draws the very same tokens as `typical_p=τ`."""
+    hf, tok = tiny_model.model, tiny_model.tokenizer
+    inputs = tok(["The quick brown", "One two"], return_tensors="pt", padding=True)
+    common = dict(do_sample=True, top_k=0, top_p=1.0, temperature=1.0, max_new_tokens=12, pad_token_id=tok.pad_token_id)
+    torch.manual_seed(3)
+    a = hf.generate(**inputs, typical_p=0.6, **common)
+    torch.manual_seed(3)
+    b = hf.generate(**inputs, logits_processor=LogitsProcessorList([LocallyTypicalLogitsProcessor(0.6)]), **common)
+    assert torch.equal(a, b)
+
+
+def test_llminfo_generate_samples_only_typical_tokens(tiny_model):
+    """Each sampled token lies in the typical set recomputed by a direct forward pass, and
+    the reported logprob is that of the renormalised typical distribution."""
+    tau = 0.5
+    prompt = "The capital of"
+    comps = tiny_model.generate([prompt], n=3, max_new_tokens=10, seed=1, processors=[LocallyTypicalLogitsProcessor(tau)])[0]
+    tok, hf = tiny_model.tokenizer, tiny_model.model
+    prompt_ids = tok(prompt, return_tensors="pt").input_ids
+    for c in comps:
+        ids = torch.cat([prompt_ids, torch.tensor([c.token_ids])], dim=1)
+        with torch.no_grad():
+            logits = hf(ids).logits[0, prompt_ids.shape[1] - 1 : -1].float()
+        keep = typical_mask(logits, tau)
+        assert keep[torch.arange(len(c.token_ids)), torch.tensor(c.token_ids)].all()
+        filtered = torch.log_softmax(logits.masked_fill(~keep, -math.inf), dim=-1)
+        expected_lp = filtered[torch.arange(len(c.token_ids)), torch.tensor(c.token_ids)]
+        assert torch.allclose(torch.tensor(c.logprobs), expected_lp, atol=1e-4)
+        # Typical sets here are strictly smaller than the vocabulary, or the test is vacuous.
+        assert (keep.sum(dim=1) < logits.shape[1]).all()
