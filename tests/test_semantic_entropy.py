@@ -1,0 +1,111 @@
+"""SemanticEntropy / DiscreteSemanticEntropy: exact values on a scripted model, sample
+sharing through the cache, batching, and the embedded model."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from fake_qa_model import FakeQAModel
+
+from llminfo.analyzers.base import QAItem, SampleCache
+from llminfo.analyzers.iterative_mi import IterativePromptingMI
+from llminfo.analyzers.semantic_entropy import DiscreteSemanticEntropy, SemanticEntropy
+
+SAME = dict(clustering=lambda a, b: a.lower() == b.lower())
+ANSWERS = {
+    "capital of France?": [("Paris", -0.1), ("paris", -0.3), ("Lyon", -2.0), ("Nice", -1.0)],
+    "2+2?": [("4", -0.05)],
+    "a fruit?": [("apple", -1.0), ("pear", -1.0), ("plum", -1.0), ("fig", -1.0), ("kiwi", -1.0)],
+}
+
+
+def ref_se(groups):
+    """groups: list of lists of mean token log-probs, one list per cluster."""
+    z = sum(math.exp(x) for g in groups for x in g)
+    ps = [sum(math.exp(x) for x in g) / z for g in groups]
+    return -sum(p * math.log(p) for p in ps)
+
+
+def test_exact_values_on_scripted_model():
+    model = FakeQAModel(ANSWERS)
+    se = SemanticEntropy(num_samples=4, **SAME).score(model, [QAItem("capital of France?")])[0]
+    assert se.details["cluster_ids"] == [0, 0, 1, 2]
+    assert se.details["cluster_sizes"] == [2, 1, 1]
+    # mean token log-prob of model_logprobs (the fake's sampled-distribution logprobs are 2x)
+    assert se.details["seq_logprobs"] == pytest.approx([-0.1, -0.3, -2.0, -1.0])
+    assert se.score == pytest.approx(ref_se([[-0.1, -0.3], [-2.0], [-1.0]]))
+    assert se.details["discrete_semantic_entropy"] == pytest.approx(-(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25)))
+    assert sum(se.details["cluster_probs"]) == pytest.approx(1.0)
+    dse = DiscreteSemanticEntropy(num_samples=4, **SAME).score(model, ["capital of France?"])[0]
+    assert dse.score == pytest.approx(se.details["discrete_semantic_entropy"])
+
+
+def test_invariants_one_cluster_and_m_equal_clusters():
+    model = FakeQAModel(ANSWERS)
+    one = SemanticEntropy(num_samples=6, **SAME).score(model, ["2+2?"])[0]
+    assert one.score == pytest.approx(0.0, abs=1e-12) and one.details["cluster_sizes"] == [6]
+    five = SemanticEntropy(num_samples=5, **SAME).score(model, ["a fruit?"])[0]
+    assert five.score == pytest.approx(math.log(5))
+    assert DiscreteSemanticEntropy(num_samples=5, **SAME).score(model, ["a fruit?"])[0].score == pytest.approx(math.log(5))
+
+
+def test_cache_shares_samples_across_methods_and_batches_generation():
+    model = FakeQAModel(ANSWERS)
+    cache = SampleCache()
+    qs = list(ANSWERS)
+    a = SemanticEntropy(num_samples=4, **SAME).score(model, qs, cache=cache)
+    b = DiscreteSemanticEntropy(num_samples=4, **SAME).score(model, qs, cache=cache)
+    assert len(model.generate_calls) == 1
+    assert model.generate_calls[0][1:] == (4, 1.0)  # n, temperature
+    assert [r.details["answers"] for r in a] == [r.details["answers"] for r in b]
+    # MI samples at T = 0.9: a different statistic, one more call for all questions
+    IterativePromptingMI(num_samples=4, **SAME).score(model, qs, cache=cache)
+    assert len(model.generate_calls) == 2
+    # batched == one question at a time
+    for q, r in zip(qs, a):
+        assert SemanticEntropy(num_samples=4, **SAME).score(FakeQAModel(ANSWERS), [q])[0].score == pytest.approx(r.score)
+
+
+def test_bad_arguments():
+    for kw, name in [({"num_samples": 0}, "num_samples"), ({"temperature": 0.0}, "temperature"),
+                     ({"max_new_tokens": 0}, "max_new_tokens")]:
+        with pytest.raises(ValueError, match=name):
+            SemanticEntropy(**kw)
+    with pytest.raises(ValueError, match="method"):
+        SemanticEntropy(num_samples=2, clustering="nope").score(FakeQAModel(ANSWERS), ["2+2?"])
+    with pytest.raises(TypeError, match="items"):
+        SemanticEntropy().score(FakeQAModel(ANSWERS), "2+2?")
+    with pytest.raises(ValueError, match=r"items\[1\].*question"):
+        SemanticEntropy().score(FakeQAModel(ANSWERS), ["2+2?", {"answer": "4"}])
+
+
+def test_tiny_model_batched_equals_single_and_uses_model_logprobs(tiny_model):
+    se = SemanticEntropy(num_samples=5, max_new_tokens=5, clustering="exact")
+    qs = ["What is the capital of France?", "The quick brown fox?", "One two three?"]
+    cache = SampleCache()
+    batched = se.score(tiny_model, qs, seed=7, cache=cache)
+    assert cache.generate_calls == 1
+    for q, b in zip(qs, batched):
+        [s] = se.score(tiny_model, [q], seed=7)
+        assert s.details["answers"] == b.details["answers"]
+        assert s.score == pytest.approx(b.score, abs=1e-5)
+        assert 0 <= b.score <= math.log(b.details["num_clusters"]) + 1e-9
+    # seq log-likelihoods are the raw-model mean token logprobs of the samples
+    [comps] = cache.get(tiny_model, [se_prompt(tiny_model, qs[0])], n=5, temperature=1.0, max_new_tokens=5, seed=7)
+    assert batched[0].details["seq_logprobs"] == pytest.approx([sum(c.model_logprobs) / len(c.model_logprobs) for c in comps])
+
+
+def se_prompt(model, q):
+    from llminfo.analyzers.base import qa_prompt
+
+    return qa_prompt(model, q)
+
+
+@pytest.mark.integration
+def test_default_model_semantic_entropy(default_model):
+    res = SemanticEntropy(num_samples=6).score(default_model, ["What is the capital of France?", "Name a fruit."], seed=0)
+    for r in res:
+        assert len(r.details["answers"]) == 6 and sum(r.details["cluster_sizes"]) == 6
+        assert 0 <= r.score <= math.log(r.details["num_clusters"]) + 1e-9
+        assert all(lp <= 0 for lp in r.details["seq_logprobs"])
