@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Subcommands register themselves here, one line each.
     _add_generate(sub)
     _add_models(sub)
+    _add_eval(sub)
+    _add_dispersion(sub)
     return parser
 
 
@@ -124,6 +126,170 @@ def _cmd_models(args: argparse.Namespace) -> int:
     for k, v in info.get("model", {}).items():
         print(f"{k:<16} {v}")
     return 0
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="run an evaluation config (YAML): dataset, methods, metrics, report",
+        description="Run an evaluation config: results.jsonl (resumable), metrics.json and report.html in the "
+        "output folder. `--validate CONFIG` only checks the config; `--compare RUN_A RUN_B` prints two runs' "
+        "metrics side by side.",
+    )
+    p.add_argument("config", nargs="?", help="the YAML config (see eval_configs/)")
+    p.add_argument("--validate", action="store_true", help="check the config (and its dataset) and exit")
+    p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="compare two output folders")
+    p.add_argument("--output-dir", default=None, help="override `output_dir`")
+    p.add_argument("--limit", type=int, default=None, help="override `dataset.limit`")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="keep rows already in results.jsonl (default); --no-resume moves them aside")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set dataset.limit=10 --set 'methods=[msp]'")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=_cmd_eval)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from llminfo.eval.runner import compare_runs
+
+    if args.compare:
+        print(compare_runs(*args.compare))
+        return 0
+    if not args.config:
+        raise UserError("give a CONFIG file (or --compare RUN_A RUN_B)")
+    from llminfo.eval.config import load_config
+    from llminfo.eval.runner import run_eval
+
+    overrides = list(args.set)
+    if args.output_dir is not None:
+        overrides.append(f"output_dir={args.output_dir}")
+    if args.limit is not None:
+        overrides.append(f"dataset.limit={args.limit}")
+    config = load_config(args.config, overrides)
+    if args.validate:
+        from llminfo.eval.datasets import load_items
+        from llminfo.eval.tasks import get_task
+
+        task = get_task(config.task)
+        items = load_items(config.dataset, task.fields, seed=config.seed, input_field=task.input_field)
+        print(f"{args.config}: OK — task {config.task}, {len(items)} items, config hash {config.config_hash()}")
+        return 0
+    result = run_eval(config, resume=args.resume, progress=not args.no_progress)
+    print(result.summary)
+    print(f"{result.new_items} new + {result.resumed_items} resumed items; results in {result.output_dir}"
+          + (f"; report {result.report_path}" if result.report_path else ""))
+    return 0
+
+
+def _add_dispersion(sub) -> None:
+    p = sub.add_parser(
+        "dispersion",
+        help="permutation dispersion of in-context classification",
+        description="Order sensitivity of in-context learning ('LLMs are Bayesian, in Expectation, not in "
+        "Realization', 2025): per query, the spread of P(label) over orderings of the examples, the Jensen "
+        "gap, identity-order vs permutation-averaged accuracy and log-loss, and dispersion vs n. Writes "
+        "dispersion.jsonl, summary.json and dispersion.png to --output.",
+    )
+    p.add_argument("--data", default=None, help="JSONL with task/text/label per line (default: shipped icl_classification)")
+    p.add_argument("--config", default=None, help="an eval config (task: dispersion); flags given here override it")
+    add_model_args(p)
+    p.add_argument("--task", action="append", default=None, help="task(s) to run (repeatable; default: all in the data)")
+    p.add_argument("--tasks-file", default=None, help="JSON task descriptions (default: shipped icl_tasks.json)")
+    p.add_argument("--orderings", type=int, default=None, help="orderings per query, identity included (default 8)")
+    p.add_argument("--shuffle", choices=["full", "banded"], default=None, help="default full")
+    p.add_argument("--band", type=int, default=None, help="shuffled tail length with --shuffle banded")
+    p.add_argument("--n-examples", default=None, help="comma-separated numbers of examples (default 2,4,8,16)")
+    p.add_argument("--queries", type=int, default=None, help="queries per task and n (default 20)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--output", default=None, help="output folder")
+    p.set_defaults(func=_cmd_dispersion)
+
+
+def _cmd_dispersion(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from llminfo.analyzers.dispersion import ICLTask, PermutationDispersion, load_icl_rows, load_icl_tasks, plot_summary
+
+    params: dict = {}
+    if args.config:
+        from llminfo.eval.config import load_config
+
+        cfg = load_config(args.config, validate_task=False)
+        if cfg.task != "dispersion":
+            raise UserError(f"{args.config}: config key `task` is {cfg.task!r}, expected 'dispersion'")
+        params = dict(cfg.params)
+        params.setdefault("seed", cfg.seed)
+        params.setdefault("output", cfg.output_dir)
+        params.setdefault("data", cfg.dataset.path)
+        if args.model == "default" and cfg.model.name:
+            args.model, args.backend = cfg.model.name, cfg.model.backend
+    opt = lambda name, default: getattr(args, name) if getattr(args, name) is not None else params.get(name, default)  # noqa: E731
+    data = _resolve_data(opt("data", "llminfo:icl_classification.jsonl"))
+    n_examples = opt("n_examples", "2,4,8,16")
+    if isinstance(n_examples, str):
+        try:
+            n_examples = [int(x) for x in n_examples.split(",") if x.strip()]
+        except ValueError:
+            raise UserError(f"--n-examples has to be comma-separated integers, got {n_examples!r}") from None
+    output = opt("output", None)
+    if not output:
+        raise UserError("--output DIR is required (or `output_dir` in the config)")
+    tasks_wanted = opt("task", None)
+    tasks_wanted = [tasks_wanted] if isinstance(tasks_wanted, str) else tasks_wanted
+    rows_by_task = load_icl_rows(data)
+    known = load_icl_tasks(opt("tasks_file", None))
+    names = tasks_wanted or sorted(rows_by_task)
+    for name in names:
+        if name not in rows_by_task:
+            raise UserError(f"task {name!r} has no rows in {data} (tasks there: {', '.join(sorted(rows_by_task))})")
+    model = load_model_from_args(args)
+    pd = PermutationDispersion(model, orderings=int(opt("orderings", 8)), shuffle=opt("shuffle", "full"),
+                               band=opt("band", None), seed=int(opt("seed", 0)))
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    summaries = {}
+    with (out / "dispersion.jsonl").open("w") as f:
+        for name in names:
+            rows = rows_by_task[name]
+            task = known.get(name) or ICLTask(name, labels=sorted({lab for _t, lab in rows}))
+            results, summary = pd.evaluate(task, rows, n_examples=n_examples, num_queries=int(opt("queries", 20)))
+            for r in results:
+                f.write(json.dumps({"task": name, **r.to_dict()}) + "\n")
+            summaries[name] = summary
+            print(f"{name}: {'n':>3} {'KL-disp':>8} {'std q(y)':>8} {'J-gap':>7} {'acc id':>7} {'acc avg':>7} {'loss id':>7} {'loss avg':>8}")
+            for row in summary["per_n"]:
+                print(f"{'':<{len(name) + 1}} {row['n']:>3} {row['kl_dispersion']:>8.4f} {row['std_label']:>8.4f} "
+                      f"{row['jensen_gap']:>7.4f} {row['accuracy_identity']:>7.3f} {row['accuracy_average']:>7.3f} "
+                      f"{row['logloss_identity']:>7.3f} {row['logloss_average']:>8.3f}")
+            if "fit_kl_dispersion" in summary:
+                fit = summary["fit_kl_dispersion"]
+                print(f"{'':<{len(name) + 1}} fit: KL-dispersion ≈ {fit['a']:.4f} + {fit['b']:.4f}·ln n")
+    meta = {"model": model.name, "data": str(data), "orderings": pd.orderings, "shuffle": pd.shuffle, "seed": pd.seed}
+    (out / "summary.json").write_text(json.dumps({"meta": meta, **summaries}, indent=2))
+    for name in names:
+        plot_summary(summaries[name], str(out / ("dispersion.png" if len(names) == 1 else f"dispersion_{name}.png")), title=name)
+    print(f"wrote {out / 'dispersion.jsonl'}, {out / 'summary.json'} and plot(s) to {out}")
+    return 0
+
+
+def _resolve_data(spec: str) -> str:
+    """`llminfo:NAME` → a file shipped in llminfo/data; anything else is a path."""
+    from pathlib import Path
+
+    if spec.startswith("llminfo:"):
+        try:
+            from llminfo.data import data_path
+
+            return str(data_path(spec.split(":", 1)[1]))
+        except ImportError:
+            p = Path(__file__).resolve().parent / "data" / spec.split(":", 1)[1]
+            if not p.exists():
+                raise UserError(f"shipped data {spec!r} not found") from None
+            return str(p)
+    if not Path(spec).exists():
+        raise UserError(f"data {spec!r} does not exist")
+    return spec
 
 
 def _version() -> str:

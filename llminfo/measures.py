@@ -628,12 +628,15 @@ def permutation_dispersion(q: np.ndarray | Sequence[Sequence[float]]) -> dict[st
         (array([0.7, 0.3]), array([0.2, 0.2]))
     """
     q = _check_ordering_distributions(q)
-    mean = q.mean(axis=0)
+    # Identical rows: take q̄ = q_0 exactly (a float mean can be 1 ulp off, making a perfectly
+    # order-invariant model look slightly dispersed).
+    mean = q[0].copy() if np.all(q == q[0]) else q.mean(axis=0)
+    dev = q - mean
     return {
         "mean": mean,
-        "std": q.std(axis=0),
-        "mad": np.abs(q - mean).mean(axis=0),
-        "kl_dispersion": float(np.mean(kl_divergence(q, mean[None, :], axis=-1))),
+        "std": np.sqrt(np.mean(dev**2, axis=0)),
+        "mad": np.abs(dev).mean(axis=0),
+        "kl_dispersion": max(float(np.mean(kl_divergence(q, mean[None, :], axis=-1))), 0.0),
     }
 
 

@@ -1,0 +1,315 @@
+"""Permutation dispersion: measures, orderings, the analyzer (scripted and tiny models), CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llminfo import measures
+from llminfo.analyzers.dispersion import (
+    DispersionItem,
+    ICLTask,
+    PermutationDispersion,
+    make_orderings,
+    summarize,
+)
+from llminfo.models.base import LanguageModel, ModelInfo
+
+TASK = ICLTask("sentiment", labels=["positive", "negative"], instruction="Classify the sentiment.")
+ROWS = [(f"sentence number {i} {'good' if i % 2 else 'bad'}", "positive" if i % 2 else "negative") for i in range(30)]
+
+
+class ScriptedICLModel(LanguageModel):
+    """Reads the example labels out of the prompt. `recency=0`: logits are label counts, so
+    order does not matter; `recency>0`: later examples weigh more (order-sensitive).
+    Leaves e^-1 of the mass off the label set, so the analyzer has to renormalise."""
+
+    name = "scripted"
+    backend = "fake"
+
+    def __init__(self, recency: float = 0.0):
+        self.recency = recency
+        self.calls: list[tuple[list[str], list[str]]] = []
+
+    def next_token_logprobs(self, prompts, candidates):
+        self.calls.append((list(prompts), list(candidates)))
+        out = []
+        for p in prompts:
+            labels = re.findall(r"Label: (\w+)", p)
+            z = np.zeros(len(candidates))
+            for i, lab in enumerate(labels):
+                j = [c.strip() for c in candidates].index(lab)
+                z[j] += 1.0 + self.recency * i
+            z += 0.01 * len(p.rsplit("Text: ", 1)[-1])  # depends on the query, not on order
+            out.append(z - measures.logsumexp(z) - 1.0)
+        return np.array(out)
+
+    def generate(self, *a, **k):
+        raise NotImplementedError
+
+    def score(self, *a, **k):
+        raise NotImplementedError
+
+    def chat(self, messages, *, system=None):
+        return str(messages)
+
+    def describe(self):
+        return ModelInfo("scripted", "fake", 2, 1, 1, 1, 1, 1, 1, 1)
+
+    @property
+    def tokenizer(self):
+        return None
+
+
+# -- measures --------------------------------------------------------------------------------
+
+
+def _random_q(rng, m, L):
+    q = rng.random((m, L)) + 1e-3
+    return q / q.sum(axis=1, keepdims=True)
+
+
+def test_permutation_dispersion_matches_direct_loops():
+    q = _random_q(np.random.default_rng(0), 5, 3)
+    d = measures.permutation_dispersion(q)
+    mean = [sum(q[k, j] for k in range(5)) / 5 for j in range(3)]
+    std = [math.sqrt(sum((q[k, j] - mean[j]) ** 2 for k in range(5)) / 5) for j in range(3)]
+    mad = [sum(abs(q[k, j] - mean[j]) for k in range(5)) / 5 for j in range(3)]
+    kl = sum(sum(q[k, j] * math.log(q[k, j] / mean[j]) for j in range(3)) for k in range(5)) / 5
+    np.testing.assert_allclose(d["mean"], mean, rtol=1e-12)
+    np.testing.assert_allclose(d["std"], std, rtol=1e-12)
+    np.testing.assert_allclose(d["mad"], mad, rtol=1e-12)
+    assert d["kl_dispersion"] == pytest.approx(kl, rel=1e-12)
+
+
+def test_identical_orderings_give_zero_and_disjoint_give_ln_m():
+    d = measures.permutation_dispersion([[0.3, 0.7]] * 4)
+    assert d["kl_dispersion"] == 0 and not d["std"].any() and not d["mad"].any()
+    assert measures.jensen_gap([[0.3, 0.7]] * 4, 1) == 0.0
+    # m one-hot rows on distinct labels: KL(q_k || uniform) = ln m
+    assert measures.permutation_dispersion(np.eye(3))["kl_dispersion"] == pytest.approx(math.log(3))
+
+
+def test_jensen_gap_closed_form():
+    q = np.array([[0.9, 0.1], [0.5, 0.5]])
+    expected = (-math.log(0.9) - math.log(0.5)) / 2 + math.log(0.7)
+    assert measures.jensen_gap(q, 0) == pytest.approx(expected, rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 8), st.integers(2, 5), st.integers(0, 2**31 - 1), st.data())
+def test_jensen_gap_nonnegative_and_bounded_by_kl(m, L, seed, data):
+    q = _random_q(np.random.default_rng(seed), m, L)
+    y = data.draw(st.integers(0, L - 1))
+    gap = measures.jensen_gap(q, y)
+    assert gap >= 0.0
+    d = measures.permutation_dispersion(q)
+    assert d["kl_dispersion"] >= -1e-15
+    assert d["kl_dispersion"] <= math.log(m) + 1e-12
+
+
+def test_optimal_cot_tokens_closed_form():
+    assert measures.optimal_cot_tokens(4, math.exp(-1)) == pytest.approx(2.0)
+    assert measures.optimal_cot_tokens(36, 0.01, c=0.5) == pytest.approx(0.5 * 6 * math.log(100))
+    with pytest.raises(ValueError, match="eps"):
+        measures.optimal_cot_tokens(4, 1.0)
+    with pytest.raises(ValueError, match="`n`"):
+        measures.optimal_cot_tokens(0, 0.1)
+
+
+def test_log_curve_fit_recovers_coefficients():
+    ns = np.array([2, 4, 8, 16])
+    a, b = measures.log_curve_fit(ns, 0.7 - 0.15 * np.log(ns))
+    assert a == pytest.approx(0.7) and b == pytest.approx(-0.15)
+    with pytest.raises(ValueError, match="two distinct"):
+        measures.log_curve_fit([4, 4], [1, 2])
+
+
+def test_dispersion_measures_reject_bad_input():
+    with pytest.raises(ValueError, match="normalised"):
+        measures.permutation_dispersion([[0.5, 0.6]])
+    with pytest.raises(ValueError, match="2-D"):
+        measures.permutation_dispersion([0.5, 0.5])
+    with pytest.raises(ValueError, match="`y`"):
+        measures.jensen_gap([[0.5, 0.5]], 2)
+
+
+# -- orderings and tasks --------------------------------------------------------------------
+
+
+def test_orderings_identity_first_distinct_and_seeded():
+    a = make_orderings(6, 10, rng=np.random.default_rng(1))
+    b = make_orderings(6, 10, rng=np.random.default_rng(1))
+    c = make_orderings(6, 10, rng=np.random.default_rng(2))
+    assert a == b and a != c
+    assert a[0] == tuple(range(6)) and len(set(a)) == 10
+    assert all(sorted(o) == list(range(6)) for o in a)
+    assert sorted(make_orderings(3, 8)) == sorted(__import__("itertools").permutations(range(3)))
+
+
+def test_banded_orderings_keep_a_shared_prefix():
+    orders = make_orderings(8, 6, shuffle="banded", band=3, rng=np.random.default_rng(0))
+    assert len(set(orders)) == 6 and orders[0] == tuple(range(8))
+    assert all(o[:5] == (0, 1, 2, 3, 4) for o in orders)
+    with pytest.raises(ValueError, match="shuffle"):
+        make_orderings(4, 2, shuffle="sideways")
+
+
+def test_task_prompt_and_candidates():
+    assert TASK.candidates() == [" positive", " negative"]
+    p = TASK.format_prompt([("a", "positive"), ("b", "negative")], "c")
+    assert p == "Classify the sentiment.\n\nText: a\nLabel: positive\n\nText: b\nLabel: negative\n\nText: c\nLabel:"
+    t = ICLTask("x", ["A", "B"], template="Q: {text}\nA:\n{label}")
+    assert t.candidates() == ["A", "B"] and t.format_prompt([], "q") == "Q: q\nA:\n"
+    with pytest.raises(ValueError, match="template"):
+        ICLTask("x", ["A", "B"], template="{label} {text}")
+    with pytest.raises(ValueError, match="labels"):
+        ICLTask("x", ["A"])
+
+
+# -- analyzer on scripted models ---------------------------------------------------------------
+
+
+def _items(n=5, count=3):
+    return [DispersionItem(ROWS[i + 1 : i + 1 + n], ROWS[i][0], ROWS[i][1], id=i) for i in range(count)]
+
+
+def test_order_invariant_model_gives_exactly_zero():
+    model = ScriptedICLModel(recency=0.0)
+    results = PermutationDispersion(model, orderings=6, seed=3).analyze(TASK, _items())
+    for r in results:
+        assert len(r.orderings) == 6
+        assert r.kl_dispersion == 0.0 and r.jensen_gap == 0.0
+        assert r.std == [0.0, 0.0] and r.mad == [0.0, 0.0]
+        assert r.pred_identity == r.pred_average and r.logloss_identity == r.logloss_average
+
+
+def test_order_sensitive_model_values_and_one_call():
+    model = ScriptedICLModel(recency=0.7)
+    pd = PermutationDispersion(model, orderings=5, seed=0)
+    results = pd.analyze(TASK, _items(count=4))
+    assert len(model.calls) == 1 and len(model.calls[0][0]) == 4 * 5
+    assert model.calls[0][1] == [" positive", " negative"]
+    for it, r in zip(_items(count=4), results):
+        # recompute q_k independently from the orderings the analyzer reports
+        q = []
+        for o in r.orderings:
+            z = np.zeros(2)
+            for pos, k in enumerate(o):
+                z[TASK.labels.index(it.examples[k][1])] += 1.0 + 0.7 * pos
+            q.append(np.exp(z - measures.logsumexp(z)))
+        q = np.array(q)
+        np.testing.assert_allclose(r.q, q, rtol=1e-9)
+        y = TASK.labels.index(it.label)
+        assert r.jensen_gap == pytest.approx(np.mean(-np.log(q[:, y])) + np.log(q[:, y].mean()), rel=1e-9)
+        assert r.jensen_gap > 0 and r.kl_dispersion > 0
+        assert r.logloss_identity == pytest.approx(-math.log(q[0, y]))
+        assert r.logloss_average == pytest.approx(-math.log(q[:, y].mean()))
+
+
+def test_analyze_errors_name_the_item():
+    pd = PermutationDispersion(ScriptedICLModel())
+    with pytest.raises(ValueError, match=r"items\[0\].*'neutral'"):
+        pd.analyze(TASK, [DispersionItem([("x", "positive")], "q", "neutral")])
+    with pytest.raises(ValueError, match=r"items\[0\].*example"):
+        pd.analyze(TASK, [DispersionItem([], "q", "positive")])
+    with pytest.raises(ValueError, match="orderings"):
+        PermutationDispersion(ScriptedICLModel(), orderings=0)
+
+
+def test_evaluate_curve_is_reproducible_and_fits():
+    model = ScriptedICLModel(recency=0.5)
+    pd = PermutationDispersion(model, orderings=4, seed=1)
+    res1, summ1 = pd.evaluate(TASK, ROWS, n_examples=(2, 4, 8), num_queries=5)
+    res2, summ2 = PermutationDispersion(ScriptedICLModel(recency=0.5), orderings=4, seed=1).evaluate(
+        TASK, ROWS, n_examples=(2, 4, 8), num_queries=5
+    )
+    assert summ1 == summ2 and [r.q for r in res1] == [r.q for r in res2]
+    assert len(model.calls) == 1
+    assert [row["n"] for row in summ1["per_n"]] == [2, 4, 8]
+    # the n = 2 context is part of the n = 4 context for the same query (nested draws)
+    prompts = model.calls[0][0]
+    texts = [set(re.findall(r"Text: (.*)\nLabel: \w", p)) for p in prompts]
+    first_q_n2, first_q_n4 = texts[0], texts[len(res1[0].orderings)]  # items: query-major, n inner
+    assert len(first_q_n2) == 2 and len(first_q_n4) == 4 and first_q_n2 < first_q_n4
+    ns = [row["n"] for row in summ1["per_n"]]
+    a, b = measures.log_curve_fit(ns, [row["kl_dispersion"] for row in summ1["per_n"]])
+    assert summ1["fit_kl_dispersion"]["a"] == pytest.approx(a) and summ1["fit_kl_dispersion"]["b"] == pytest.approx(b)
+    for row in summ1["per_n"]:
+        rs = [r for r in res1 if r.n_examples == row["n"]]
+        assert row["accuracy_average"] == pytest.approx(np.mean([r.pred_average == r.label for r in rs]))
+        # mean log-loss of identity minus of the average is not the Jensen gap, but the average
+        # prediction's log-loss is at most the mean single-ordering log-loss
+        assert row["logloss_average"] <= np.mean([np.mean(-np.log(np.array(r.q)[:, r.labels.index(r.label)])) for r in rs]) + 1e-12
+    with pytest.raises(ValueError, match="too few"):
+        pd.evaluate(TASK, ROWS[:5], n_examples=(8,))
+    with pytest.raises(ValueError, match="row 1"):
+        pd.evaluate(TASK, [ROWS[0], ("x", "meh")] + ROWS[2:], n_examples=(2,))
+
+
+def test_summarize_without_labels():
+    items = [DispersionItem(ROWS[1:4], "q", None, id=0), DispersionItem(ROWS[1:7], "q", None, id=1)]
+    res = PermutationDispersion(ScriptedICLModel(0.5), orderings=3).analyze(TASK, items)
+    assert res[0].jensen_gap is None and res[0].logloss_identity is None
+    s = summarize(res)
+    assert "accuracy_identity" not in s["per_n"][0] and "fit_kl_dispersion" in s
+
+
+# -- tiny real model -------------------------------------------------------------------------
+
+
+def test_tiny_model_batched_equals_unbatched_and_direct_forward(tiny_model):
+    import torch
+
+    task = ICLTask("t", labels=["yes", "no"], template="Q: {text} A: {label}")
+    items = [DispersionItem([("one two", "yes"), ("three", "no"), ("four five", "yes")], q, lab, id=q)
+             for q, lab in [("six", "no"), ("seven eight nine", "yes")]]
+    pd = PermutationDispersion(tiny_model, orderings=4, seed=0)
+    together = pd.analyze(task, items)
+    alone = [pd.analyze(task, [it])[0] for it in items]
+    for a, b in zip(together, alone):
+        assert a.orderings == b.orderings
+        np.testing.assert_allclose(a.q, b.q, atol=1e-6)
+    # reference: one forward pass per prompt, softmax over the candidates' tokens
+    tok = tiny_model.tokenizer
+    cand = [tok(c, add_special_tokens=False)["input_ids"] for c in task.candidates()]
+    assert all(len(c) == 1 for c in cand)
+    it, r = items[1], together[1]
+    for o, qk in zip(r.orderings, r.q):
+        prompt = task.format_prompt([it.examples[k] for k in o], it.query)
+        ids = torch.tensor([tok(prompt)["input_ids"]])
+        with torch.no_grad():
+            logits = tiny_model.model(input_ids=ids).logits[0, -1]
+        ref = torch.softmax(logits[[c[0] for c in cand]].double(), dim=0).numpy()
+        np.testing.assert_allclose(qk, ref, atol=1e-5)
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+
+
+def test_cli_writes_jsonl_summary_and_plot(tmp_path, monkeypatch):
+    from llminfo import cli
+
+    data = tmp_path / "icl.jsonl"
+    with data.open("w") as f:
+        for i, (t, lab) in enumerate(ROWS):
+            f.write(json.dumps({"id": i, "task": "sentiment", "text": t, "label": lab}) + "\n")
+    monkeypatch.setattr(cli, "load_model_from_args", lambda args: ScriptedICLModel(recency=0.5))
+    out = tmp_path / "out"
+    rc = cli.main(["dispersion", "--data", str(data), "--task", "sentiment", "--orderings", "3",
+                   "--n-examples", "2,4", "--queries", "4", "--output", str(out)])
+    assert rc == 0
+    rows = [json.loads(line) for line in (out / "dispersion.jsonl").read_text().splitlines()]
+    assert len(rows) == 8 and {r["n_examples"] for r in rows} == {2, 4}
+    summary = json.loads((out / "summary.json").read_text())
+    assert [row["n"] for row in summary["sentiment"]["per_n"]] == [2, 4]
+    assert (out / "dispersion.png").stat().st_size > 1000
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"task": "sentiment", "text": "x"}\n')
+    assert cli.main(["dispersion", "--data", str(bad), "--output", str(out)]) == 2
