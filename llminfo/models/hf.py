@@ -179,7 +179,7 @@ class HFModel(LanguageModel):
         seq = ids
         for _step in range(max_new_tokens):
             raw = torch.log_softmax(logits.float(), dim=-1)
-            ent = measures.entropy_from_logits(raw)
+            ent = measures.entropy_from_logprobs(raw)
             scores = logits.float()
             for proc in warpers:
                 scores = proc(seq, scores)
@@ -336,14 +336,18 @@ class HFModel(LanguageModel):
         keep = max(len(c) for c in cont_ids) + 1
         logits = self.model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), logits_to_keep=keep).logits
         # logits[:, j] predicts token at position (width - keep + j + 1); continuations end at width.
-        out = []
+        # One vectorised pass over all rows: logprobs of the targets and per-position entropies.
+        logits = logits[:, :-1]
+        targets = torch.full(logits.shape[:2], 0, dtype=torch.long, device=self.device)
         for r, c in enumerate(cont_ids):
-            if not c:
-                out.append(Scored([], [], []))
-                continue
-            rows = logits[r, keep - 1 - len(c) : keep - 1]
-            out.append(_scored_from_logits(rows, c))
-        return out
+            if c:
+                targets[r, keep - 1 - len(c) :] = torch.tensor(c)
+        lp, ent = _token_logprobs_and_entropy(logits, targets)
+        lp, ent = lp.tolist(), ent.tolist()
+        return [
+            Scored(list(c), lp[r][keep - 1 - len(c) :], ent[r][keep - 1 - len(c) :]) if c else Scored([], [], [])
+            for r, c in enumerate(cont_ids)
+        ]
 
     def _score_shared(self, prompt: list[int], conts: list[list[int]]) -> list[Scored]:
         """Encode the prompt once; run all continuations on copies of its KV cache."""
@@ -411,12 +415,16 @@ def _typical_processor(typical_p: float) -> Any:
     return LocallyTypicalLogitsProcessor(float(typical_p))
 
 
+def _token_logprobs_and_entropy(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """logits (..., vocab), targets (...) → log p(target) and entropy, both (...)."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    lp = logp.gather(-1, targets[..., None])[..., 0]
+    return lp, measures.entropy_from_logprobs(logp)
+
+
 def _scored_from_logits(rows: torch.Tensor, tokens: list[int]) -> Scored:
     """rows: (len(tokens), vocab) logits predicting each token."""
-    logp = torch.log_softmax(rows.float(), dim=-1)
-    idx = torch.tensor(tokens, device=rows.device)[:, None]
-    lp = logp.gather(1, idx)[:, 0]
-    ent = measures.entropy_from_logits(logp)
+    lp, ent = _token_logprobs_and_entropy(rows, torch.tensor(tokens, device=rows.device))
     return Scored(token_ids=list(tokens), logprobs=lp.tolist(), entropy=ent.tolist())
 
 
