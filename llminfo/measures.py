@@ -33,7 +33,11 @@ def entropy_from_logits(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
         (...) tensor of entropies.
     """
     x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
-    logp = torch.log_softmax(x, dim=dim)
+    return entropy_from_logprobs(torch.log_softmax(x, dim=dim), dim=dim)
+
+
+def entropy_from_logprobs(logp: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """H = −Σ exp(logp)·logp for already normalised log-probabilities (−inf entries allowed)."""
     p = logp.exp()
     # p*logp is 0*(-inf) = nan where p == 0; those terms are 0 by convention.
     plogp = torch.where(p > 0, p * logp, torch.zeros_like(p))
