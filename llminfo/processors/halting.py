@@ -16,7 +16,7 @@ import torch
 from llminfo import measures
 
 # Row phases.
-WAITING, THINKING, FORCING, DONE = 0, 1, 2, 3
+WAITING, THINKING, FORCING, DONE, ANSWERING = 0, 1, 2, 3, 4
 # Why a row stopped thinking (index into REASONS).
 REASONS = ("thinking", "entropy", "budget", "closed", "eos", "not_started")
 _NO_BUDGET = 2**62
@@ -83,6 +83,8 @@ class HaltingCore:
         self.forced = torch.zeros((rows, 1), dtype=torch.long, device=d)
         self.forced_len = z(torch.long)
         self.buf = torch.zeros((rows, 1), device=d)
+        self.answer_budget = torch.full((rows,), -1, dtype=torch.long, device=d)  # -1: unbounded
+        self.eos = z(torch.long)
 
     # -- configuration ------------------------------------------------------------------
 
@@ -96,8 +98,11 @@ class HaltingCore:
         max_thinking_tokens: int | None,
         forced_ids: Sequence[int],
         thinking: bool,
+        max_answer_tokens: int | None = None,
+        eos_token_id: int | None = None,
     ) -> None:
-        """(Re)start row `row` with these settings; `thinking` = the span is already open."""
+        """(Re)start row `row` with these settings; `thinking` = the span is already open.
+        With `max_answer_tokens`, `eos_token_id` is forced that many tokens after the cue."""
         if window > self.buf.shape[1]:
             self.buf = torch.cat([self.buf, self.buf.new_zeros(self.buf.shape[0], window - self.buf.shape[1])], 1)
         if len(forced_ids) > self.forced.shape[1]:
@@ -118,6 +123,9 @@ class HaltingCore:
         self.forced[row, : len(forced_ids)] = torch.tensor(list(forced_ids), dtype=torch.long)
         self.forced_len[row] = len(forced_ids)
         self.buf[row] = 0.0
+        bounded = max_answer_tokens is not None and eos_token_id is not None
+        self.answer_budget[row] = int(max_answer_tokens) if bounded else -1  # type: ignore[arg-type]
+        self.eos[row] = int(eos_token_id) if eos_token_id is not None else 0
 
     def clear(self, row: int) -> None:
         """Row no longer halts (request removed or without halting)."""
@@ -138,7 +146,7 @@ class HaltingCore:
         return [
             self.phase, self.reason, self.gen, self.think_start, self.think_end, self.halt_step, self.n_ent,
             self.last_mean, self.threshold, self.window, self.min_tokens, self.budget, self.forced,
-            self.forced_len, self.buf,
+            self.forced_len, self.buf, self.answer_budget, self.eos,
         ]  # fmt: skip
 
     # -- per step -------------------------------------------------------------------------
@@ -156,7 +164,9 @@ class HaltingCore:
         start = (ph == WAITING) & opened
         close = (ph == THINKING) & closed
         end = ((ph == WAITING) | (ph == THINKING)) & ended & ~close
-        forced_done = (ph == FORCING) & (gen - self.halt_step[rows] >= self.forced_len[rows])
+        since = gen - self.halt_step[rows] - self.forced_len[rows]  # answer tokens written
+        forced_done = (ph == FORCING) & (since >= 0)
+        answer_done = (ph == ANSWERING) & (ended | (since > self.answer_budget[rows]))
         self.think_start[rows] = torch.where(start, gen, self.think_start[rows])
         self.think_end[rows] = torch.where(close | (end & (ph == THINKING)), gen, self.think_end[rows])
         reason = self.reason[rows]
@@ -165,7 +175,9 @@ class HaltingCore:
         reason = torch.where(end & (ph == WAITING), 5, reason)
         self.reason[rows] = reason
         ph = torch.where(start & ~end, THINKING, ph)
-        self.phase[rows] = torch.where(close | end | forced_done, DONE, ph)
+        ph = torch.where(forced_done & (self.answer_budget[rows] >= 0), ANSWERING, ph)
+        done = close | end | answer_done | (forced_done & (self.answer_budget[rows] < 0))
+        self.phase[rows] = torch.where(done, DONE, ph)
 
     def apply(self, scores: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """Record the entropy of thinking rows, start forcing rows that meet the halting
@@ -195,13 +207,15 @@ class HaltingCore:
                 self.halt_step[rows] = self.gen[rows]
                 self.think_end[rows] = self.gen[rows]
                 self.reason[rows] = torch.where(low[fire], 1, 2)
-                forced_now = self.forced_len[rows] == 0
-                if bool(forced_now.any()):
-                    self.phase[rows[forced_now]] = DONE
         fidx = torch.nonzero(phase == FORCING).flatten()
+        tok = self.forced[fidx, self.gen[fidx] - self.halt_step[fidx]]
+        aidx = torch.nonzero(phase == ANSWERING).flatten()
+        if aidx.numel():  # rows that used their answer budget end now
+            used = self.gen[aidx] - self.halt_step[aidx] - self.forced_len[aidx]
+            aidx = aidx[used >= self.answer_budget[aidx]]
+            fidx, tok = torch.cat([fidx, aidx]), torch.cat([tok, self.eos[aidx]])
         if fidx.numel() == 0:
             return scores
-        tok = self.forced[fidx, self.gen[fidx] - self.halt_step[fidx]]
         out = scores if inplace else scores.clone()
         out[fidx] = float("-inf")
         out[fidx, tok] = 0.0
@@ -293,6 +307,8 @@ class EntropyHaltingProcessor:
             Found in the prompt too (chat templates that end with `<think>`).
         close_marker (`str`, *optional*, defaults to `"</think>"`): string closing it ("" for none).
         answer_cue (`str`, *optional*, defaults to `"\nThe answer is"`): forced after the closing string.
+        max_answer_tokens (`int`, *optional*): after a forced halt, end the row (force EOS) once
+            this many answer tokens were written. None = let the answer run.
         eos_token_id (`int` or list, *optional*): end-of-sequence ids (default: the tokenizer's).
 
     Example:
@@ -314,6 +330,7 @@ class EntropyHaltingProcessor:
         open_marker: str | None = None,
         close_marker: str = "</think>",
         answer_cue: str = "\nThe answer is",
+        max_answer_tokens: int | None = None,
         eos_token_id: int | Sequence[int] | None = None,
     ):
         check_halting_args(threshold, window, min_tokens, max_thinking_tokens)
@@ -329,6 +346,12 @@ class EntropyHaltingProcessor:
             raise ValueError("`close_marker` and `answer_cue` are both empty: nothing to force on a halt")
         eos = eos_token_id if eos_token_id is not None else getattr(tokenizer, "eos_token_id", None)
         self.eos_ids = [] if eos is None else ([int(eos)] if isinstance(eos, int) else [int(e) for e in eos])
+        if max_answer_tokens is not None:
+            if not isinstance(max_answer_tokens, int) or isinstance(max_answer_tokens, bool) or max_answer_tokens < 0:
+                raise ValueError(f"`max_answer_tokens` has to be an integer >= 0 or None, got {max_answer_tokens!r}")
+            if not self.eos_ids:
+                raise ValueError("`max_answer_tokens` needs an end-of-sequence id: pass `eos_token_id`")
+        self.max_answer_tokens = max_answer_tokens
         self._core: HaltingCore | None = None
         self._rows = 0
         self._last_len = -1
@@ -375,6 +398,8 @@ class EntropyHaltingProcessor:
                 max_thinking_tokens=self.max_thinking_tokens,
                 forced_ids=self.forced_ids,
                 thinking=thinking,
+                max_answer_tokens=self.max_answer_tokens,
+                eos_token_id=self.eos_ids[0] if self.eos_ids else None,
             )
 
     def _observe(self, input_ids: torch.Tensor) -> None:
