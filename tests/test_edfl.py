@@ -159,3 +159,190 @@ def test_budget_bounds(skel, full):
 def test_budget_errors(full, skel, clip, match):
     with pytest.raises(ValueError, match=match):
         M.information_budget(full, skel, clip=clip)
+
+
+# -- skeletons ----------------------------------------------------------------------------
+
+from llminfo.analyzers.base import QAItem  # noqa: E402
+from llminfo.analyzers.edfl import MASK, EDFLRiskAnalyzer, mask_levels, maskable_spans, skeletons  # noqa: E402
+from llminfo.models.base import LanguageModel, ModelInfo, Scored  # noqa: E402
+
+
+def test_spans_find_entities_numbers_quotes_not_question_words():
+    q = "Who wrote 'War and Peace' in 1869, after the 14th edition in Moscow?"
+    spans, _ = maskable_spans(q)
+    found = {q[s:e] for s, e in spans}
+    assert {"'War and Peace'", "1869", "14th", "Moscow"} <= found
+    assert "Who" not in found
+
+
+def test_skeletons_mask_something_are_seeded_and_batch_independent():
+    q = "What is the capital of France?"
+    sk = skeletons(q, 6, seed=3)
+    assert len(sk) == 6 and all(MASK in s and s != q for s in sk)
+    assert sk == skeletons(q, 6, seed=3)
+    assert any(a != b for a, b in zip(skeletons("Who was the 14th president of the United States?", 6, 0),
+                                      skeletons("Who was the 14th president of the United States?", 6, 1)))
+    # No entity: content words are masked instead.
+    assert all(MASK in s for s in skeletons("what is the atomic number of molybdenum", 4, 0))
+
+
+def test_mask_levels_increase():
+    for m in (1, 3, 6, 9):
+        lv = mask_levels(m)
+        assert len(lv) == m and all(0 < x < 1 for x in lv) and lv == sorted(lv)
+
+
+def test_masking_rate_increases_with_level():
+    q = ", ".join(f"Name{i}" for i in range(40)) + "?"
+    masked = [s.count(MASK) for s in skeletons(q, 6, seed=0)]
+    assert masked[-1] > masked[0]
+
+
+# -- the analyzer on a scripted model -----------------------------------------------------
+
+
+class ScriptedDecisionModel(LanguageModel):
+    """P(answer) is `p_full` on prompts without a mask and `p_skel` on skeletons."""
+
+    name = "scripted"
+    backend = "fake"
+
+    def __init__(self, p_full: float, p_skel: float, answer_logp: dict | None = None):
+        self.p_full, self.p_skel = p_full, p_skel
+        self.answer_logp = answer_logp or {}
+        self.calls = {"next_token_logprobs": 0, "score": 0, "generate": 0}
+        self.prompts_seen: list[str] = []
+
+    def chat(self, messages, *, system=None):
+        return f"<user>{messages}</user><assistant>"
+
+    def next_token_logprobs(self, prompts, candidates):
+        self.calls["next_token_logprobs"] += 1
+        self.prompts_seen += list(prompts)
+        assert list(candidates) == ["Answer", "Skip"]
+        out = []
+        for p in prompts:
+            a = self.p_skel if MASK in p else self.p_full
+            # Unnormalised on purpose: the analyzer must renormalise over the two words.
+            out.append([math.log(0.5 * a), math.log(0.5 * (1 - a))])
+        return np.array(out)
+
+    def score(self, prompts, continuations):
+        self.calls["score"] += 1
+        return [Scored([1], [self.answer_logp["skel" if MASK in p else "full"]], [0.0]) for p in prompts]
+
+    def generate(self, prompts, **kw):
+        self.calls["generate"] += 1
+        from llminfo.models.base import Completion
+
+        return [[Completion("Paris", [1], [0.0], [0.0], "stop")] for _ in prompts]
+
+    def describe(self):
+        return ModelInfo("scripted", "fake", 10, 1, 1, 1, 1, 1, 1, 10)
+
+    @property
+    def tokenizer(self):
+        return None
+
+
+def _reference(p_full, q, h_star=0.05, margin=0.2, floor=0.01):
+    delta = float(np.mean([min(max(math.log(p_full) - math.log(x), 0.0), 12.0) for x in q]))
+    q_bar = float(np.mean(q))
+    lo, hi = q_bar, 1.0  # independent bisection on the closed-form KL
+    if delta >= -math.log(q_bar):
+        lo = 1.0
+    else:
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if _kl(mid, q_bar) <= delta else (lo, mid)
+    b2t = _kl(1 - h_star, max(min(q), floor))
+    return delta, lo, b2t
+
+
+@pytest.mark.parametrize("p_full, p_skel", [(0.9, 0.3), (0.99, 0.05), (0.5, 0.5), (0.2, 0.8)])
+def test_analyzer_matches_reference(p_full, p_skel):
+    model = ScriptedDecisionModel(p_full, p_skel)
+    items = [QAItem("What is the capital of France?"), QAItem("Who painted the 'Mona Lisa'?")]
+    res = EDFLRiskAnalyzer().score(model, items)
+    assert model.calls["next_token_logprobs"] == 1  # all prompts x skeletons in one call
+    assert len(model.prompts_seen) == 2 * 7
+    delta, p_max, b2t = _reference(p_full, [p_skel] * 6)
+    for r in res:
+        d = r.details
+        assert d["p_answer"] == pytest.approx(p_full)
+        assert d["delta_bar"] == pytest.approx(delta, abs=1e-9)
+        assert d["p_max"] == pytest.approx(p_max, abs=1e-8)
+        assert r.score == pytest.approx(1 - p_max, abs=1e-8)
+        assert d["b2t"] == pytest.approx(b2t)
+        assert d["isr"] == pytest.approx(delta / b2t)
+        assert d["decision"] == ("answer" if delta / b2t >= 1 and delta >= b2t + 0.2 else "abstain")
+
+
+def test_strong_lift_answers_no_lift_abstains():
+    answer = EDFLRiskAnalyzer().score(ScriptedDecisionModel(0.999, 0.02), ["What is the capital of France?"])[0]
+    abstain = EDFLRiskAnalyzer().score(ScriptedDecisionModel(0.6, 0.6), ["What is the capital of France?"])[0]
+    assert answer.details["decision"] == "answer" and abstain.details["decision"] == "abstain"
+    assert answer.score < abstain.score
+
+
+def test_context_is_masked_not_question():
+    model = ScriptedDecisionModel(0.9, 0.3)
+    item = QAItem("What city is it?", context="The Eiffel Tower stands in Paris, built in 1889.")
+    EDFLRiskAnalyzer(num_skeletons=3).score(model, [item])
+    full, *sk = model.prompts_seen
+    assert MASK not in full and all("Question: What city is it?" in s and MASK in s for s in sk)
+
+
+def test_answer_event_uses_one_score_call():
+    model = ScriptedDecisionModel(0.5, 0.5, answer_logp={"full": math.log(0.6), "skel": math.log(0.1)})
+    [r] = EDFLRiskAnalyzer(event="answer", score_by="delta").score(model, [QAItem("Capital of France?", answer="Paris")])
+    assert model.calls == {"next_token_logprobs": 0, "score": 1, "generate": 0}
+    assert r.details["delta_bar"] == pytest.approx(math.log(6))
+    assert r.score == pytest.approx(1 / 6)
+
+
+def test_samples_mode_uses_fractions():
+    class Sampler(ScriptedDecisionModel):
+        def generate(self, prompts, n=1, **kw):
+            from llminfo.models.base import Completion
+
+            self.calls["generate"] += 1
+            k = lambda p: round(n * (self.p_skel if MASK in p else self.p_full))  # noqa: E731
+            return [[Completion("Answer" if j < k(p) else "Skip", [1], [0.0], [0.0], "stop") for j in range(n)] for p in prompts]
+
+    model = Sampler(0.75, 0.25)
+    [r] = EDFLRiskAnalyzer(mode="samples", num_samples=8).score(model, ["What is the capital of France?"])
+    assert model.calls["generate"] == 1
+    assert r.details["p_answer"] == 0.75 and r.details["q_skeletons"] == [0.25] * 6
+    assert r.details["q_lo"] == 0.25 and r.details["delta_bar"] == pytest.approx(math.log(3))
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"num_skeletons": 0}, "num_skeletons"),
+        ({"h_star": 1.0}, "h_star"),
+        ({"mode": "vote"}, "mode"),
+        ({"answer_words": "Answer"}, "answer_words"),
+        ({"refuse_words": ["Answer"]}, "overlap"),
+        ({"template": "no field"}, "template"),
+        ({"event": "x"}, "event"),
+        ({"score_by": "x"}, "score_by"),
+        ({"q_floor": 0.0}, "q_floor"),
+    ],
+)
+def test_analyzer_bad_arguments(kw, match):
+    with pytest.raises(ValueError, match=match):
+        EDFLRiskAnalyzer(**kw)
+
+
+def test_tiny_model_batched_equals_one_at_a_time(tiny_model):
+    items = [QAItem("What is the capital of France?"), QAItem("Who wrote 'The Quick Fox'?", answer="Paris")]
+    for kw in ({}, {"event": "answer"}):
+        an = EDFLRiskAnalyzer(num_skeletons=3, **kw)
+        batched = an.score(tiny_model, items, seed=1)
+        single = [an.score(tiny_model, [it], seed=1)[0] for it in items]
+        for b, s in zip(batched, single):
+            assert b.score == pytest.approx(s.score, abs=1e-6)
+            assert 0.0 <= b.score <= 1.0 and b.details["decision"] in ("answer", "abstain")
