@@ -75,7 +75,7 @@ def bench_prefix_reuse(m, repeats: int) -> dict:
 
     def shared():
         with torch.inference_mode():
-            m._score_shared(p_ids, c_ids)
+            m._score_shared([p_ids], [(0, c) for c in c_ids])
 
     def plain():
         with torch.inference_mode():

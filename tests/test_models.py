@@ -230,3 +230,19 @@ def test_default_model_score_matches_direct(default_model):
     [s] = default_model.score([p], ["Blue is a colour."])
     np.testing.assert_allclose(s.logprobs, lp, atol=1e-4)
     np.testing.assert_allclose(s.entropy, ent, atol=1e-4)
+
+
+def test_several_shared_prompts_in_one_batch(tiny_model):
+    prompts = ["What is the capital of France?", "One two", "The quick brown"]
+    pairs_p, pairs_c = [], []
+    for p in prompts:
+        for c in [" Paris is big.", " three", " fox jumps over the lazy dog", "."]:
+            pairs_p.append(p)
+            pairs_c.append(c)
+    pairs_p.append("A lone prompt")
+    pairs_c.append(" with its continuation")
+    scored = tiny_model.score(pairs_p, pairs_c)
+    for s, p, c in zip(scored, pairs_p, pairs_c):
+        ref_lp, ref_ent = direct_logprobs(tiny_model, p, c)
+        np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
+        np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)

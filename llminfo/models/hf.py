@@ -261,15 +261,20 @@ class HFModel(LanguageModel):
                     f"longer than the model's context window ({self.max_context})"
                 )
         results: list[Scored | None] = [None] * len(prompts)
-        shared = [p for p, ks in groups.items() if len(ks) > 1]
-        single = [ks[0] for p, ks in groups.items() if len(ks) == 1]
-        for start in range(0, len(single), _SCORE_ROWS):
-            chunk = single[start : start + _SCORE_ROWS]
-            for k, s in zip(chunk, self._score_plain([prompt_ids[prompts[k]] for k in chunk], [cont_ids[k] for k in chunk])):
-                results[k] = s
-        for p in shared:
-            ks = groups[p]
-            for k, s in zip(ks, self._score_shared(prompt_ids[p], [cont_ids[k] for k in ks])):
+        if all(len(ks) == 1 for ks in groups.values()):
+            # No prompt is shared: one forward over prompt+continuation per batch is cheapest.
+            for start in range(0, len(prompts), _SCORE_ROWS):
+                ks = list(range(start, min(start + _SCORE_ROWS, len(prompts))))
+                scored = self._score_plain([prompt_ids[prompts[k]] for k in ks], [cont_ids[k] for k in ks])
+                for k, s in zip(ks, scored):
+                    results[k] = s
+            return results  # type: ignore[return-value]
+        unique = list(groups)
+        for start in range(0, len(unique), _SCORE_ROWS):
+            chunk = unique[start : start + _SCORE_ROWS]
+            pairs = [(u, k) for u, p in enumerate(chunk) for k in groups[p]]
+            scored = self._score_shared([prompt_ids[p] for p in chunk], [(u, cont_ids[k]) for u, k in pairs])
+            for (_u, k), s in zip(pairs, scored):
                 results[k] = s
         return results  # type: ignore[return-value]
 
@@ -349,42 +354,46 @@ class HFModel(LanguageModel):
             for r, c in enumerate(cont_ids)
         ]
 
-    def _score_shared(self, prompt: list[int], conts: list[list[int]]) -> list[Scored]:
-        """Encode the prompt once; run all continuations on copies of its KV cache."""
-        ids = torch.tensor([prompt], device=self.device)
-        first = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
-        last = first.logits[0, -1]
-        order = list(range(len(conts)))
-        results: dict[int, Scored] = {}
-        for start in range(0, len(order), _SCORE_ROWS):
-            chunk = order[start : start + _SCORE_ROWS]
-            body = [conts[k] for k in chunk]
-            width = max(len(c) for c in body)
-            if width <= 1:
-                for k in chunk:
-                    results[k] = _scored_from_logits(last[None], conts[k]) if conts[k] else Scored([], [], [])
+    def _score_shared(self, prompts: list[list[int]], pairs: list[tuple[int, list[int]]]) -> list[Scored]:
+        """Encode each prompt once (one batched forward); run every continuation on its prompt's KV cache.
+
+        pairs: (index into `prompts`, continuation ids).
+        """
+        ids, pmask = self._left_pad(prompts)
+        first = self.model(input_ids=ids, attention_mask=pmask, position_ids=_positions(pmask), use_cache=True, logits_to_keep=1)
+        last = first.logits[:, -1]
+        plen = pmask.sum(dim=1)
+        results: list[Scored] = []
+        for start in range(0, len(pairs), _SCORE_ROWS):
+            chunk = pairs[start : start + _SCORE_ROWS]
+            width = max(len(c) for _u, c in chunk) - 1
+            if width <= 0:  # single-token continuations: the prompts' last logits suffice
+                results += [_scored_from_logits(last[u][None], c) if c else Scored([], [], []) for u, c in chunk]
                 continue
+            rows = torch.tensor([u for u, _c in chunk], device=self.device)
             cache = copy.deepcopy(first.past_key_values)
-            cache.batch_repeat_interleave(len(chunk))
-            inp = torch.full((len(chunk), width - 1), self.pad_id, dtype=torch.long)
-            cmask = torch.zeros((len(chunk), width - 1), dtype=torch.long)
-            for r, c in enumerate(body):
+            cache.batch_select_indices(rows)
+            inp = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
+            cmask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for r, (_u, c) in enumerate(chunk):
                 if len(c) > 1:
                     inp[r, : len(c) - 1] = torch.tensor(c[:-1])
                     cmask[r, : len(c) - 1] = 1
-            mask = torch.cat([torch.ones((len(chunk), len(prompt)), dtype=torch.long), cmask], dim=1).to(self.device)
-            pos = (torch.arange(width - 1) + len(prompt)).expand(len(chunk), -1).to(self.device)
+            mask = torch.cat([pmask[rows], cmask.to(self.device)], dim=1)
+            pos = plen[rows, None] + torch.arange(width, device=self.device)[None]
             logits = self.model(
                 input_ids=inp.to(self.device), attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True
             ).logits
-            for r, k in enumerate(chunk):
-                c = conts[k]
-                if not c:
-                    results[k] = Scored([], [], [])
-                    continue
-                rows = torch.cat([last[None], logits[r, : len(c) - 1]], dim=0)
-                results[k] = _scored_from_logits(rows, c)
-        return [results[k] for k in range(len(conts))]
+            # Position 0 is predicted by the prompt's last logits, the rest by the continuation forward.
+            full = torch.cat([last[rows][:, None], logits[:, : width]], dim=1)
+            targets = torch.zeros(full.shape[:2], dtype=torch.long, device=self.device)
+            for r, (_u, c) in enumerate(chunk):
+                if c:
+                    targets[r, : len(c)] = torch.tensor(c)
+            lp, ent = _token_logprobs_and_entropy(full, targets)
+            lp, ent = lp.tolist(), ent.tolist()
+            results += [Scored(list(c), lp[r][: len(c)], ent[r][: len(c)]) for r, (_u, c) in enumerate(chunk)]
+        return results
 
     def _warpers(self, temperature: float, top_p: float, top_k: int, typical_p: float) -> list[Any]:
         if temperature == 0:
