@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(sub)
     _add_eval(sub)
     _add_dispersion(sub)
+    _add_capacity(sub)
     return parser
 
 
@@ -290,6 +291,79 @@ def _resolve_data(spec: str) -> str:
     if not Path(spec).exists():
         raise UserError(f"data {spec!r} does not exist")
     return spec
+
+
+def _add_capacity(sub) -> None:
+    p = sub.add_parser(
+        "capacity",
+        help="information capacity: compression per unit of compute",
+        description="Information capacity (Yuan et al., 2025): over a text corpus, text bits per token (TS), "
+        "model NLL bits per token, bits per byte, decode FLOPs per token F and IC = (TS - NLL + b) / log2 F. "
+        "Several --model flags compare models in one table.",
+    )
+    p.add_argument("--model", action="append", default=None, help="model to measure (repeatable; default: default)")
+    p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="inference backend (default: hf)")
+    p.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"], help="weights dtype")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data", default=None, help="a .txt/.jsonl file or a folder of them (default: the shipped corpus)")
+    src.add_argument("--dataset", default=None, help="a `datasets` dataset, NAME[:CONFIG[:SPLIT]] (streamed)")
+    p.add_argument("--text-field", default="text", help="text column of .jsonl rows / dataset rows (default: text)")
+    p.add_argument("--max-tokens", type=int, default=1024, help="L, tokens per sample (default 1024)")
+    p.add_argument("--max-samples", type=int, default=None, help="stop after this many samples")
+    p.add_argument("--batch-size", type=int, default=4, help="samples per scoring call (default 4)")
+    p.add_argument("--bias", type=float, default=-27.0, help="dataset constant b (default -27)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--plot", default=None, metavar="PNG", help="also plot IC against FLOPs per token")
+    p.set_defaults(func=_cmd_capacity)
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    import json
+
+    from llminfo import models as model_registry
+    from llminfo.analyzers.capacity import InformationCapacity, iter_documents
+
+    source = f"hf:{args.dataset}" if args.dataset else (args.data or "llminfo:corpus")
+    if not args.dataset and not source.startswith("llminfo:"):
+        from pathlib import Path
+
+        if not Path(source).exists():
+            raise UserError(f"--data {source!r} does not exist")
+    results = []
+    for name in args.model or ["default"]:
+        model = model_registry.load_model(name, backend=args.backend, dtype=args.dtype)
+        ic = InformationCapacity(model, max_tokens=args.max_tokens, bias=args.bias, batch_size=args.batch_size)
+        results.append(ic.measure(iter_documents(source, args.text_field), max_samples=args.max_samples))
+        if not args.json:
+            print(f"measured {name}: {results[-1].samples} samples, {results[-1].tokens} tokens in {results[-1].seconds:.1f} s", file=sys.stderr)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        print(f"corpus: {source}  (L = {args.max_tokens}, b = {args.bias:g})")
+        head = f"{'model':<28} {'params':>9} {'tokens':>8} {'TS bits/tok':>11} {'NLL bits/tok':>12} {'bits/byte':>9} {'log2 F':>7} {'IC':>8}"
+        print(head)
+        for r in results:
+            params = f"{r.num_parameters / 1e6:.1f}M" if r.num_parameters else "-"
+            print(f"{r.model[:28]:<28} {params:>9} {r.tokens:>8} {r.text_bits_per_token:>11.3f} {r.nll_bits_per_token:>12.3f} "
+                  f"{r.bits_per_byte:>9.3f} {r.log2_flops:>7.2f} {r.information_capacity:>8.4f}")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        for r in results:
+            ax.scatter([r.flops_per_token], [r.information_capacity])
+            ax.annotate(r.model, (r.flops_per_token, r.information_capacity), fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlabel("decode FLOPs per token")
+        ax.set_ylabel("information capacity")
+        ax.set_title(f"IC on {source}")
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=110)
+        plt.close(fig)
+    return 0
 
 
 def _version() -> str:

@@ -1,0 +1,220 @@
+"""Information capacity: the formula, streaming, NLL vs direct forward passes, scripted models."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from llminfo import measures
+from llminfo.analyzers.capacity import InformationCapacity, iter_documents
+from llminfo.analyzers.flops import flops_per_token
+from llminfo.models.base import LanguageModel, ModelInfo, Scored
+
+TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "What is the capital of France? The capital of France is Paris.",
+    "One two three four five six seven eight nine ten.",
+]
+
+
+class ScriptedScorer(LanguageModel):
+    """score() gives every continuation token log-prob `logprob` (0 = perfect predictor,
+    −ln V = uniform); tokenises with the tiny tokenizer."""
+
+    backend = "fake"
+
+    def __init__(self, logprob: float, vocab: int = 400):
+        from tiny import tiny_tokenizer
+
+        self._tok = tiny_tokenizer()
+        self.logprob = logprob
+        self.vocab = vocab
+        self.name = f"scripted({logprob:.3f})"
+        self.calls = 0
+
+    def score(self, prompts, continuations):
+        self.calls += 1
+        out = []
+        for c in continuations:
+            ids = self._tok(c, add_special_tokens=False)["input_ids"]
+            out.append(Scored(ids, [self.logprob] * len(ids), [0.0] * len(ids)))
+        return out
+
+    def describe(self):
+        return ModelInfo(self.name, "fake", self.vocab, 2, 32, 4, 2, 8, 64, 256)
+
+    @property
+    def tokenizer(self):
+        return self._tok
+
+    def generate(self, *a, **k):
+        raise NotImplementedError
+
+    def next_token_logprobs(self, *a, **k):
+        raise NotImplementedError
+
+    def chat(self, messages, *, system=None):
+        return str(messages)
+
+
+def _reference(model, texts, L):
+    """Direct forward pass per text: (sum of −ln p over tokens 2..L, tokens, bytes)."""
+    tok = model.tokenizer
+    nll, n, nbytes = 0.0, 0, 0
+    for t in texts:
+        ids = tok(t, add_special_tokens=False)["input_ids"][:L]
+        with torch.no_grad():
+            logits = model.model(input_ids=torch.tensor([ids])).logits[0].double()
+        lp = torch.log_softmax(logits[:-1], dim=-1).gather(1, torch.tensor(ids[1:])[:, None])[:, 0]
+        nll -= float(lp.sum())
+        n += len(ids) - 1
+        nbytes += len(tok.decode(ids[1:]).encode("utf-8"))
+    return nll, n, nbytes
+
+
+# -- formula ---------------------------------------------------------------------------------
+
+
+def test_information_capacity_formula_and_doubling_flops():
+    ts, nll, b = 30.0, 5.5, -27.0
+    f = 2.0**24
+    ic1 = measures.information_capacity(ts, nll, f, b)
+    ic2 = measures.information_capacity(ts, nll, 2 * f, b)
+    assert ic1 == (ts - nll + b) / 24
+    assert (ts - nll + b) / ic2 - (ts - nll + b) / ic1 == 1.0  # doubling F adds exactly 1 to log₂F
+    g = 3.7e8
+    num = ts - nll + b
+    assert num / measures.information_capacity(ts, nll, 2 * g, b) - num / measures.information_capacity(ts, nll, g, b) == pytest.approx(1.0, abs=1e-12)
+    with pytest.raises(ValueError, match="flops"):
+        measures.information_capacity(ts, nll, 1.0)
+    with pytest.raises(ValueError, match="nll"):
+        measures.information_capacity(ts, float("nan"), f)
+
+
+# -- scripted models --------------------------------------------------------------------------
+
+
+def test_perfect_and_uniform_predictors():
+    perfect = InformationCapacity(ScriptedScorer(0.0), max_tokens=64).measure(TEXTS)
+    assert perfect.nll_bits_per_token == 0.0 and perfect.bits_per_byte == 0.0
+    V = 400
+    uniform = InformationCapacity(ScriptedScorer(-math.log(V), V), max_tokens=64).measure(TEXTS)
+    assert uniform.nll_bits_per_token == pytest.approx(math.log2(V), rel=1e-12)
+    assert uniform.tokens == perfect.tokens and uniform.text_bits_per_token == perfect.text_bits_per_token
+    # TS from an independent count: bytes of the decoded tokens after the first, per token
+    tok = ScriptedScorer(0.0).tokenizer
+    ids = [tok(t, add_special_tokens=False)["input_ids"] for t in TEXTS]
+    nbytes = sum(len(tok.decode(i[1:]).encode("utf-8")) for i in ids)
+    ntok = sum(len(i) - 1 for i in ids)
+    assert perfect.tokens == ntok and perfect.bytes == nbytes
+    assert perfect.text_bits_per_token == pytest.approx(8 * nbytes / ntok)
+    info = ScriptedScorer(0.0).describe()
+    ctx = sum(sum(range(1, len(i))) for i in ids) / ntok  # scored token j sees 1 + j earlier tokens
+    assert perfect.mean_context == pytest.approx(ctx)
+    assert perfect.flops_per_token == pytest.approx(flops_per_token(info, ctx))
+    assert perfect.information_capacity == pytest.approx((perfect.text_bits_per_token - 27.0) / math.log2(perfect.flops_per_token))
+
+
+def test_streaming_stops_early_and_batches():
+    model = ScriptedScorer(-1.0)
+    infinite = (f"{TEXTS[i % 3]} number {i}" for i in itertools.count())
+    r = InformationCapacity(model, max_tokens=32, batch_size=4).measure(infinite, max_samples=10)
+    assert r.samples == 10 and model.calls == 3  # 4 + 4 + 2
+
+
+def test_text_files_are_cut_into_windows(tmp_path):
+    text = " ".join(TEXTS * 12)
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "README.md").write_text("ignored", encoding="utf-8")
+    model = ScriptedScorer(0.0)
+    L = 16
+    r = InformationCapacity(model, max_tokens=L, batch_size=3).measure_source(tmp_path)
+    n = len(model.tokenizer(text, add_special_tokens=False)["input_ids"])
+    windows = [min(L, n - w) for w in range(0, n, L) if n - w >= 2]
+    assert r.samples == len(windows)
+    assert r.tokens == sum(w - 1 for w in windows)
+    assert r.bytes < len(text.encode())  # each window's first token is context only
+
+
+# -- tiny real model --------------------------------------------------------------------------
+
+
+def test_nll_matches_direct_forward(tiny_model, tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS), encoding="utf-8")
+    L = 12  # truncates the longer texts
+    r = InformationCapacity(tiny_model, max_tokens=L, batch_size=2).measure_source(path)
+    nll, n, nbytes = _reference(tiny_model, TEXTS, L)
+    assert r.tokens == n and r.bytes == nbytes
+    assert r.nll_bits_per_token == pytest.approx(nll / n / math.log(2), abs=1e-5)
+    assert r.bits_per_byte == pytest.approx(nll / math.log(2) / nbytes, abs=1e-5)
+    assert r.flops_per_token == flops_per_token(tiny_model.describe(), r.mean_context)
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+def test_bad_corpora_name_file_and_row(tmp_path):
+    ic = InformationCapacity(ScriptedScorer(0.0), max_tokens=16)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n\n \t\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="empty.txt.*empty or all whitespace"):
+        ic.measure_source(empty)
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1.txt.*UTF-8"):
+        ic.measure_source(bad)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"text": "The quick brown fox."}\n{"text": "   "}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="rows.jsonl, line 2.*whitespace"):
+        ic.measure_source(rows)
+    short = tmp_path / "short.jsonl"
+    short.write_text('{"text": "The quick brown fox."}\n{"text": "a"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="short.jsonl, line 2.*at least 2"):
+        ic.measure_source(short)
+    nofield = tmp_path / "nofield.jsonl"
+    nofield.write_text('{"body": "x y z"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="line 1.*`text`"):
+        ic.measure_source(nofield)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        list(iter_documents(tmp_path / "nope.txt"))
+
+
+def test_bad_arguments():
+    m = ScriptedScorer(0.0)
+    with pytest.raises(ValueError, match="max_tokens"):
+        InformationCapacity(m, max_tokens=1)
+    with pytest.raises(ValueError, match="context window"):
+        InformationCapacity(m, max_tokens=10_000)
+    with pytest.raises(ValueError, match="batch_size"):
+        InformationCapacity(m, batch_size=0)
+    with pytest.raises(ValueError, match="max_samples"):
+        InformationCapacity(m, max_tokens=64).measure(TEXTS, max_samples=0)
+
+
+# -- CLI --------------------------------------------------------------------------------------
+
+
+def test_cli_compares_models(tmp_path, monkeypatch, capsys):
+    import llminfo.models
+    from llminfo import cli
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(" ".join(TEXTS * 6), encoding="utf-8")
+    models = {"perfect": ScriptedScorer(0.0), "uniform": ScriptedScorer(-math.log(400))}
+    monkeypatch.setattr(llminfo.models, "load_model", lambda name, **kw: models[name])
+    rc = cli.main(["capacity", "--model", "perfect", "--model", "uniform", "--data", str(corpus),
+                   "--max-tokens", "16", "--json", "--plot", str(tmp_path / "ic.png")])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in out] == [models["perfect"].name, models["uniform"].name]
+    assert out[0]["nll_bits_per_token"] == 0.0 and out[1]["nll_bits_per_token"] == pytest.approx(math.log2(400))
+    assert (tmp_path / "ic.png").stat().st_size > 1000
+    rc = cli.main(["capacity", "--model", "perfect", "--data", str(corpus), "--max-tokens", "16"])
+    assert rc == 0 and "IC" in capsys.readouterr().out
+    assert cli.main(["capacity", "--model", "perfect", "--data", str(tmp_path / "missing.txt")]) == 2
