@@ -1,0 +1,172 @@
+"""Load an evaluation dataset into items: rows → the task's fields, plus a prompt template.
+
+Everything goes through the `datasets` library: local files offline
+(`load_dataset("json", data_files=...)`), hub datasets for users with a network. Each item
+is a dict holding the task's fields (renamed through `dataset.fields`), `key` (the row's id
+as a string, else `row-<index>`) and, when a template is set, the rendered text in the
+task's input field.
+
+Example:
+    >>> from llminfo.eval.config import DatasetConfig
+    >>> from llminfo.eval.datasets import load_items
+    >>> items = load_items(DatasetConfig(path="llminfo:factual_qa", limit=3), {"question": True, "answers": True})
+    >>> items[0]["question"], items[0]["answers"], items[0]["key"]
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from llminfo.eval.config import ConfigError, DatasetConfig
+
+LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text"}
+
+
+def resolve_path(spec: str) -> tuple[str, str | None]:
+    """`(builder, data_file)`: a local file → ("json"/"csv"/..., path); a hub name → (name, None)."""
+    if spec.startswith("llminfo:"):
+        name = spec.split(":", 1)[1]
+        try:
+            from llminfo.data import data_path
+        except ImportError as e:  # the shipped data package is missing from this install
+            raise ConfigError(f"config key `dataset.path`: {spec!r} needs llminfo.data ({e})") from None
+        try:
+            path = Path(data_path(name))
+        except (FileNotFoundError, ValueError, KeyError) as e:
+            if "." not in name:
+                try:
+                    path = Path(data_path(name + ".jsonl"))
+                except (FileNotFoundError, ValueError, KeyError):
+                    raise ConfigError(f"config key `dataset.path`: {e}") from None
+            else:
+                raise ConfigError(f"config key `dataset.path`: {e}") from None
+        return LOCAL_FORMATS.get(path.suffix, "json"), str(path)
+    path = Path(spec).expanduser()
+    if path.suffix in LOCAL_FORMATS or spec.startswith((".", "/", "~")):
+        if not path.is_file():
+            raise ConfigError(f"config key `dataset.path`: file {spec!r} not found")
+        if path.suffix not in LOCAL_FORMATS:
+            raise ConfigError(
+                f"config key `dataset.path`: {spec!r} has an unknown suffix; use one of {', '.join(LOCAL_FORMATS)}"
+            )
+        return LOCAL_FORMATS[path.suffix], str(path)
+    return spec, None
+
+
+def load_rows(cfg: DatasetConfig) -> list[dict[str, Any]]:
+    """All rows of the configured split as dicts (before shuffling and limiting)."""
+    import datasets
+
+    builder, data_file = resolve_path(cfg.path)
+    datasets.disable_progress_bars()
+    try:
+        if data_file is not None:
+            ds = datasets.load_dataset(builder, data_files=data_file, split="train")
+        else:
+            ds = datasets.load_dataset(builder, cfg.name, split=cfg.split)
+    except (FileNotFoundError, ConnectionError, ValueError) as e:
+        raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {e}") from None
+    except Exception as e:  # datasets raises many kinds (DatasetGenerationError, hub errors...)
+        raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {type(e).__name__}: {e}") from None
+    return [dict(r) for r in ds]
+
+
+def load_items(cfg: DatasetConfig, fields: Mapping[str, bool], seed: int = 0, input_field: str | None = None) -> list[dict[str, Any]]:
+    """Rows mapped to the task's fields, shuffled (if asked, with `seed`), limited, templated.
+
+    Args:
+        cfg: the `dataset:` section.
+        fields: task field name → required?
+        seed: shuffles when `cfg.shuffle`.
+        input_field: the field a `template` writes (e.g. "question").
+
+    Raises:
+        ConfigError: a mapped column is missing (names `dataset.fields.<field>` and lists the
+            columns), a required field is empty in a row (names the row), duplicate ids.
+    """
+    for f in cfg.fields:
+        if f not in fields and f != "id":
+            raise ConfigError(
+                f"config key `dataset.fields.{f}`: this task has no field {f!r}; its fields are {', '.join(fields)}, id"
+            )
+    rows = load_rows(cfg)
+    if not rows:
+        raise ConfigError(f"config key `dataset.path`: {cfg.path!r} has no rows")
+    columns = list(rows[0].keys())
+    mapping = {}
+    for f, required in {**fields, "id": False}.items():
+        col = cfg.fields.get(f, f)
+        if col in columns:
+            mapping[f] = col
+        elif f in cfg.fields or (required and not (cfg.template and f == input_field)):
+            raise ConfigError(
+                f"config key `dataset.fields.{f}`: column {col!r} not in the dataset; columns: {', '.join(columns)}"
+            )
+    order = np.arange(len(rows))
+    if cfg.shuffle:
+        order = np.random.default_rng(seed).permutation(len(rows))
+    if cfg.limit is not None:
+        order = order[: cfg.limit]
+    render = make_template(cfg.template, cfg.template_format) if cfg.template else None
+    items, seen = [], {}
+    for idx in order:
+        row = rows[int(idx)]
+        where = f"dataset row {int(idx)}"
+        item = {f: row[c] for f, c in mapping.items()}
+        if render is not None and input_field:
+            item[input_field] = render({**row, **item}, where)
+        for f, required in fields.items():
+            if required and (item.get(f) is None or item.get(f) == "" or item.get(f) == []):
+                raise ConfigError(f"{where}: required field {f!r} (column {mapping.get(f, f)!r}) is empty")
+        key = str(item["id"]) if item.get("id") is not None else f"row-{int(idx)}"
+        if key in seen:
+            raise ConfigError(f"{where}: id {key!r} repeats {seen[key]}; ids must be unique")
+        seen[key] = where
+        item["key"] = key
+        items.append(item)
+    return items
+
+
+def make_template(template: str, fmt: str = "auto"):
+    """A function `(row, where) -> str` rendering `template` with str.format or Jinja.
+
+    `auto` picks Jinja when the template contains `{{` or `{%`. Jinja runs sandboxed with
+    undefined variables as errors. A missing field names the dataset row.
+    """
+    if fmt == "auto":
+        fmt = "jinja" if ("{{" in template or "{%" in template) else "format"
+    if fmt == "jinja":
+        import jinja2
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        try:
+            compiled = env.from_string(template)
+        except jinja2.TemplateSyntaxError as e:
+            raise ConfigError(f"config key `dataset.template`: Jinja syntax error: {e}") from None
+
+        def render(row: Mapping[str, Any], where: str) -> str:
+            try:
+                return compiled.render(**row)
+            except jinja2.UndefinedError as e:
+                raise ConfigError(f"{where}: `dataset.template`: {e} (columns: {', '.join(row)})") from None
+
+        return render
+    try:
+        names = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
+    except ValueError as e:
+        raise ConfigError(f"config key `dataset.template`: bad str.format template: {e}") from None
+    if any(n == "" or n.isdigit() for n in names):
+        raise ConfigError("config key `dataset.template`: use named fields like {question}, not {} or {0}")
+
+    def render_format(row: Mapping[str, Any], where: str) -> str:
+        try:
+            return template.format_map(dict(row))
+        except KeyError as e:
+            raise ConfigError(f"{where}: `dataset.template` uses {e} but the row has only: {', '.join(row)}") from None
+
+    return render_format

@@ -1,0 +1,246 @@
+"""Run an evaluation config: batches of items → `results.jsonl` → `metrics.json` → report.
+
+Every finished batch is appended to `<output_dir>/results.jsonl` (one row per item, with
+the config hash) and flushed to disk, so a run killed at any point loses at most the
+batch in flight. Rerunning the same config resumes: items whose key is already in the file
+are skipped. A file written by a different config is never mixed with new rows — the run
+stops and says to pass `--no-resume` (which moves the old file aside, never deletes it) or
+choose another output folder. Metrics and the report are always computed from the file.
+
+Example:
+    >>> from llminfo.eval.config import load_config
+    >>> from llminfo.eval.runner import run_eval
+    >>> result = run_eval(load_config("eval_configs/quickstart.yaml"))
+    >>> result.metrics["methods"]["semantic_entropy"]["auroc"]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from llminfo.eval.config import ConfigError, EvalConfig
+
+RESULTS = "results.jsonl"
+METRICS = "metrics.json"
+CONFIG_COPY = "config.json"
+
+
+@dataclass
+class RunResult:
+    output_dir: Path
+    rows: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    new_items: int
+    resumed_items: int
+    report_path: Path | None
+    summary: str = ""
+
+
+def run_eval(
+    config: EvalConfig,
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    model: Any = None,
+    log=sys.stderr,
+) -> RunResult:
+    """Run (or resume) `config`; returns the rows, the metrics and where the report is.
+
+    Args:
+        config: a validated config (`load_config`).
+        resume (`bool`, defaults to `True`): keep rows already in `results.jsonl`; with
+            `False` an existing file is renamed to `results.<time>.jsonl.bak` first.
+        progress (`bool`): show a tqdm bar (items, rate, ETA) on stderr.
+        model (*optional*): a ready `LanguageModel` (skips `load_model`; tests use it).
+    """
+    from llminfo.eval.datasets import load_items
+    from llminfo.eval.tasks import get_task
+
+    started = time.time()
+    task_cls = get_task(config.task)
+    task_cls.validate_config(config)
+    task = task_cls(config)
+    items = load_items(config.dataset, task.fields, seed=config.seed, input_field=task.input_field)
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / RESULTS
+    chash = config.config_hash()
+    if not resume and path.exists():
+        backup = out / f"results.{time.strftime('%Y%m%d-%H%M%S')}.jsonl.bak"
+        path.rename(backup)
+        print(f"moved the previous results to {backup}", file=log)
+    done = read_results(path, chash, log=log)
+    (out / CONFIG_COPY).write_text(json.dumps({"config_hash": chash, **config.to_dict()}, indent=2, default=str))
+    keys = [it["key"] for it in items]
+    todo = [it for it in items if it["key"] not in done]
+    if todo and model is None:
+        model = load_model_from_config(config)
+    bar = _progress(len(items), len(items) - len(todo), progress)
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            for start in range(0, len(todo), config.batch_size):
+                batch = todo[start : start + config.batch_size]
+                rows = task.run_batch(model, batch)
+                if len(rows) != len(batch):
+                    raise RuntimeError(f"task {task.name} returned {len(rows)} rows for {len(batch)} items")
+                for it, row in zip(batch, rows):
+                    row = {"key": it["key"], **row, "config_hash": chash}
+                    done[it["key"]] = row
+                    f.write(json.dumps(row, ensure_ascii=False, allow_nan=False, default=_json_default) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+                bar.update(len(batch))
+    finally:
+        bar.close()
+    rows = [done[k] for k in keys]
+    metrics = task.compute_metrics(rows)
+    metrics = {
+        "task": config.task,
+        "model": config.model.name,
+        "dataset": config.dataset.path,
+        "config_hash": chash,
+        "seed": config.seed,
+        **metrics,
+        "elapsed_s": round(time.time() - started, 2),
+        "new_items": len(todo),
+    }
+    write_json(out / METRICS, metrics)
+    summary = task.summary(metrics) if rows else ""
+    report_path = None
+    if config.report.html:
+        from llminfo.eval.report import write_report
+
+        report_path = write_report(out, config, metrics, task.figures(rows, metrics), summary)
+    return RunResult(out, rows, metrics, len(todo), len(items) - len(todo), report_path, summary)
+
+
+def load_model_from_config(config: EvalConfig) -> Any:
+    from llminfo.models import load_model
+
+    m = config.model
+    try:
+        return load_model(m.name, backend=m.backend, dtype=m.dtype, device=m.device, **m.engine_args)
+    except (OSError, ImportError) as e:
+        raise ConfigError(f"config key `model.name`: could not load {m.name!r}: {e}") from None
+
+
+def read_results(path: Path, config_hash: str, log=sys.stderr) -> dict[str, dict[str, Any]]:
+    """Rows already written, by key. A torn last line (a kill mid-write) is cut off.
+
+    Raises:
+        ConfigError: the file holds rows of a different config.
+    """
+    if not path.exists():
+        return {}
+    raw = path.read_bytes()
+    rows: dict[str, dict[str, Any]] = {}
+    offset = 0
+    for i, line in enumerate(raw.splitlines(keepends=True)):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                if offset + len(line) == len(raw) and not line.endswith(b"\n"):
+                    print(f"{path}: dropping an incomplete last line (the previous run was killed mid-write)", file=log)
+                    with open(path, "r+b") as f:
+                        f.truncate(offset)
+                    break
+                raise ConfigError(f"{path}: line {i + 1} is not valid JSON; fix or move the file away") from None
+            if row.get("config_hash") != config_hash:
+                raise ConfigError(
+                    f"{path} holds results of a different config (hash {row.get('config_hash')}, now {config_hash}); "
+                    "rerun with --no-resume to start over (the old file is kept as .bak) or choose another --output-dir"
+                )
+            rows[row["key"]] = row
+        offset += len(line)
+    return rows
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Atomic JSON write (tmp + rename); NaN becomes null."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(_nan_to_none(data), indent=2, default=_json_default) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _nan_to_none(x: Any) -> Any:
+    if isinstance(x, float) and x != x:
+        return None
+    if isinstance(x, dict):
+        return {k: _nan_to_none(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_nan_to_none(v) for v in x]
+    return x
+
+
+def _json_default(x: Any) -> Any:
+    import numpy as np
+
+    if isinstance(x, np.generic):
+        v = x.item()
+        return None if isinstance(v, float) and v != v else v
+    if isinstance(x, np.ndarray):
+        return _nan_to_none(x.tolist())
+    if hasattr(x, "to_dict"):
+        return x.to_dict()
+    raise TypeError(f"not JSON-serialisable: {type(x).__name__}")
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="item", desc="eval", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"methods": {"msp": {"auroc": 0.7}}} → {"methods.msp.auroc": 0.7}; lists of 2 → "lo–hi"."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def compare_runs(run_a: str | Path, run_b: str | Path) -> str:
+    """A side-by-side table of two runs' metrics (numbers only), with B − A."""
+    tables = []
+    for run in (run_a, run_b):
+        p = Path(run)
+        p = p / METRICS if p.is_dir() else p
+        if not p.is_file():
+            raise FileNotFoundError(f"no {METRICS} in {str(run)!r}: is it an eval output folder?")
+        tables.append(flatten(json.loads(p.read_text())))
+    a, b = tables
+    keys = list(a) + [k for k in b if k not in a]
+    width = max([len(k) for k in keys] + [6])
+    lines = [f"{'metric':<{width}}  {'A':>10}  {'B':>10}  {'B − A':>10}", "-" * (width + 38)]
+    for k in keys:
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, list) or isinstance(vb, list) or k in ("elapsed_s", "new_items"):
+            continue
+        delta = vb - va if _num(va) and _num(vb) else None
+        lines.append(f"{k:<{width}}  {_cell(va):>10}  {_cell(vb):>10}  {_cell(delta, signed=True):>10}")
+    return "\n".join(lines)
+
+
+def _num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _cell(x: Any, signed: bool = False) -> str:
+    if x is None:
+        return "—"
+    if _num(x):
+        return f"{x:+.4f}" if signed else (f"{x:.4f}" if isinstance(x, float) else str(x))
+    s = str(x)
+    return s if len(s) <= 10 else s[:9] + "…"
+

@@ -1,0 +1,199 @@
+"""`qa-hallucination`: do the uncertainty scores flag the model's wrong answers?
+
+Per item: the model answers the question greedily (or the dataset supplies `answer`), the
+matcher judges it against the gold aliases, and every configured method
+(`llminfo.analyzers`: msp, perplexity, mean_entropy, semantic_entropy,
+discrete_semantic_entropy, iterative_mi, edfl, ...) scores it — higher = more likely wrong.
+All methods share one `SampleCache` per batch, so samples are generated once.
+
+Metrics per method (wrong answer = positive class): AUROC, AUPRC, PRR (normalised and
+raw), AUARC, accuracy at the configured coverages, and — on a probability of being right
+fitted out-of-fold by logistic regression on the score — ECE and Brier. Bootstrap
+intervals for accuracy, AUROC, PRR and AUARC.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from llminfo.eval import metrics as M
+from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
+
+
+class QAHallucinationTask(Task):
+    name = "qa-hallucination"
+    fields = {"question": True, "answers": True, "context": False, "answer": False}
+    input_field = "question"
+    params = {
+        "max_new_tokens": Param(int, 24, "tokens for the greedy answer: an integer >= 1", lambda x: x >= 1),
+        "keep_details": Param(bool, True, "keep each method's details in results.jsonl: true or false"),
+    }
+    metric_names = ("accuracy", "auroc", "auprc", "prr", "prr_raw", "auarc", "accuracy_at_coverage", "ece", "brier")
+    default_methods = ("msp", "perplexity", "mean_entropy", "semantic_entropy")
+
+    @classmethod
+    def method_registry(cls) -> dict[str, Callable[..., Any]]:
+        try:
+            from llminfo.analyzers.base import builtin_methods
+
+            registry: dict[str, Callable[..., Any]] = dict(builtin_methods())
+        except ImportError as e:
+            raise TaskUnavailable(f"task qa-hallucination needs the hallucination analyzers: {e}") from None
+        try:  # part B's EDFL decision method, when installed
+            from llminfo.analyzers.edfl import EDFLRiskAnalyzer
+
+            registry[getattr(EDFLRiskAnalyzer, "name", "edfl")] = EDFLRiskAnalyzer
+        except ImportError:
+            pass
+        return registry
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._judge = make_matcher(config.matcher.name, config.matcher.threshold)
+        self._methods = self.methods()
+
+    def run_batch(self, model: Any, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        from llminfo.analyzers.base import QAItem, SampleCache, answers_for
+
+        qa = [
+            QAItem(it["question"], it.get("answer"), it.get("context"), it["key"])
+            for it in items
+        ]
+        cache = SampleCache()
+        answers = answers_for(model, qa, cache, max_new_tokens=self.p["max_new_tokens"])
+        qa = [QAItem(q.question, a, q.context, q.id) for q, a in zip(qa, answers)]
+        results = {name: m.score(model, qa, seed=self.config.seed, cache=cache) for name, m in self._methods}
+        rows = []
+        for i, (it, ans) in enumerate(zip(items, answers)):
+            gold = gold_list(it["answers"])
+            row: dict[str, Any] = {
+                "key": it["key"],
+                "question": it["question"],
+                "answer": ans,
+                "gold": gold,
+                "correct": int(self._judge(ans, gold)),
+                "scores": {name: _finite_or_none(res[i].score) for name, res in results.items()},
+            }
+            if self.p["keep_details"]:
+                row["details"] = {name: res[i].details for name, res in results.items()}
+            rows.append(row)
+        return rows
+
+    def compute_metrics(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        rep = self.config.report
+        wanted = set(self.config.metrics or self.metric_names)
+        correct = np.array([r["correct"] for r in rows], dtype=float)
+        out: dict[str, Any] = {"n_items": len(rows), "accuracy": float(correct.mean()) if rows else float("nan")}
+        if rep.bootstrap and rows:
+            out["accuracy_ci"] = list(M.bootstrap_ci(np.mean, correct, n_resamples=rep.bootstrap, level=rep.confidence_level, seed=self.config.seed))
+        per_method = {}
+        for name, (y, s) in method_arrays(rows).items():
+            per_method[name] = _method_metrics(y, s, wanted, rep, self.config.seed)
+        out["methods"] = per_method
+        return out
+
+    def figures(self, rows: Sequence[dict[str, Any]], metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
+        from llminfo.eval import report
+
+        arrays = method_arrays(rows)
+        usable = {k: v for k, v in arrays.items() if 0 < v[0].mean() < 1}
+        if not usable:
+            return []
+        rep = self.config.report
+        conf = {
+            k: M.cross_fitted_confidence(y, s, folds=rep.calibration_folds, seed=self.config.seed)
+            for k, (y, s) in usable.items()
+        }
+        return [
+            ("ROC: wrong answer detected by each method's score", report.plot_roc(usable, metrics.get("methods", {}))),
+            ("Risk–coverage: error rate of the answers kept, most confident first", report.plot_risk_coverage(usable)),
+            ("Reliability diagram (out-of-fold logistic calibration of each score)", report.plot_reliability({k: (usable[k][0], c) for k, c in conf.items()}, rep.ece_bins)),
+        ]
+
+    def summary(self, metrics: dict[str, Any]) -> str:
+        lines = [f"items: {metrics['n_items']}   accuracy: {fmt(metrics['accuracy'])}"]
+        cols = ["auroc", "prr", "auarc", "ece", "brier"]
+        lines.append(f"{'method':<28}" + "".join(f"{c:>9}" for c in cols))
+        for name, m in metrics.get("methods", {}).items():
+            lines.append(f"{name:<28}" + "".join(f"{fmt(m.get(c)):>9}" for c in cols))
+        return "\n".join(lines)
+
+
+def gold_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def make_matcher(name: str, threshold: float = 0.5) -> Callable[[str, list[str]], bool]:
+    """`(prediction, gold aliases) -> bool` from `llminfo.text`."""
+    try:
+        from llminfo import text
+    except ImportError as e:
+        raise TaskUnavailable(f"the answer matchers (llminfo.text) are not available: {e}") from None
+    if name == "alias":
+        return lambda pred, gold: bool(text.alias_match(pred, gold))
+    if name == "exact":
+        return lambda pred, gold: text.normalize_answer(pred) in {text.normalize_answer(g) for g in gold}
+    if name == "f1":
+        return lambda pred, gold: max(text.token_f1(pred, g) for g in gold) >= threshold
+    raise ValueError(f"`matcher.name` has to be alias, exact or f1, got {name!r}")
+
+
+def method_arrays(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{method: (correct, score)} over the rows where that method's score is defined."""
+    names: list[str] = []
+    for r in rows:
+        names += [k for k in r["scores"] if k not in names]
+    out = {}
+    for name in names:
+        pairs = [(r["correct"], r["scores"].get(name)) for r in rows]
+        pairs = [(c, s) for c, s in pairs if s is not None]
+        if pairs:
+            out[name] = (np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], float))
+    return out
+
+
+def _method_metrics(y: np.ndarray, s: np.ndarray, wanted: set[str], rep: Any, seed: int) -> dict[str, Any]:
+    res: dict[str, Any] = {"n": int(y.size)}
+    if y.min() == y.max():
+        res["note"] = "all answers right or all wrong: ranking metrics undefined"
+        return res
+    wrong = 1 - y
+    ci = dict(n_resamples=rep.bootstrap, level=rep.confidence_level, seed=seed)
+    if "auroc" in wanted:
+        res["auroc"] = M.auroc(wrong, s)
+    if "auprc" in wanted:
+        res["auprc"] = M.auprc(wrong, s)
+    if "prr" in wanted:
+        res["prr"] = M.prr(y, s)
+    if "prr_raw" in wanted:
+        res["prr_raw"] = M.prr(y, s, normalize=False)
+    if "auarc" in wanted:
+        res["auarc"] = M.auarc(y, s)
+    if "accuracy_at_coverage" in wanted:
+        res["accuracy_at_coverage"] = {str(c): M.accuracy_at_coverage(y, s, c) for c in rep.coverages}
+    if wanted & {"ece", "brier"}:
+        conf = M.cross_fitted_confidence(y, s, folds=rep.calibration_folds, seed=seed)
+        if "ece" in wanted:
+            res["ece"] = M.ece(y, conf, rep.ece_bins)
+        if "brier" in wanted:
+            res["brier"] = M.brier(y, conf)
+    if rep.bootstrap:
+        if "auroc" in wanted:
+            res["auroc_ci"] = list(M.bootstrap_ci(M.auroc, wrong, s, **ci))
+        if "prr" in wanted:
+            res["prr_ci"] = list(M.bootstrap_ci(M.prr, y, s, **ci))
+        if "auarc" in wanted:
+            res["auarc_ci"] = list(M.bootstrap_ci(M.auarc, y, s, **ci))
+    return res
+
+
+def _finite_or_none(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
