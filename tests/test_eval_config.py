@@ -158,7 +158,7 @@ def test_csv_duplicate_ids_and_empty_required(tmp_path):
     csv = tmp_path / "qa.csv"
     csv.write_text("id,question,answers\nx,What is 1+1?,2\ny,What is 2+2?,4\n")
     items = load_items(DatasetConfig(path=str(csv)), FIELDS)
-    assert [(i["key"], i["answers"]) for i in items] == [("x", "2"), ("y", "4")]
+    assert [(i["key"], str(i["answers"])) for i in items] == [("x", "2"), ("y", "4")]
     dup = tmp_path / "dup.jsonl"
     dup.write_text(json.dumps({"id": 1, "question": "a", "answers": ["b"]}) + "\n" + json.dumps({"id": 1, "question": "c", "answers": ["d"]}) + "\n")
     with pytest.raises(ConfigError, match="dataset row 1: id '1' repeats"):
