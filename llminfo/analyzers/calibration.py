@@ -1,0 +1,315 @@
+"""Turn several hallucination scores into one calibrated risk in [0, 1].
+
+Three pieces, all numpy (no scikit-learn at run time; tests compare with it):
+- `rank_normalize`: per-method rank percentiles averaged — the uncalibrated combined risk.
+- `fit_logistic`: L2-penalised logistic regression by Newton steps (same objective as
+  scikit-learn's `LogisticRegression(C=...)`: intercept not penalised).
+- `fit_isotonic` / `isotonic_predict`: pool-adjacent-violators (Barlow et al., 1972), with
+  scikit-learn's tie handling and linear interpolation between fitted points.
+- `Calibrator`: standardise → logistic, or AUROC-weighted ECDF average → isotonic; plus the answer/abstain
+  threshold that meets a target risk on the calibration split. Serialises to plain JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+KINDS = ("logistic", "isotonic")
+
+
+def _rank_pct(x: np.ndarray) -> np.ndarray:
+    """Average-rank percentile in [0, 1] of each finite entry (ties share a rank); NaN stays NaN."""
+    out = np.full(x.shape, np.nan)
+    ok = np.isfinite(x)
+    v = x[ok]
+    if v.size == 0:
+        return out
+    if v.size == 1:
+        out[ok] = 0.5
+        return out
+    order = np.argsort(v, kind="mergesort")
+    ranks = np.empty(v.size)
+    sv = v[order]
+    i = 0
+    while i < v.size:
+        j = i
+        while j + 1 < v.size and sv[j + 1] == sv[i]:
+            j += 1
+        ranks[order[i : j + 1]] = 0.5 * (i + j)
+        i = j + 1
+    out[ok] = ranks / (v.size - 1)
+    return out
+
+
+def rank_normalize(scores: np.ndarray) -> np.ndarray:
+    """Uncalibrated combined risk: mean over methods of each score's rank percentile in the batch.
+
+    Args:
+        scores: (N, M) raw scores, higher = riskier; NaN = method unavailable for that item.
+    Returns:
+        (N,) in [0, 1]; 0.5 where every method is NaN or the batch has one item.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 2:
+        raise ValueError(f"`scores` has to have shape (N, M), got {s.shape}")
+    pct = np.column_stack([_rank_pct(s[:, j]) for j in range(s.shape[1])]) if s.shape[1] else np.full((s.shape[0], 1), np.nan)
+    return _nanmean_rows(pct)
+
+
+def _nanmean_rows(a: np.ndarray, empty: float = 0.5) -> np.ndarray:
+    """Row means ignoring NaN; `empty` for rows with no finite value."""
+    ok = np.isfinite(a)
+    n = ok.sum(axis=1)
+    total = np.where(ok, a, 0.0).sum(axis=1)
+    return np.where(n > 0, total / np.maximum(n, 1), empty)
+
+
+def _auroc(y: np.ndarray, s: np.ndarray) -> float:
+    """Mann–Whitney AUROC of scores `s` for labels `y` (ties half); 0.5 when undefined."""
+    ok = np.isfinite(s)
+    y, s = y[ok], s[ok]
+    pos, neg = int(y.sum()), int((1 - y).sum())
+    if pos == 0 or neg == 0:
+        return 0.5
+    ranks = _rank_pct(s) * (s.size - 1) + 1  # average ranks 1..n
+    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0, steps: int = 50, tol: float = 1e-10) -> tuple[np.ndarray, float]:
+    """L2-penalised logistic regression by Newton's method.
+
+    Minimises Σ_i log(1 + exp(−s_i (x_i·w + b))) + ||w||² / (2C), s_i = ±1 — scikit-learn's
+    `LogisticRegression(C=c)` objective (intercept unpenalised). The objective is strictly
+    convex, so a few damped Newton steps reach the optimum.
+
+    Args:
+        x: (N, D) features. y: (N,) labels in {0, 1}. c: inverse regularisation strength > 0.
+    Returns:
+        (w of shape (D,), intercept b).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or y.shape != (x.shape[0],):
+        raise ValueError(f"`x` has to be (N, D) and `y` (N,), got {x.shape} and {y.shape}")
+    if not (c > 0):
+        raise ValueError(f"`c` has to be > 0, got {c!r}")
+    n, d = x.shape
+    xa = np.hstack([x, np.ones((n, 1))])
+    theta = np.zeros(d + 1)
+    reg = np.full(d + 1, 1.0 / c)
+    reg[-1] = 0.0
+
+    def loss(t: np.ndarray) -> float:
+        z = xa @ t
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(reg * t * t))
+
+    current = loss(theta)
+    for _ in range(steps):
+        p = _sigmoid(xa @ theta)
+        grad = xa.T @ (p - y) + reg * theta
+        hess = (xa * (p * (1 - p))[:, None]).T @ xa + np.diag(reg) + 1e-12 * np.eye(d + 1)
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-8:  # backtracking keeps separable data from diverging
+            cand = theta - t * step
+            new = loss(cand)
+            if new <= current:
+                break
+            t *= 0.5
+        theta, done = cand, current - new < tol
+        current = new
+        if done:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+def fit_isotonic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-decreasing least-squares fit of y on x by pool-adjacent-violators.
+
+    Equal x values are first merged into one point (their mean y, weighted by count), as
+    scikit-learn's `IsotonicRegression` does.
+
+    Returns:
+        (knots_x, knots_y): sorted unique x and the fitted non-decreasing values there.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or y.shape != x.shape or x.size == 0:
+        raise ValueError(f"`x` and `y` have to be non-empty (N,) arrays, got {x.shape} and {y.shape}")
+    ux, inv = np.unique(x, return_inverse=True)
+    w = np.bincount(inv).astype(np.float64)
+    v = np.bincount(inv, weights=y) / w
+    # Blocks: (value, weight, count of knots); merge backwards while order is violated.
+    vals: list[float] = []
+    wts: list[float] = []
+    cnts: list[int] = []
+    for vi, wi in zip(v, w):
+        vals.append(vi)
+        wts.append(wi)
+        cnts.append(1)
+        while len(vals) > 1 and vals[-2] > vals[-1]:
+            wsum = wts[-2] + wts[-1]
+            vals[-2] = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / wsum
+            wts[-2] = wsum
+            cnts[-2] += cnts[-1]
+            del vals[-1], wts[-1], cnts[-1]
+    fitted = np.repeat(vals, cnts)
+    return ux, fitted
+
+
+def isotonic_predict(knots_x: np.ndarray, knots_y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Linear interpolation between knots, clipped to the end values outside them."""
+    return np.interp(np.asarray(x, dtype=np.float64), knots_x, knots_y)
+
+
+def choose_threshold(risk: np.ndarray, wrong: np.ndarray, target_risk: float) -> tuple[float, float, float]:
+    """Largest threshold t such that answering the items with risk ≤ t has error rate ≤ target.
+
+    Returns:
+        (t, coverage, error rate of the answered items). t = −1 (always abstain) when no
+        threshold meets the target.
+    """
+    order = np.argsort(risk, kind="mergesort")
+    r, e = risk[order], wrong[order]
+    errors = np.cumsum(e) / np.arange(1, r.size + 1)
+    best = (-1.0, 0.0, 0.0)
+    for k in range(r.size):
+        # Only cut between distinct risks: tied items are answered or abstained together.
+        if k + 1 < r.size and r[k + 1] == r[k]:
+            continue
+        if errors[k] <= target_risk:
+            best = (float(r[k]), (k + 1) / r.size, float(errors[k]))
+    return best
+
+
+@dataclass
+class Calibrator:
+    """Maps per-method scores (N, M) to a calibrated risk P(wrong) and an answer/abstain threshold.
+
+    Args:
+        kind (`str`, defaults to "logistic"): "logistic" (standardised scores → logistic
+            regression) or "isotonic" (ECDF percentiles of the scores against the
+            calibration split, averaged with weights 2·AUROC − 1 → isotonic regression).
+        target_risk (`float`, defaults to 0.2): error rate allowed among answered items; the
+            threshold is the largest that meets it on the calibration split.
+        c (`float`, defaults to 1.0): inverse L2 strength of the logistic fit.
+
+    Example:
+        >>> cal = Calibrator("logistic").fit(["msp", "semantic_entropy"], scores, correct)  # doctest: +SKIP
+        >>> cal.predict(scores)  # (N,) risks in [0, 1]
+    """
+
+    kind: str = "logistic"
+    target_risk: float = 0.2
+    c: float = 1.0
+    methods: list[str] = field(default_factory=list)
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+    coef: list[float] = field(default_factory=list)
+    intercept: float = 0.0
+    reference: list[list[float]] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    knots_x: list[float] = field(default_factory=list)
+    knots_y: list[float] = field(default_factory=list)
+    threshold: float = 0.5
+    calibration: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"`kind` has to be one of {KINDS}, got {self.kind!r}")
+        if not (isinstance(self.target_risk, (int, float)) and 0 <= self.target_risk <= 1):
+            raise ValueError(f"`target_risk` has to be in [0, 1], got {self.target_risk!r}")
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.methods)
+
+    def fit(self, methods: Sequence[str], scores: np.ndarray, correct: Sequence[bool | int]) -> "Calibrator":
+        """Fit on a labelled split. `scores` (N, M) in the order of `methods`; `correct` (N,) 0/1."""
+        s = np.asarray(scores, dtype=np.float64)
+        y_ok = np.asarray(correct, dtype=np.float64)
+        if s.ndim != 2 or s.shape[1] != len(methods):
+            raise ValueError(f"`scores` has to be (N, {len(methods)}) to match `methods`, got {s.shape}")
+        if y_ok.shape != (s.shape[0],) or not np.isin(y_ok, (0.0, 1.0)).all():
+            raise ValueError("`correct` has to hold one 0/1 (or bool) label per row of `scores`")
+        if s.shape[0] < 2 or y_ok.min() == y_ok.max():
+            raise ValueError("calibration needs at least one correct and one wrong answer")
+        wrong = 1.0 - y_ok
+        self.methods = list(methods)
+        self.mean = _nanmean_rows(s.T, empty=0.0).tolist()
+        if self.kind == "logistic":
+            z = self._standardize(s, fit=True)
+            w, b = fit_logistic(z, wrong, c=self.c)
+            self.coef, self.intercept = [float(v) for v in w], b
+        else:
+            self.reference = [sorted(float(v) for v in s[:, j] if np.isfinite(v)) for j in range(s.shape[1])]
+            # Signed weight per method = 2·AUROC − 1 on this split: a method that ranks the
+            # wrong answers higher counts in proportion, a reversed one counts reversed, a
+            # useless one not at all (so noise does not dilute the isotonic input).
+            self.weights = [2.0 * _auroc(wrong, s[:, j]) - 1.0 for j in range(s.shape[1])]
+            kx, ky = fit_isotonic(self._ecdf_mean(s), wrong)
+            self.knots_x, self.knots_y = kx.tolist(), ky.tolist()
+        risk = self.predict(s)
+        t, cov, err = choose_threshold(risk, wrong, self.target_risk)
+        self.threshold = t
+        self.calibration = {"n": int(s.shape[0]), "error_rate": float(wrong.mean()), "coverage": cov, "risk_at_threshold": err}
+        return self
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated risk P(wrong) in [0, 1] for scores (N, M); NaN scores count as average."""
+        if not self.fitted:
+            raise ValueError("the calibrator is not fitted: call `fit` first (or `load` a fitted one)")
+        s = np.asarray(scores, dtype=np.float64)
+        if s.ndim != 2 or s.shape[1] != len(self.methods):
+            raise ValueError(f"scores have to be (N, {len(self.methods)}) for methods {self.methods}, got {s.shape}")
+        if self.kind == "logistic":
+            return _sigmoid(self._standardize(s) @ np.asarray(self.coef) + self.intercept)
+        return np.clip(isotonic_predict(np.asarray(self.knots_x), np.asarray(self.knots_y), self._ecdf_mean(s)), 0.0, 1.0)
+
+    def decide(self, risk: np.ndarray) -> list[str]:
+        return ["answer" if r <= self.threshold else "abstain" for r in np.asarray(risk)]
+
+    def _standardize(self, s: np.ndarray, fit: bool = False) -> np.ndarray:
+        mean = np.asarray(self.mean)
+        s = np.where(np.isfinite(s), s, mean)
+        if fit:
+            std = s.std(axis=0)
+            self.std = [float(v) if v > 1e-12 else 1.0 for v in std]
+        return (s - mean) / np.asarray(self.std)
+
+    def _ecdf_mean(self, s: np.ndarray) -> np.ndarray:
+        cols = []
+        for j, ref in enumerate(self.reference):
+            r = np.asarray(ref)
+            v = s[:, j]
+            if r.size == 0:
+                cols.append(np.full(v.shape, np.nan))
+                continue
+            pct = (np.searchsorted(r, v, "left") + np.searchsorted(r, v, "right")) / (2.0 * r.size)
+            cols.append(np.where(np.isfinite(v), pct - 0.5, np.nan))
+        centred = np.column_stack(cols)
+        w = np.asarray(self.weights) if self.weights and np.any(self.weights) else np.ones(len(cols))
+        ok = np.isfinite(centred)
+        norm = (np.abs(w) * ok).sum(axis=1)
+        mix = (np.where(ok, centred, 0.0) * w).sum(axis=1)
+        return 0.5 + np.where(norm > 0, mix / np.maximum(norm, 1e-300), 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Calibrator":
+        if not isinstance(d, dict):
+            raise ValueError(f"calibrator: expected a JSON object, got {type(d).__name__}")
+        known = set(cls.__dataclass_fields__)
+        extra = set(d) - known
+        if extra:
+            raise ValueError(f"calibrator: unknown keys {sorted(extra)}")
+        return cls(**d)

@@ -1,0 +1,257 @@
+"""`HallucinationScorer`: run several hallucination signals, combine them into one risk.
+
+Every method scores the same answer (the item's own, or the model's greedy answer) and
+draws its samples from one shared `SampleCache`, so K samples per question are generated
+once for all methods. The combined `risk` in [0, 1] is calibrated when a `Calibrator` fitted
+on labelled data is attached (logistic or isotonic, see `llminfo.analyzers.calibration`),
+and the rank-normalised average of the methods' scores within the batch otherwise. The
+`decision` ("answer"/"abstain") compares the risk with a threshold chosen for a target
+risk on the calibration split (0.5 when uncalibrated).
+
+Example:
+    >>> from llminfo import load_model
+    >>> from llminfo.analyzers import HallucinationScorer
+    >>> model = load_model("default")
+    >>> scorer = HallucinationScorer(["msp", "semantic_entropy", "edfl"])
+    >>> scorer.fit(model, train_items, correct)          # optional: calibrate on labelled data
+    >>> [r] = scorer.score(model, [{"question": "Who wrote 'Hamlet'?"}])
+    >>> r.answer, r.scores, r.risk, r.decision
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from llminfo.analyzers.base import HallucinationMethod, QAItem, SampleCache, answers_for, as_items
+from llminfo.analyzers.calibration import Calibrator, rank_normalize
+from llminfo.models.base import LanguageModel
+
+DEFAULT_METHODS = ("msp", "mean_entropy", "semantic_entropy", "iterative_mi", "edfl")
+FORMAT_VERSION = 1
+
+
+def available_methods() -> dict[str, type[HallucinationMethod]]:
+    """`{name: class}` of every method the scorer can build by name."""
+    from llminfo.analyzers.base import builtin_methods
+    from llminfo.analyzers.edfl import EDFLRiskAnalyzer
+
+    methods = dict(builtin_methods())
+    methods[EDFLRiskAnalyzer.name] = EDFLRiskAnalyzer
+    return methods
+
+
+def build_method(spec: str | tuple[str, Mapping[str, Any]] | HallucinationMethod) -> tuple[HallucinationMethod, dict]:
+    """A method from a name, a (name, kwargs) pair or an instance; returns (method, kwargs)."""
+    if isinstance(spec, HallucinationMethod):
+        return spec, {}
+    name, kwargs = (spec, {}) if isinstance(spec, str) else (spec[0], dict(spec[1]))
+    methods = available_methods()
+    if name not in methods:
+        raise ValueError(f"unknown method {name!r}; choose from {sorted(methods)}")
+    try:
+        return methods[name](**kwargs), kwargs
+    except TypeError as e:
+        raise ValueError(f"method {name!r}: bad parameters {kwargs}: {e}") from None
+
+
+@dataclass
+class ScoredItem:
+    """The scorer's verdict on one item.
+
+    Attributes:
+        answer: the scored answer (given, or the model's greedy answer).
+        scores: `{method: raw score}`, higher = more uncertain (None where a method failed).
+        risk: combined risk in [0, 1], higher = more likely wrong.
+        decision: "answer" or "abstain".
+        details: `{method: details dict}`.
+    """
+
+    answer: str
+    scores: dict[str, float | None]
+    risk: float
+    decision: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class HallucinationScorer:
+    """Combine hallucination signals into one risk and an answer/abstain decision.
+
+    Args:
+        methods (`Sequence`, defaults to `DEFAULT_METHODS`): method names (see
+            `available_methods()`), `(name, kwargs)` pairs, or `HallucinationMethod` instances.
+        calibrator (`Calibrator`, *optional*): a fitted calibrator; `fit` makes one.
+        threshold (`float`, defaults to 0.5): decision threshold on the uncalibrated risk.
+        samples (`int`, *optional*): K for every sampling method built by name (overrides
+            their default `num_samples`).
+
+    Example:
+        >>> scorer = HallucinationScorer(["msp", ("semantic_entropy", {"num_samples": 5})])
+        >>> results = scorer.score(model, ["What is the capital of France?"])  # doctest: +SKIP
+        >>> scorer.save("calibrator.json"); HallucinationScorer.load("calibrator.json")
+    """
+
+    def __init__(
+        self,
+        methods: Sequence[str | tuple[str, Mapping[str, Any]] | HallucinationMethod] = DEFAULT_METHODS,
+        calibrator: Calibrator | None = None,
+        threshold: float = 0.5,
+        samples: int | None = None,
+    ):
+        if isinstance(methods, (str, HallucinationMethod)):
+            methods = [methods]
+        if not methods:
+            raise ValueError("`methods` is empty: name at least one method")
+        if samples is not None and (not isinstance(samples, int) or isinstance(samples, bool) or samples < 1):
+            raise ValueError(f"`samples` has to be an integer >= 1, got {samples!r}")
+        if not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
+            raise ValueError(f"`threshold` has to be in [0, 1], got {threshold!r}")
+        self.methods: list[HallucinationMethod] = []
+        self.method_params: list[dict] = []
+        for spec in methods:
+            if samples is not None and not isinstance(spec, HallucinationMethod):
+                name, kw = (spec, {}) if isinstance(spec, str) else (spec[0], dict(spec[1]))
+                if "num_samples" in _init_params(available_methods().get(name)):
+                    kw.setdefault("num_samples", samples)
+                spec = (name, kw)
+            method, params = build_method(spec)
+            self.methods.append(method)
+            self.method_params.append(params)
+        names = self.names
+        if len(set(names)) != len(names):
+            raise ValueError(f"`methods` names a method twice: {names}")
+        if calibrator is not None and calibrator.fitted and calibrator.methods != names:
+            raise ValueError(f"calibrator was fitted on methods {calibrator.methods}, scorer has {names}")
+        self.calibrator = calibrator
+        self.threshold = float(threshold)
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.methods]
+
+    def raw_scores(
+        self, model: LanguageModel, items: Sequence[QAItem | Mapping | str], *, seed: int = 0, cache: SampleCache | None = None
+    ) -> tuple[list[str], np.ndarray, list[dict]]:
+        """Answers, scores (N, M) (NaN where a method failed) and per-item details."""
+        items = as_items(items)
+        cache = cache if cache is not None else SampleCache()
+        answers = answers_for(model, items, cache=cache)
+        answered = [replace(it, answer=a) for it, a in zip(items, answers)]
+        scores = np.full((len(items), len(self.methods)), np.nan)
+        details: list[dict] = [{} for _ in items]
+        for j, method in enumerate(self.methods):
+            results = method.score(model, answered, seed=seed, cache=cache)
+            if len(results) != len(items):
+                raise RuntimeError(f"method {method.name!r} returned {len(results)} results for {len(items)} items")
+            for i, r in enumerate(results):
+                scores[i, j] = r.score if r.score is not None else np.nan
+                details[i][method.name] = r.details
+        return answers, scores, details
+
+    def combine(self, scores: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Risk (N,) and decisions from raw scores (N, M)."""
+        if self.calibrator is not None and self.calibrator.fitted:
+            risk = self.calibrator.predict(scores)
+            return risk, self.calibrator.decide(risk)
+        risk = rank_normalize(scores)
+        return risk, ["answer" if r <= self.threshold else "abstain" for r in risk]
+
+    def score(
+        self, model: LanguageModel, items: Sequence[QAItem | Mapping | str], *, seed: int = 0, cache: SampleCache | None = None
+    ) -> list[ScoredItem]:
+        """Score a batch: answers, each method's raw score, combined risk and decision."""
+        answers, scores, details = self.raw_scores(model, items, seed=seed, cache=cache)
+        risk, decisions = self.combine(scores)
+        return [
+            ScoredItem(
+                answer=a,
+                scores={n: (float(v) if np.isfinite(v) else None) for n, v in zip(self.names, row)},
+                risk=float(r),
+                decision=d,
+                details=det,
+            )
+            for a, row, r, d, det in zip(answers, scores, risk, decisions, details)
+        ]
+
+    def fit(
+        self,
+        model: LanguageModel,
+        items: Sequence[QAItem | Mapping | str],
+        correct: Sequence[bool | int],
+        *,
+        kind: str = "logistic",
+        target_risk: float = 0.2,
+        seed: int = 0,
+        cache: SampleCache | None = None,
+    ) -> "HallucinationScorer":
+        """Score labelled items and fit the calibrator. `correct[i]`: is item i's answer right."""
+        items = as_items(items)
+        if len(correct) != len(items):
+            raise ValueError(f"`correct` has {len(correct)} labels for {len(items)} items")
+        _, scores, _ = self.raw_scores(model, items, seed=seed, cache=cache)
+        return self.fit_scores(scores, correct, kind=kind, target_risk=target_risk)
+
+    def fit_scores(
+        self, scores: np.ndarray, correct: Sequence[bool | int], *, kind: str = "logistic", target_risk: float = 0.2
+    ) -> "HallucinationScorer":
+        """Fit the calibrator on precomputed raw scores (N, M) in the order of `names`."""
+        self.calibrator = Calibrator(kind=kind, target_risk=target_risk).fit(self.names, scores, correct)
+        return self
+
+    # -- persistence (plain JSON, no pickle) ------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "llminfo.HallucinationScorer",
+            "version": FORMAT_VERSION,
+            "methods": [{"name": n, "params": p} for n, p in zip(self.names, self.method_params)],
+            "threshold": self.threshold,
+            "calibrator": self.calibrator.to_dict() if self.calibrator is not None else None,
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write the method list and the calibrator as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], where: str = "scorer") -> "HallucinationScorer":
+        if not isinstance(d, Mapping) or d.get("format") != "llminfo.HallucinationScorer":
+            raise ValueError(f"{where}: not a saved HallucinationScorer (missing 'format': 'llminfo.HallucinationScorer')")
+        if d.get("version") != FORMAT_VERSION:
+            raise ValueError(f"{where}: unsupported version {d.get('version')!r} (this llminfo reads {FORMAT_VERSION})")
+        methods = d.get("methods")
+        if not isinstance(methods, list) or not all(isinstance(m, Mapping) and "name" in m for m in methods):
+            raise ValueError(f"{where}: 'methods' has to be a list of {{'name', 'params'}} objects")
+        cal = d.get("calibrator")
+        try:
+            calibrator = Calibrator.from_dict(dict(cal)) if cal is not None else None
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{where}: {e}") from None
+        return cls([(m["name"], m.get("params") or {}) for m in methods], calibrator=calibrator, threshold=d.get("threshold", 0.5))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "HallucinationScorer":
+        """Read a scorer written by `save`."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"calibrator file not found: {path}")
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: invalid JSON ({e})") from None
+        return cls.from_dict(d, where=str(path))
+
+
+def _init_params(cls: type | None) -> set[str]:
+    import inspect
+
+    if cls is None:
+        return set()
+    return set(inspect.signature(cls.__init__).parameters)

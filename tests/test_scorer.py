@@ -1,0 +1,254 @@
+"""HallucinationScorer and its calibration: numpy fits vs scikit-learn, thresholds, JSON
+round trip, batched = one-at-a-time, shared samples."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llminfo.analyzers.base import HallucinationMethod, MethodResult, QAItem, SampleCache
+from llminfo.analyzers.calibration import (
+    Calibrator,
+    choose_threshold,
+    fit_isotonic,
+    fit_logistic,
+    isotonic_predict,
+    rank_normalize,
+)
+from llminfo.analyzers.scorer import HallucinationScorer, available_methods
+
+sklearn = pytest.importorskip("sklearn")
+
+
+# -- numpy fits vs scikit-learn -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("c", [0.1, 1.0, 10.0])
+def test_logistic_matches_sklearn(seed, c):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(120, 3))
+    y = (x @ [1.5, -1.0, 0.3] + rng.normal(size=120) > 0).astype(float)
+    w, b = fit_logistic(x, y, c=c)
+    ref = LogisticRegression(C=c, tol=1e-10, max_iter=10_000).fit(x, y)
+    np.testing.assert_allclose(w, ref.coef_[0], atol=1e-5)
+    assert b == pytest.approx(ref.intercept_[0], abs=1e-5)
+
+
+def test_logistic_separable_data_stays_finite():
+    x = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    w, b = fit_logistic(x, np.array([0, 0, 1, 1.0]), c=1e6)
+    assert np.isfinite(w).all() and np.isfinite(b) and w[0] > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 1)), min_size=2, max_size=40))
+def test_isotonic_matches_sklearn(pairs):
+    from sklearn.isotonic import IsotonicRegression
+
+    x = np.array([p[0] for p in pairs], dtype=float)
+    y = np.array([p[1] for p in pairs], dtype=float)
+    kx, ky = fit_isotonic(x, y)
+    assert np.all(np.diff(ky) >= -1e-12)
+    ref = IsotonicRegression(out_of_bounds="clip").fit(x, y)
+    grid = np.linspace(-1, 7, 33)
+    np.testing.assert_allclose(isotonic_predict(kx, ky, grid), ref.predict(grid), atol=1e-9)
+
+
+def test_rank_normalize_against_scipy_ranks():
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, 5, size=(30, 3)).astype(float)
+    expected = np.mean([(rankdata(s[:, j]) - 1) / 29 for j in range(3)], axis=0)
+    np.testing.assert_allclose(rank_normalize(s), expected)
+    # NaN entries drop out of the average; an all-NaN row is 0.5; one item is 0.5.
+    s[0] = [np.nan, np.nan, np.nan]
+    s[1, 0] = np.nan
+    r = rank_normalize(s)
+    assert r[0] == 0.5 and 0 <= r[1] <= 1
+    assert rank_normalize(np.array([[3.0, 1.0]]))[0] == 0.5
+
+
+def test_threshold_brute_force():
+    rng = np.random.default_rng(1)
+    risk = rng.random(50).round(1)
+    wrong = (rng.random(50) < risk).astype(float)
+    t, cov, err = choose_threshold(risk, wrong, 0.25)
+    best = -1.0
+    for cand in np.unique(risk):
+        kept = risk <= cand
+        if wrong[kept].mean() <= 0.25:
+            best = cand
+    assert t == best
+    if t >= 0:
+        assert cov == pytest.approx(np.mean(risk <= t)) and err == pytest.approx(wrong[risk <= t].mean())
+    assert choose_threshold(np.array([0.1, 0.2]), np.array([1.0, 1.0]), 0.1)[0] == -1.0
+
+
+@pytest.mark.parametrize("kind", ["logistic", "isotonic"])
+def test_calibrator_learns_signal_and_orientation(kind):
+    rng = np.random.default_rng(0)
+    wrong = (rng.random(400) < 0.5).astype(float)
+    informative = wrong + rng.normal(scale=0.7, size=400)
+    reversed_ = -wrong + rng.normal(scale=0.7, size=400)  # lower = riskier: the fit must flip it
+    noise = rng.normal(size=400)
+    s = np.column_stack([informative, reversed_, noise])
+    cal = Calibrator(kind).fit(["a", "b", "c"], s[:200], 1 - wrong[:200])
+    risk = cal.predict(s[200:])
+    from sklearn.metrics import roc_auc_score
+
+    auc_cal = roc_auc_score(wrong[200:], risk)
+    auc_one = roc_auc_score(wrong[200:], informative[200:])
+    assert risk.min() >= 0 and risk.max() <= 1
+    if kind == "logistic":
+        assert cal.coef[0] > 0 and cal.coef[1] < 0
+        assert auc_cal > auc_one  # combining the reversed signal helps
+    else:
+        assert auc_cal > 0.75
+    # Calibrated: mean predicted risk tracks the error rate on held-out data.
+    assert abs(risk.mean() - wrong[200:].mean()) < 0.08
+
+
+def test_calibrator_errors():
+    with pytest.raises(ValueError, match="kind"):
+        Calibrator("svm")
+    with pytest.raises(ValueError, match="target_risk"):
+        Calibrator(target_risk=2.0)
+    with pytest.raises(ValueError, match="one correct and one wrong"):
+        Calibrator().fit(["a"], np.ones((3, 1)), [1, 1, 1])
+    with pytest.raises(ValueError, match="correct"):
+        Calibrator().fit(["a"], np.ones((3, 1)), [1, 0, 2])
+    with pytest.raises(ValueError, match="not fitted"):
+        Calibrator().predict(np.ones((1, 1)))
+    with pytest.raises(ValueError, match="unknown keys"):
+        Calibrator.from_dict({"kind": "logistic", "slope": []})
+
+
+# -- the scorer on scripted methods --------------------------------------------------------
+
+
+class Echo(HallucinationMethod):
+    """Score = a number read from the question, to test combination exactly."""
+
+    def __init__(self, name: str, sign: float = 1.0):
+        self.name, self.sign = name, sign
+        self.calls = 0
+
+    def score(self, model, items, *, seed=0, cache=None):
+        self.calls += 1
+        return [MethodResult(self.sign * float(it.question.split()[-1]), {"answer": it.answer}) for it in items]
+
+
+def _items(values):
+    return [QAItem(f"question {v}", answer=f"a{i}") for i, v in enumerate(values)]
+
+
+def test_scorer_uncalibrated_is_rank_average_and_threshold():
+    a, b = Echo("a"), Echo("b", sign=-1.0)
+    scorer = HallucinationScorer([a, b])
+    res = scorer.score(None, _items([1, 2, 3, 4]))
+    assert [r.scores for r in res][0] == {"a": 1.0, "b": -1.0}
+    # a ranks up, b ranks down: each item's average percentile is 0.5.
+    assert all(r.risk == pytest.approx(0.5) for r in res)
+    assert [r.answer for r in res] == ["a0", "a1", "a2", "a3"]
+    assert res[0].details["a"] == {"answer": "a0"}
+    single = HallucinationScorer([Echo("a")]).score(None, _items([1, 2, 3, 4]))
+    assert [r.decision for r in single] == ["answer", "answer", "abstain", "abstain"]
+
+
+def test_scorer_fit_save_load_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=60).round(3)
+    correct = values < 0.2
+    scorer = HallucinationScorer([Echo("a")])
+    scorer.fit(None, _items(values), correct, kind="isotonic", target_risk=0.1)
+    res = scorer.score(None, _items(values))
+    wrong_answered = [not c for c, r in zip(correct, res) if r.decision == "answer"]
+    assert np.mean(wrong_answered) <= 0.1 + 1e-12
+    path = tmp_path / "cal.json"
+    scorer.save(path)
+    saved = json.loads(path.read_text())
+    assert saved["methods"] == [{"name": "a", "params": {}}]
+    # Instances are not rebuilt by name: load a by-name scorer instead.
+    by_name = HallucinationScorer(["msp"], samples=3)
+    by_name.fit_scores(values[:, None], correct)
+    by_name.save(path)
+    loaded = HallucinationScorer.load(path)
+    assert loaded.names == ["msp"] and loaded.calibrator.to_dict() == by_name.calibrator.to_dict()
+    np.testing.assert_allclose(loaded.combine(values[:, None])[0], by_name.combine(values[:, None])[0])
+
+
+def test_scorer_load_errors(tmp_path):
+    p = tmp_path / "bad.json"
+    with pytest.raises(FileNotFoundError):
+        HallucinationScorer.load(p)
+    p.write_text("{not json")
+    with pytest.raises(ValueError, match="invalid JSON"):
+        HallucinationScorer.load(p)
+    p.write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(ValueError, match="not a saved HallucinationScorer"):
+        HallucinationScorer.load(p)
+    p.write_text(json.dumps({"format": "llminfo.HallucinationScorer", "version": 1, "methods": [{"name": "nope"}]}))
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        HallucinationScorer.load(p)
+
+
+def test_scorer_bad_arguments():
+    with pytest.raises(ValueError, match="unknown method"):
+        HallucinationScorer(["msp", "bogus"])
+    with pytest.raises(ValueError, match="twice"):
+        HallucinationScorer(["msp", "msp"])
+    with pytest.raises(ValueError, match="samples"):
+        HallucinationScorer(["msp"], samples=0)
+    with pytest.raises(ValueError, match="empty"):
+        HallucinationScorer([])
+    cal = Calibrator().fit(["x"], np.array([[0.0], [1.0]]), [1, 0])
+    with pytest.raises(ValueError, match="fitted on methods"):
+        HallucinationScorer(["msp"], calibrator=cal)
+    with pytest.raises(ValueError, match="correct"):
+        HallucinationScorer([Echo("a")]).fit(None, _items([1, 2]), [1])
+
+
+def test_available_methods_include_all():
+    assert {"msp", "perplexity", "mean_entropy", "semantic_entropy", "iterative_mi", "edfl"} <= set(available_methods())
+
+
+# -- real methods on the tiny model ---------------------------------------------------------
+
+
+def test_tiny_model_batched_equals_naive_and_samples_shared(tiny_model):
+    methods = ["msp", "mean_entropy", ("semantic_entropy", {"num_samples": 4}), ("iterative_mi", {"num_samples": 4}),
+               ("edfl", {"num_skeletons": 3})]
+    items = [QAItem("What is the capital of France?"), QAItem("One two three?", answer="four"), QAItem("The answer is?")]
+    scorer = HallucinationScorer(methods)
+    cache = SampleCache()
+    batched = scorer.score(tiny_model, items, seed=5, cache=cache)
+    # Greedy answers once, then K samples once per temperature (SE at T=1, MI at T=0.9).
+    assert cache.generate_calls == 3
+    again = scorer.score(tiny_model, items, seed=5, cache=cache)
+    assert cache.generate_calls == 3 and [r.scores for r in again] == [r.scores for r in batched]
+    for it, b in zip(items, batched):
+        [one] = scorer.score(tiny_model, [it], seed=5)
+        assert one.answer == b.answer
+        for name in scorer.names:
+            assert one.scores[name] == pytest.approx(b.scores[name], abs=1e-5), name
+        assert set(b.scores) == set(scorer.names) and 0 <= b.risk <= 1 and b.decision in ("answer", "abstain")
+    assert batched[1].answer == "four"
+
+
+def test_internal_auroc_matches_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    from llminfo.analyzers.calibration import _auroc
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(80) < 0.4).astype(float)
+    s = rng.integers(0, 6, 80).astype(float)
+    assert _auroc(y, s) == pytest.approx(roc_auc_score(y, s))
