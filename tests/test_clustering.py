@@ -139,3 +139,18 @@ def test_bad_input():
 @pytest.mark.integration
 def test_shipped_minilm_embedding():
     assert cluster_answers(["Paris", "paris, France", "London"], "embedding") == [0, 0, 1]
+
+
+def test_question_words_are_stripped_for_exact_and_f1():
+    q = "What is the capital of Burkina Faso?"
+    ans = ["The capital of Burkina Faso is Abidjan.", "Abidjan", "The capital of Burkina Faso is Koua.", "Koua, I think"]
+    assert cluster_answers(ans, "exact", question=q) == [0, 0, 1, 1]
+    assert cluster_answers(ans, "f1", question=q) == [0, 0, 1, 1]
+    # without the question, the echoed words dominate F1 (5 of 6 tokens shared)
+    assert cluster_answers(ans[::2], "f1") == [0, 0]
+    assert cluster_answers(ans[::2], "f1", question=q, strip_question=False) == [0, 0]
+    # an answer that is only the question's words is kept whole
+    from llminfo.analyzers.clustering import answer_core
+
+    assert answer_core("Burkina Faso", q) == "burkina faso"
+    assert answer_core("It is Paris, I believe.", "What is the capital of France?") == "paris"

@@ -162,3 +162,13 @@ def test_default_model_contract(default_model):
         assert 0 <= r.score <= math.log(C) + 1e-9
         assert np.asarray(r.details["mu2"]).shape == (C, C)
         assert sum(r.details["mu1"]) == pytest.approx(1.0)
+
+
+def test_length_normalised_weights_use_mean_token_logprob():
+    # the fake scores every continuation as 2 pseudo-tokens: mean = half the sum
+    model = FakeQAModel(ANSWERS, lambda q, prev, a: log(P0[a]) if not prev else (0.0 if a == prev[0] else -1e9))
+    r = IterativePromptingMI(num_samples=4, length_normalize=True, **EXACT).score(model, ["capital of France?"])[0]
+    w = np.sqrt([P0[c] for c in ["Paris", "Lyon", "Nice"]])
+    np.testing.assert_allclose(r.details["mu1"], w / w.sum())
+    assert r.score == pytest.approx(entropy(w / w.sum()))
+    assert r.details["mu1_frequency"] == pytest.approx([0.5, 0.25, 0.25])

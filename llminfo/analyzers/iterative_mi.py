@@ -51,7 +51,7 @@ from llminfo.analyzers.base import (
     qa_prompt,
 )
 from llminfo.analyzers.clustering import cluster_answer_sets
-from llminfo.models.base import LanguageModel
+from llminfo.models.base import LanguageModel, Scored
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ class IterativePromptingMI(HallucinationMethod):
         gamma1 (`float`, defaults to 0.0), gamma2 (`float`, defaults to 0.0): stabilisers.
         template (`IterativePromptTemplate`, *optional*): the F_t prompt family.
         end_with_eos (`bool`, defaults to True): score P(answer, then EOS).
+        length_normalize (`bool`, defaults to False): weigh answers by their mean token
+            log-probability instead of the sequence log-probability (the paper's choice). Long
+            free-form answers otherwise put nearly all of µ₁ on the single likeliest string.
         max_new_tokens (`int`, defaults to 24): answer length limit.
     """
 
@@ -115,6 +118,7 @@ class IterativePromptingMI(HallucinationMethod):
         gamma2: float = 0.0,
         template: IterativePromptTemplate | None = None,
         end_with_eos: bool = True,
+        length_normalize: bool = False,
         max_new_tokens: int = ANSWER_MAX_NEW_TOKENS,
     ):
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
@@ -136,7 +140,11 @@ class IterativePromptingMI(HallucinationMethod):
         self.gamma2 = float(gamma2)
         self.template = template or IterativePromptTemplate()
         self.end_with_eos = end_with_eos
+        self.length_normalize = length_normalize
         self.max_new_tokens = max_new_tokens
+
+    def _loglik(self, scored: Scored) -> float:
+        return scored.mean_logprob if self.length_normalize else scored.sum_logprob
 
     def follow_up_prompt(self, model: LanguageModel, item: QAItem, previous: Sequence[str]) -> str:
         """F_t(x, previous) as a chat prompt."""
@@ -159,8 +167,7 @@ class IterativePromptingMI(HallucinationMethod):
         )
         answers = [[clean_answer(c.text) for c in comps] for comps in samples]
         kwargs = dict(self.clustering_kwargs)
-        if self.clustering == "nli":
-            kwargs.setdefault("questions", [it.question for it in items])
+        kwargs.setdefault("questions", [it.question for it in items])
         ids_per_item = cluster_answer_sets(answers, self.clustering, **kwargs)
 
         # One batched scoring call: distinct answers under F0, and every centre under F1(x, X_i).
@@ -186,10 +193,10 @@ class IterativePromptingMI(HallucinationMethod):
         results = []
         for (distinct, centres, start0, start1), ids, ans in zip(plans, ids_per_item, answers):
             C = len(centres)
-            lp0 = np.array([s.sum_logprob for s in scored[start0 : start0 + len(distinct)]])
+            lp0 = np.array([self._loglik(s) for s in scored[start0 : start0 + len(distinct)]])
             member_ids = np.array([c for _, c in distinct])
             log_mu1 = measures.log_normalize([measures.logsumexp(lp0[member_ids == k]) for k in range(C)])
-            lp1 = np.array([s.sum_logprob for s in scored[start1 : start1 + C * C]]).reshape(C, C)
+            lp1 = np.array([self._loglik(s) for s in scored[start1 : start1 + C * C]]).reshape(C, C)
             log_mu2 = measures.log_normalize(lp1, axis=1)
             mu1, mu2 = np.exp(log_mu1), np.exp(log_mu2)
             mi = measures.iterative_prompting_mi(mu1 / mu1.sum(), mu2 / mu2.sum(axis=1, keepdims=True), self.gamma1, self.gamma2)
@@ -199,6 +206,7 @@ class IterativePromptingMI(HallucinationMethod):
                 "centres": centres,
                 "mu1": mu1.tolist(),
                 "mu2": mu2.tolist(),
+                "mu1_frequency": (np.bincount(ids, minlength=C) / len(ids)).tolist(),
                 "num_clusters": C,
             }
             results.append(MethodResult(max(mi, 0.0) if self.gamma1 == self.gamma2 == 0 else mi, details))

@@ -93,8 +93,7 @@ class SemanticEntropy(HallucinationMethod):
         )
         answers = [[clean_answer(c.text) for c in comps] for comps in samples]
         kwargs = dict(self.clustering_kwargs)
-        if self.clustering == "nli":
-            kwargs.setdefault("questions", [it.question for it in items])
+        kwargs.setdefault("questions", [it.question for it in items])
         ids_per_item = cluster_answer_sets(answers, self.clustering, **kwargs)
         results = []
         for comps, ans, ids in zip(samples, answers, ids_per_item):
