@@ -228,3 +228,142 @@ def test_llminfo_generate_samples_only_typical_tokens(tiny_model):
         assert torch.allclose(torch.tensor(c.logprobs), expected_lp, atol=1e-4)
         # Typical sets here are strictly smaller than the vocabulary, or the test is vacuous.
         assert (keep.sum(dim=1) < logits.shape[1]).all()
+
+
+# -- decoding-quality measures (llminfo.measures + llminfo.analyzers.decoding) ------------
+
+from llminfo.analyzers.decoding import (  # noqa: E402
+    DecodingSetting,
+    compare_decoding,
+    completion_stats,
+    standard_settings,
+    summarize,
+)
+from llminfo.measures import distinct_n, mean_surprisal_deviation, seq_rep_n  # noqa: E402
+from llminfo.models.base import Completion, LanguageModel  # noqa: E402
+
+
+def test_rep_and_distinct_closed_forms():
+    assert seq_rep_n(list(range(20)), 4) == 0.0
+    L = 21  # "abab…": 20 bigrams, 2 distinct
+    loop = [0, 1] * 10 + [0]
+    assert seq_rep_n(loop, 2) == pytest.approx(1 - 2 / (L - 1))
+    assert seq_rep_n([7] * 10, 1) == pytest.approx(0.9)
+    assert seq_rep_n([1, 2], 3) == 0.0  # no trigram
+    assert distinct_n([[1, 2, 3], [4, 5, 6]], 2) == 1.0
+    assert distinct_n([[1, 2, 3], [1, 2, 3]], 3) == 0.5
+    assert distinct_n([[1]], 2) == 0.0
+    assert mean_surprisal_deviation([-0.5, -2.5, -1.0], [1.0, 1.0, 1.0]) == pytest.approx((0.5 + 1.5 + 0.0) / 3)
+    assert math.isnan(mean_surprisal_deviation([], []))
+
+
+@settings(max_examples=100, deadline=None)
+@given(seq=st.lists(st.integers(0, 4), min_size=0, max_size=30), n=st.integers(1, 4))
+def test_rep_is_one_minus_distinct_within_a_sequence(seq, n):
+    grams = [tuple(seq[i : i + n]) for i in range(len(seq) - n + 1)]
+    expected = 1 - len(set(grams)) / len(grams) if grams else 0.0
+    assert seq_rep_n(seq, n) == pytest.approx(expected)
+    if grams:
+        assert seq_rep_n(seq, n) == pytest.approx(1 - distinct_n([seq], n))
+    assert 0.0 <= seq_rep_n(seq, n) < 1.0
+
+
+def test_decoding_measures_reject_bad_input():
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="`n`"):
+            seq_rep_n([1, 2], bad)
+        with pytest.raises(ValueError, match="`n`"):
+            distinct_n([[1, 2]], bad)
+    with pytest.raises(TypeError, match="sequences"):
+        distinct_n("abc", 1)
+    with pytest.raises(ValueError, match="entropies"):
+        mean_surprisal_deviation([-1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="logprobs"):
+        mean_surprisal_deviation([0.5], [1.0])
+    with pytest.raises(ValueError, match="typical_p"):
+        DecodingSetting("x", typical_p=0.0)
+    with pytest.raises(ValueError, match="top_k"):
+        DecodingSetting("x", top_k=-1)
+    with pytest.raises(ValueError, match="temperature"):
+        DecodingSetting("x", temperature=float("nan"))
+    with pytest.raises(ValueError, match="unknown keys"):
+        DecodingSetting.from_dict({"name": "a", "typicalp": 0.5}, where="settings[0]")
+    with pytest.raises(ValueError, match="settings\\[0\\]"):
+        DecodingSetting.from_dict({"name": "a", "typicalp": 0.5}, where="settings[0]")
+
+
+def _completion(tokens, lp, ent, reason="length", raw=None):
+    return Completion(text=" ".join(map(str, tokens)), token_ids=tokens, logprobs=lp, entropy=ent, finish_reason=reason, model_logprobs=raw or [])
+
+
+def test_completion_stats_and_summary_by_hand():
+    a = _completion([1, 2, 1, 2], [-1.0] * 4, [1.0, 1.0, 2.0, 2.0], raw=[-1.0, -1.0, -1.0, -3.0])
+    b = _completion([3, 4], [-0.5, -0.5], [0.5, 1.5], reason="stop")
+    sa = completion_stats(a, ns=(1, 2))
+    assert sa.rep == {1: 0.5, 2: pytest.approx(1 / 3)}
+    assert sa.distinct == {1: 0.5, 2: pytest.approx(2 / 3)}
+    assert sa.surprisal_deviation == pytest.approx((0 + 0 + 1 + 1) / 4)  # uses model_logprobs
+    s = summarize([a, b], ns=(1, 2))
+    assert s["rep_1"] == pytest.approx(0.25)
+    assert s["distinct_1"] == pytest.approx(4 / 6)
+    assert s["surprisal_deviation"] == pytest.approx((0 + 0 + 1 + 1 + 0 + 1) / 6)  # b falls back to logprobs
+    assert s["mean_tokens"] == 3.0 and s["frac_length"] == 0.5
+    with pytest.raises(ValueError, match="entropies"):
+        completion_stats(_completion([1, 2], [-1.0, -1.0], [1.0]))
+    with pytest.raises(ValueError, match="empty"):
+        summarize([])
+
+
+class _ScriptedModel(LanguageModel):
+    """Returns a canned completion per decoding setting; records the generate calls."""
+
+    name, backend = "scripted", "test"
+
+    def __init__(self):
+        self.calls = []
+
+    def generate(self, prompts, *, n=1, max_new_tokens=64, temperature=1.0, top_p=1.0, top_k=0, typical_p=1.0, seed=None, stop=None, processors=None):
+        self.calls.append(dict(n=n, temperature=temperature, top_p=top_p, top_k=top_k, typical_p=typical_p))
+        loop = temperature == 0  # greedy loops, samplers don't
+        toks = [5, 6] * 4 if loop else list(range(8))
+        return [[_completion(toks, [-1.0] * 8, [1.0] * 8) for _ in range(n)] for _ in prompts]
+
+    def score(self, prompts, continuations):
+        raise NotImplementedError
+
+    def next_token_logprobs(self, prompts, candidates):
+        raise NotImplementedError
+
+    def chat(self, messages, *, system=None):
+        return str(messages)
+
+    def describe(self):
+        raise NotImplementedError
+
+    @property
+    def tokenizer(self):
+        return None
+
+
+def test_compare_decoding_passes_settings_and_summarizes():
+    model = _ScriptedModel()
+    out = compare_decoding(model, ["a", "b"], standard_settings(), n=3, max_new_tokens=8)
+    names = [s.name for s in standard_settings()]
+    assert list(out["summary"]) == names
+    by_name = dict(zip(names, model.calls))
+    assert by_name["typical_0.2"]["typical_p"] == 0.2 and by_name["typical_0.2"]["n"] == 3
+    assert by_name["nucleus_0.95"]["top_p"] == 0.95 and by_name["top_k_50"]["top_k"] == 50
+    assert by_name["greedy"] == dict(n=1, temperature=0.0, top_p=1.0, top_k=0, typical_p=1.0)
+    assert out["summary"]["greedy"]["rep_2"] == pytest.approx(1 - 2 / 7)
+    assert out["summary"]["ancestral"]["rep_2"] == 0.0
+    assert len(out["rows"]) == 2 * 3 * 6 + 2
+    with pytest.raises(ValueError, match="unique"):
+        compare_decoding(model, ["a"], [DecodingSetting("x"), DecodingSetting("x")])
+
+
+def test_compare_decoding_on_a_real_model(tiny_model):
+    out = compare_decoding(tiny_model, ["The quick"], [DecodingSetting("typical_0.5", typical_p=0.5), DecodingSetting("greedy", temperature=0.0)], n=2, max_new_tokens=6, seed=0)
+    for row in out["rows"]:
+        assert row["num_tokens"] <= 6 and row["surprisal_deviation"] >= 0
+    assert [r["setting"] for r in out["rows"]] == ["typical_0.5", "typical_0.5", "greedy"]
+    assert out["summary"]["typical_0.5"]["num_completions"] == 2.0
