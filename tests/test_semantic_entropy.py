@@ -72,8 +72,14 @@ def test_bad_arguments():
                      ({"max_new_tokens": 0}, "max_new_tokens")]:
         with pytest.raises(ValueError, match=name):
             SemanticEntropy(**kw)
-    with pytest.raises(ValueError, match="method"):
-        SemanticEntropy(num_samples=2, clustering="nope").score(FakeQAModel(ANSWERS), ["2+2?"])
+    with pytest.raises(ValueError, match="`clustering` has to be one of"):
+        SemanticEntropy(num_samples=2, clustering="nope")
+    with pytest.raises(ValueError, match="nli"):
+        SemanticEntropy(clustering="nli")
+    with pytest.raises(ValueError, match="clustering_kwargs.*thresh"):
+        SemanticEntropy(clustering="f1", clustering_kwargs={"thresh": 0.3})
+    with pytest.raises(ValueError, match="threshold"):
+        SemanticEntropy(clustering="f1", clustering_kwargs={"threshold": 3})
     with pytest.raises(TypeError, match="items"):
         SemanticEntropy().score(FakeQAModel(ANSWERS), "2+2?")
     with pytest.raises(ValueError, match=r"items\[1\].*question"):

@@ -154,6 +154,22 @@ def answer_core(answer: str, question: str | None = None) -> str:
     return " ".join(core) if core else norm
 
 
+def check_clustering(method: Any, kwargs: dict[str, Any], where: str = "clustering") -> None:
+    """Eager check of a clustering choice (for analyzer constructors); errors name `where`."""
+    if callable(method):
+        return
+    if method not in CLUSTERING_METHODS:
+        raise ValueError(f"`{where}` has to be one of {', '.join(CLUSTERING_METHODS)} or a callable, got {method!r}")
+    allowed = {"threshold", "nli", "strict", "embedder", "strip_question", "questions"}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise ValueError(f"`{where}_kwargs` has unknown keys {unknown}; allowed: {sorted(allowed)}")
+    if method == "nli" and not callable(kwargs.get("nli")):
+        raise ValueError(f"`{where}='nli'` needs `{where}_kwargs={{'nli': callable}}` (see nli_from_pretrained)")
+    if method in DEFAULT_THRESHOLDS and kwargs.get("threshold") is not None:
+        _threshold(kwargs["threshold"], method)
+
+
 def _check_answers(answers: Sequence[str], name: str) -> list[str]:
     if isinstance(answers, str):
         raise TypeError(f"`{name}` has to be a list of strings, got a single string")

@@ -50,7 +50,7 @@ from llminfo.analyzers.base import (
     clean_answer,
     qa_prompt,
 )
-from llminfo.analyzers.clustering import cluster_answer_sets
+from llminfo.analyzers.clustering import check_clustering, cluster_answer_sets
 from llminfo.models.base import LanguageModel, Scored
 
 
@@ -134,6 +134,7 @@ class IterativePromptingMI(HallucinationMethod):
             raise ValueError(f"`max_new_tokens` has to be an integer >= 1, got {max_new_tokens!r}")
         self.num_samples = num_samples
         self.temperature = float(temperature)
+        check_clustering(clustering, dict(clustering_kwargs or {}))
         self.clustering = clustering
         self.clustering_kwargs = dict(clustering_kwargs or {})
         self.gamma1 = float(gamma1)

@@ -36,7 +36,7 @@ from llminfo.analyzers.base import (
     clean_answer,
     qa_prompt,
 )
-from llminfo.analyzers.clustering import cluster_answer_sets
+from llminfo.analyzers.clustering import check_clustering, cluster_answer_sets
 from llminfo.models.base import LanguageModel
 
 
@@ -69,6 +69,7 @@ class SemanticEntropy(HallucinationMethod):
             raise ValueError(f"`max_new_tokens` has to be an integer >= 1, got {max_new_tokens!r}")
         self.num_samples = num_samples
         self.temperature = float(temperature)
+        check_clustering(clustering, dict(clustering_kwargs or {}))
         self.clustering = clustering
         self.clustering_kwargs = dict(clustering_kwargs or {})
         self.max_new_tokens = max_new_tokens
