@@ -218,3 +218,14 @@ def test_cli_compares_models(tmp_path, monkeypatch, capsys):
     rc = cli.main(["capacity", "--model", "perfect", "--data", str(corpus), "--max-tokens", "16"])
     assert rc == 0 and "IC" in capsys.readouterr().out
     assert cli.main(["capacity", "--model", "perfect", "--data", str(tmp_path / "missing.txt")]) == 2
+
+
+def test_uses_logprob_only_scoring_when_backend_offers_it():
+    class FastScorer(ScriptedScorer):
+        def score(self, prompts, continuations, *, entropy=True):
+            self.entropy_flags = getattr(self, "entropy_flags", []) + [entropy]
+            return super().score(prompts, continuations)
+
+    m = FastScorer(-1.0)
+    r = InformationCapacity(m, max_tokens=32).measure(TEXTS)
+    assert m.entropy_flags == [False] and r.nll_bits_per_token == pytest.approx(1 / math.log(2))

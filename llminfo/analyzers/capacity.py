@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import time
@@ -191,6 +192,10 @@ class InformationCapacity:
         self.max_tokens = max_tokens
         self.bias = float(bias)
         self.batch_size = batch_size
+        try:
+            self._score_has_entropy_flag = "entropy" in inspect.signature(model.score).parameters
+        except (TypeError, ValueError):
+            self._score_has_entropy_flag = False
 
     def samples(self, documents: Iterable[Document]) -> Iterator[tuple[str, str, str]]:
         """(where, context text, continuation text) per sample: the first token's text, then
@@ -262,7 +267,8 @@ class InformationCapacity:
         return self.measure(iter_documents(source, text_field), max_samples=max_samples)
 
     def _score_batch(self, batch: list[tuple[str, str, str]], totals: dict[str, Any]) -> None:
-        scored = self.model.score([c for _w, c, _t in batch], [t for _w, _c, t in batch])
+        kwargs = {"entropy": False} if self._score_has_entropy_flag else {}  # logprobs only: faster
+        scored = self.model.score([c for _w, c, _t in batch], [t for _w, _c, t in batch], **kwargs)
         for (where, _ctx, text), s in zip(batch, scored):
             n = len(s.logprobs)
             if n == 0:
