@@ -258,11 +258,12 @@ def _cmd_dispersion(args: argparse.Namespace) -> int:
             for r in results:
                 f.write(json.dumps({"task": name, **r.to_dict()}) + "\n")
             summaries[name] = summary
-            print(f"{name}: {'n':>3} {'KL-disp':>8} {'std q(y)':>8} {'J-gap':>7} {'acc id':>7} {'acc avg':>7} {'loss id':>7} {'loss avg':>8}")
+            print(f"{name}: {'n':>3} {'KL-disp':>8} {'std q(y)':>8} {'J-gap':>7} {'acc id':>7} {'acc avg':>7} "
+                  f"{'loss id':>7} {'loss 1-ord':>10} {'loss avg':>8}")
             for row in summary["per_n"]:
                 print(f"{'':<{len(name) + 1}} {row['n']:>3} {row['kl_dispersion']:>8.4f} {row['std_label']:>8.4f} "
                       f"{row['jensen_gap']:>7.4f} {row['accuracy_identity']:>7.3f} {row['accuracy_average']:>7.3f} "
-                      f"{row['logloss_identity']:>7.3f} {row['logloss_average']:>8.3f}")
+                      f"{row['logloss_identity']:>7.3f} {row['logloss_orderings']:>10.3f} {row['logloss_average']:>8.3f}")
             if "fit_kl_dispersion" in summary:
                 fit = summary["fit_kl_dispersion"]
                 print(f"{'':<{len(name) + 1}} fit: KL-dispersion ≈ {fit['a']:.4f} + {fit['b']:.4f}·ln n")

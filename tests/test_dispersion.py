@@ -244,9 +244,12 @@ def test_evaluate_curve_is_reproducible_and_fits():
     for row in summ1["per_n"]:
         rs = [r for r in res1 if r.n_examples == row["n"]]
         assert row["accuracy_average"] == pytest.approx(np.mean([r.pred_average == r.label for r in rs]))
-        # mean log-loss of identity minus of the average is not the Jensen gap, but the average
-        # prediction's log-loss is at most the mean single-ordering log-loss
-        assert row["logloss_average"] <= np.mean([np.mean(-np.log(np.array(r.q)[:, r.labels.index(r.label)])) for r in rs]) + 1e-12
+        # Jensen: the averaged prediction's log-loss is at most the mean single-ordering log-loss,
+        # and the difference is the mean Jensen gap
+        single = np.mean([np.mean(-np.log(np.array(r.q)[:, r.labels.index(r.label)])) for r in rs])
+        assert row["logloss_orderings"] == pytest.approx(single)
+        assert row["logloss_average"] <= single + 1e-12
+        assert single - row["logloss_average"] == pytest.approx(row["jensen_gap"])
     with pytest.raises(ValueError, match="too few"):
         pd.evaluate(TASK, ROWS[:5], n_examples=(8,))
     with pytest.raises(ValueError, match="row 1"):

@@ -368,13 +368,13 @@ def load_icl_rows(path: str, task: str | None = None) -> dict[str, list[tuple[st
 def load_icl_tasks(path: str | None = None) -> dict[str, ICLTask]:
     """Task descriptions from a JSON file (default: the shipped `icl_tasks.json`), {} if absent."""
     import json
-    from pathlib import Path
 
     if path is None:
-        p = Path(__file__).resolve().parent.parent / "data" / "icl_tasks.json"
-        if not p.is_file():
+        from llminfo.data import DATA_DIR
+
+        if not (DATA_DIR / "icl_tasks.json").is_file():
             return {}
-        path = str(p)
+        path = str(DATA_DIR / "icl_tasks.json")
     with open(path, encoding="utf-8") as f:
         spec = json.load(f)
     spec = spec.get("tasks", spec) if isinstance(spec, dict) else spec
@@ -406,6 +406,8 @@ def summarize(results: Sequence[DispersionResult]) -> dict[str, Any]:
                 accuracy_average=float(np.mean([r.correct_average for r in labelled])),
                 logloss_identity=float(np.mean([r.logloss_identity for r in labelled])),
                 logloss_average=float(np.mean([r.logloss_average for r in labelled])),
+                # a random single ordering's expected log-loss: what the permutation average beats
+                logloss_orderings=float(np.mean([np.mean(-np.log(np.asarray(r.q)[:, r.labels.index(r.label)])) for r in labelled])),
                 jensen_gap=float(np.mean([r.jensen_gap for r in labelled])),
                 std_label=float(np.mean([r.std_label for r in labelled])),
             )
@@ -446,6 +448,7 @@ def plot_summary(summary: Mapping[str, Any], path: str, title: str = "") -> None
     ax = axes[1]
     if all("logloss_identity" in row for row in per_n):
         ax.plot(ns, [row["logloss_identity"] for row in per_n], "o-", label="identity order")
+        ax.plot(ns, [row["logloss_orderings"] for row in per_n], "^--", label="single ordering (mean)")
         ax.plot(ns, [row["logloss_average"] for row in per_n], "s-", label="permutation average")
         ax.set_ylabel("log-loss (nats)")
         ax.legend(fontsize=8)
