@@ -229,3 +229,20 @@ def test_uses_logprob_only_scoring_when_backend_offers_it():
     m = FastScorer(-1.0)
     r = InformationCapacity(m, max_tokens=32).measure(TEXTS)
     assert m.entropy_flags == [False] and r.nll_bits_per_token == pytest.approx(1 / math.log(2))
+
+
+def test_shipped_corpus_streams_cleanly():
+    docs = list(iter_documents("llminfo:corpus"))
+    assert docs and all(d.stream and d.text.strip() for d in docs)
+    assert sum(len(d.text.encode("utf-8")) for d in docs) >= 100_000
+
+
+@pytest.mark.integration
+def test_default_model_nll_matches_direct_forward(default_model):
+    docs = [d.text for d in itertools.islice(iter_documents("llminfo:corpus"), 2)]
+    L = 48
+    r = InformationCapacity(default_model, max_tokens=L, batch_size=2).measure(docs)
+    nll, n, nbytes = _reference(default_model, docs, L)
+    assert r.tokens == n and r.bytes == nbytes
+    assert r.nll_bits_per_token == pytest.approx(nll / n / math.log(2), abs=1e-4)
+    assert 0 < r.nll_bits_per_token < math.log2(default_model.describe().vocab_size)

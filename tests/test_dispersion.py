@@ -316,3 +316,41 @@ def test_cli_writes_jsonl_summary_and_plot(tmp_path, monkeypatch):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"task": "sentiment", "text": "x"}\n')
     assert cli.main(["dispersion", "--data", str(bad), "--output", str(out)]) == 2
+
+
+def test_shipped_tasks_match_their_query_templates():
+    import json as _json
+
+    from llminfo.analyzers.dispersion import load_icl_rows, load_icl_tasks
+    from llminfo.data import data_path
+
+    tasks = load_icl_tasks()
+    raw = _json.loads(data_path("icl_tasks.json").read_text())
+    rows = load_icl_rows(str(data_path("icl_classification.jsonl")))
+    assert set(tasks) == set(raw) and set(rows) >= set(tasks)
+    for name, task in tasks.items():
+        prompt = task.format_prompt(rows[name][:2], rows[name][3][0])
+        assert prompt.endswith(raw[name]["query_template"].format(text=rows[name][3][0]))
+        assert {lab for _t, lab in rows[name]} == set(task.labels)
+
+
+@pytest.mark.integration
+def test_default_model_q_matches_direct_forward(default_model):
+    import torch
+
+    from llminfo.analyzers.dispersion import load_icl_rows, load_icl_tasks
+    from llminfo.data import data_path
+
+    task = load_icl_tasks()["sentiment"]
+    rows = load_icl_rows(str(data_path("icl_classification.jsonl")), "sentiment")["sentiment"]
+    tok = default_model.tokenizer
+    cand = [tok(c, add_special_tokens=False)["input_ids"] for c in task.candidates()]
+    assert all(len(c) == 1 for c in cand)  # " positive" / " negative" are single tokens for SmolLM2
+    item = DispersionItem(rows[:4], rows[50][0], rows[50][1], id="x")
+    [r] = PermutationDispersion(default_model, orderings=3, seed=0).analyze(task, [item])
+    for o, qk in zip(r.orderings, r.q):
+        ids = torch.tensor([tok(task.format_prompt([item.examples[k] for k in o], item.query))["input_ids"]])
+        with torch.no_grad():
+            logits = default_model.model(input_ids=ids).logits[0, -1].double()
+        ref = torch.softmax(logits[[c[0] for c in cand]], dim=0).numpy()
+        np.testing.assert_allclose(qk, ref, atol=1e-4)
