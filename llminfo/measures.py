@@ -462,46 +462,57 @@ def typical_mask(
             raise ValueError("`typical_p` has values outside (0, 1]")
         # τ compared in the logits' dtype, as transformers does with a Python float.
         mass = tp.to(logits.dtype).unsqueeze(1)
-        keep_all_rows = (tp >= 1).unsqueeze(1)
+        filter_rows = (tp < 1).unsqueeze(1)
     else:
         if _check_typical_p(typical_p) == 1.0:
             return torch.ones_like(logits, dtype=torch.bool)
         mass = typical_p
-        keep_all_rows = None
+        filter_rows = None
     if batch == 0 or vocab == 0:
         return torch.ones_like(logits, dtype=torch.bool)
-    return _typical_mask_unchecked(logits, mass, min_tokens_to_keep, keep_all_rows)
+    return ~_typical_filter_unchecked(logits, mass, min_tokens_to_keep, filter_rows)
 
 
-def _typical_mask_unchecked(
+def _typical_filter_unchecked(
     logits: torch.Tensor,
     mass: float | torch.Tensor,
     min_tokens_to_keep: int,
-    keep_all_rows: torch.Tensor | None = None,
+    filter_rows: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """`typical_mask` without argument checks or host syncs (vLLM's hot path).
+    """The complement of `typical_mask` (True = filter out), without argument checks or
+    host syncs: the hot path of both processors.
 
-    `mass` is a float or a (batch, 1) tensor already in `logits.dtype`; `keep_all_rows`
-    an optional (batch, 1) bool tensor of rows to leave whole.
+    `mass` is a float or a (batch, 1) tensor already in `logits.dtype`; `filter_rows` an
+    optional (batch, 1) bool tensor, False for rows to leave whole.
     """
     vocab = logits.shape[-1]
-    # Same ops as TypicalLogitsWarper so the scores are bit-identical.
+    # The ops of TypicalLogitsWarper, so the scores are bit-identical. |a + H| is bitwise
+    # |(−a) − H| (IEEE negation is exact and rounding is symmetric), one pass fewer.
     normalized = torch.nn.functional.log_softmax(logits, dim=-1)
     p = torch.exp(normalized)
     ent = -(normalized * p).nansum(-1, keepdim=True)
-    shifted_scores = torch.abs((-normalized) - ent)
-    sorted_scores, sorted_indices = torch.sort(shifted_scores, descending=False)
+    shifted_scores = (normalized + ent).abs_()
+    # Scores are ≥ 0 or NaN (sign bit clear), so their bit patterns as integers sort in the
+    # same order (NaN last, as torch.sort puts it); torch sorts integers ~1.5× faster than
+    # floats on CPU, with the same permutation (ties included) — the tests compare kept sets
+    # with transformers, `min_tokens_to_keep` tie cases included.
+    int_dtype = {torch.float32: torch.int32, torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float64: torch.int64}.get(shifted_scores.dtype)
+    if int_dtype is None:
+        sorted_scores, sorted_indices = torch.sort(shifted_scores, descending=False)
+    else:
+        sorted_bits, sorted_indices = torch.sort(shifted_scores.view(int_dtype), descending=False)
+        sorted_scores = sorted_bits.view(shifted_scores.dtype)
     cumulative_probs = logits.gather(-1, sorted_indices).softmax(dim=-1).cumsum(dim=-1)
     last_ind = (cumulative_probs < mass).sum(dim=1)
     last_ind.clamp_(max=vocab - 1)
     cutoff = sorted_scores.gather(1, last_ind.view(-1, 1))
     # Comparing unsorted scores with the cut-off replaces transformers' full scatter; NaN
     # scores (all −inf / NaN rows) compare False with `>`, so such rows keep everything.
-    keep = ~(shifted_scores > cutoff)
-    keep.scatter_(1, sorted_indices[:, :min_tokens_to_keep], True)
-    if keep_all_rows is not None:
-        keep |= keep_all_rows
-    return keep
+    remove = shifted_scores > cutoff
+    remove.scatter_(1, sorted_indices[:, :min_tokens_to_keep], False)
+    if filter_rows is not None:
+        remove &= filter_rows
+    return remove
 
 
 def seq_rep_n(tokens: Sequence, n: int = 4) -> float:

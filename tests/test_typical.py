@@ -99,6 +99,25 @@ def test_same_kept_set_at_real_vocab_sizes(dtype, shape):
         assert torch.equal(typical_mask(x, tau), hf_keep(x, tau))
 
 
+def test_min_tokens_to_keep_splitting_a_tie_follows_the_sort_like_transformers():
+    """When the k-th kept token is tied with the next one, which tied tokens survive is
+    decided by the sort order; ours must pick the same ones (the straddle must occur)."""
+    straddles = 0
+    g = torch.Generator().manual_seed(0)
+    for dtype in DTYPES:
+        # Two tied groups (logits 0 and 1) plus token 0 at v ∈ [0.5, 0.9]: token 0 is then
+        # the single most typical token and a small τ keeps only it, so min_tokens_to_keep
+        # must take k − 1 members of a tied group: the sort order decides which.
+        x = torch.randint(0, 2, (40, 64), generator=g).float()
+        x[:, 0] = 0.5 + 0.4 * torch.rand(40, generator=g)
+        x = x.to(dtype)
+        for k in (2, 3, 5):
+            expected = hf_keep(x, 0.01, k)
+            assert torch.equal(typical_mask(x, 0.01, k), expected), (dtype, k)
+            straddles += int(((expected.sum(dim=1) == k) & hf_keep(x, 0.01, 1).sum(dim=1).eq(1)).sum())
+    assert straddles > 50
+
+
 def test_tau_rounded_to_logits_dtype_like_transformers():
     """In bf16, τ = 0.9 acts as bf16(0.9) = 0.8984375: a cumulative mass of exactly that
     value counts as reaching τ. The same input in fp32 needs one more token."""

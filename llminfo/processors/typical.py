@@ -11,7 +11,7 @@ import math
 import torch
 from transformers import LogitsProcessor
 
-from llminfo.measures import _check_min_tokens_to_keep, _check_typical_p, typical_mask
+from llminfo.measures import _check_min_tokens_to_keep, _check_typical_p, _typical_filter_unchecked
 
 
 class LocallyTypicalLogitsProcessor(LogitsProcessor):
@@ -70,8 +70,12 @@ class LocallyTypicalLogitsProcessor(LogitsProcessor):
         (batch, vocab) tensor with the atypical tokens set to `filter_value`."""
         if self.typical_p == 1.0:
             return scores
-        keep = typical_mask(scores, self.typical_p, self.min_tokens_to_keep)
-        return scores.masked_fill(~keep, self.filter_value)
+        if not isinstance(scores, torch.Tensor) or scores.dim() != 2 or not scores.is_floating_point():
+            raise ValueError(f"`scores` has to be a floating-point (batch, vocab) tensor, got {getattr(scores, 'shape', type(scores))}")
+        if scores.shape[0] == 0 or scores.shape[1] == 0:
+            return scores
+        remove = _typical_filter_unchecked(scores, self.typical_p, self.min_tokens_to_keep)
+        return scores.masked_fill(remove, self.filter_value)
 
     def __repr__(self) -> str:
         return (

@@ -20,7 +20,7 @@ import torch
 from vllm import SamplingParams
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
-from llminfo.measures import _typical_mask_unchecked
+from llminfo.measures import _typical_filter_unchecked
 
 if TYPE_CHECKING:
     from vllm.config import VllmConfig
@@ -137,11 +137,9 @@ class TypicalLogitsProcessor(LogitsProcessor):
             return logits
         mass = self._mass.to(logits.dtype)
         if self._all_rows and logits.shape[0] == self._count:
-            keep = _typical_mask_unchecked(logits, mass, 1)
-            return logits.masked_fill_(~keep, -math.inf)
+            return logits.masked_fill_(_typical_filter_unchecked(logits, mass, 1), -math.inf)
         sub = logits.index_select(0, self._rows)
-        keep = _typical_mask_unchecked(sub, mass, 1)
-        logits.index_copy_(0, self._rows, sub.masked_fill_(~keep, -math.inf))
+        logits.index_copy_(0, self._rows, sub.masked_fill_(_typical_filter_unchecked(sub, mass, 1), -math.inf))
         return logits
 
     def __repr__(self) -> str:

@@ -1,0 +1,185 @@
+"""Benchmarks of llminfo's logits processors, each measured against a baseline in the same run.
+
+- typical_call: `LocallyTypicalLogitsProcessor` vs transformers' `TypicalLogitsWarper`, call
+  time on (1, 49152), (16, 49152), (64, 151936) logits in fp32 and bf16 (target ≤ 1.0×),
+  checking both give the same output.
+- typical_vllm (`--vllm`): vLLM decode throughput, batch 16, with the typical processor
+  active for every request vs no processor (target ≥ 0.9×), and loaded but unused (≥ 0.98×).
+  The engine runs in-process so the "no processor" baseline can take our processor out of
+  the engine's processor lists, then put it back.
+
+Writes bench_results/processors.json (merging with what other benchmarks wrote there).
+
+    python scripts/bench_processors.py            # call-time benchmark (~1 min)
+    python scripts/bench_processors.py --vllm     # + vLLM throughput (engine start + ~2 min)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+OUT = Path(__file__).resolve().parents[1] / "bench_results" / "processors.json"
+STORY_PROMPTS = [
+    "Once upon a time, in a village by the sea,",
+    "The old lighthouse keeper climbed the stairs and",
+    "When the robot woke up for the first time,",
+    "Deep in the forest there was a door that",
+    "My grandmother always told me a story about",
+    "The last train of the night stopped at a station where",
+    "Nobody in the town knew why the clock tower",
+    "On the first day of school, the new teacher",
+]
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _time_call(fn, reps: int) -> float:
+    t = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter() - t) / reps
+
+
+def bench_typical_call(rounds: int = 7, tau: float = 0.9) -> dict:
+    """Median over interleaved rounds of ours / transformers' call time (same input)."""
+    from transformers.generation.logits_process import TypicalLogitsWarper
+
+    from llminfo.processors import LocallyTypicalLogitsProcessor
+
+    ours, ref = LocallyTypicalLogitsProcessor(tau), TypicalLogitsWarper(tau)
+    results = []
+    for shape in [(1, 49152), (16, 49152), (64, 151936)]:
+        for dtype in (torch.float32, torch.bfloat16):
+            g = torch.Generator().manual_seed(0)
+            x = (torch.randn(*shape, generator=g) * 3).to(dtype)
+            same = torch.equal(ours(None, x), ref(None, x))
+            reps = max(1, int(2e6 // x.numel()))
+            ratios, t_ours, t_ref = [], [], []
+            for r in range(rounds):  # alternate who goes first: load on the machine drifts
+                pair = [(_time_call(lambda: ours(None, x), reps), "o"), (_time_call(lambda: ref(None, x), reps), "r")]
+                if r % 2:
+                    pair.reverse()
+                d = {k: v for v, k in pair}
+                t_ours.append(d["o"])
+                t_ref.append(d["r"])
+                ratios.append(d["o"] / d["r"])
+            row = {
+                "shape": list(shape),
+                "dtype": str(dtype).replace("torch.", ""),
+                "ours_ms": round(statistics.median(t_ours) * 1e3, 3),
+                "transformers_ms": round(statistics.median(t_ref) * 1e3, 3),
+                "ratio": round(statistics.median(ratios), 3),
+                "same_output": same,
+            }
+            print(json.dumps(row), flush=True)
+            results.append(row)
+    return {
+        "what": "LocallyTypicalLogitsProcessor / TypicalLogitsWarper call time, median of interleaved rounds",
+        "typical_p": tau,
+        "torch_threads": torch.get_num_threads(),
+        "target": "ratio <= 1.0 and same_output",
+        "rows": results,
+        "loadavg_after": _load(),
+    }
+
+
+def _engine_processor_lists():
+    """(LogitsProcessors containers, our instances) inside the in-process engine."""
+    import gc
+
+    from vllm.v1.sample.logits_processor.state import LogitsProcessors
+
+    from llminfo.processors.vllm import TypicalLogitsProcessor
+
+    containers = [o for o in gc.get_objects() if isinstance(o, LogitsProcessors)]
+    ours = [p for c in containers for p in c.argmax_invariant if isinstance(p, TypicalLogitsProcessor)]
+    return containers, ours
+
+
+def bench_typical_vllm(batch: int = 16, max_tokens: int = 64, rounds: int = 3, tau: float = 0.9) -> dict:
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"  # engine core in this process
+    from vllm import LLM, SamplingParams
+
+    from llminfo.models.default import default_model_dir
+
+    t0 = time.perf_counter()
+    llm = LLM(
+        str(default_model_dir()), max_model_len=1024, enforce_eager=True, dtype="float32", seed=0,
+        distributed_executor_backend="uni",
+    )  # fmt: skip
+    start_s = time.perf_counter() - t0
+    containers, ours = _engine_processor_lists()
+    if not ours:
+        raise RuntimeError("typical processor not found in the engine: is llminfo installed (pip install -e .)?")
+    prompts = [STORY_PROMPTS[i % len(STORY_PROMPTS)] for i in range(batch)]
+
+    def params(active: bool) -> list:
+        extra = {"typical_p": tau} if active else None
+        return [SamplingParams(max_tokens=max_tokens, ignore_eos=True, temperature=1.0, seed=i, extra_args=extra) for i in range(batch)]
+
+    def run(active: bool) -> float:
+        t = time.perf_counter()
+        outs = llm.generate(prompts, params(active), use_tqdm=False)
+        n = sum(len(o.outputs[0].token_ids) for o in outs)
+        return n / (time.perf_counter() - t)
+
+    def set_loaded(loaded: bool) -> None:
+        for c in containers:
+            c.argmax_invariant[:] = [p for p in c.argmax_invariant if p not in ours]
+            if loaded:
+                c.argmax_invariant.extend(ours)
+
+    run(False)  # warm-up
+    tps = {"none": [], "unused": [], "active": []}
+    for r in range(rounds):
+        order = ["none", "unused", "active"] if r % 2 == 0 else ["active", "unused", "none"]
+        for mode in order:
+            set_loaded(mode != "none")
+            tps[mode].append(run(mode == "active"))
+    set_loaded(True)
+    med = {k: statistics.median(v) for k, v in tps.items()}
+    res = {
+        "what": f"vLLM decode throughput, batch {batch}, {max_tokens} tokens each, median of {rounds} interleaved rounds",
+        "typical_p": tau,
+        "engine_start_s": round(start_s, 1),
+        "tokens_per_s": {k: [round(x, 1) for x in v] for k, v in tps.items()},
+        "ratio_active_vs_none": round(med["active"] / med["none"], 3),
+        "ratio_unused_vs_none": round(med["unused"] / med["none"], 3),
+        "target": "active >= 0.9x, unused >= 0.98x",
+        "loadavg_after": _load(),
+    }
+    print(json.dumps(res), flush=True)
+    return res
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--vllm", action="store_true", help="also run the vLLM throughput benchmark")
+    ap.add_argument("--rounds", type=int, default=7)
+    args = ap.parse_args(argv)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(OUT.read_text()) if OUT.exists() else {}
+    data["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__, "python": sys.version.split()[0]}
+    data["loadavg_before"] = _load()
+    data["typical_call"] = bench_typical_call(rounds=args.rounds)
+    OUT.write_text(json.dumps(data, indent=2))
+    if args.vllm:
+        data["typical_vllm"] = bench_typical_vllm()
+        OUT.write_text(json.dumps(data, indent=2))
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
