@@ -27,3 +27,15 @@ def default_model():
     from llminfo.models import load_model
 
     return load_model("default")
+
+
+@pytest.fixture(scope="session")
+def vllm_model():
+    """The embedded default model on the vLLM backend: ONE engine per test session.
+
+    Skips when vLLM is not installed. Other tests reach the raw engine as `vllm_model.llm`.
+    """
+    pytest.importorskip("vllm")
+    from llminfo.models import load_model
+
+    return load_model("default", backend="vllm")

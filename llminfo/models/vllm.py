@@ -122,7 +122,8 @@ class VLLMModel(LanguageModel):
             )
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         on_cpu = current_platform.is_cpu()
-        if on_cpu:
+        if on_cpu and "gpu_memory_utilization" not in engine_args:
+            # vLLM CPU sizes its KV cache from this (GiB); unset, it takes a share of all RAM.
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", DEFAULT_CPU_KVCACHE_GIB)
         if "logprobs_mode" in engine_args and engine_args["logprobs_mode"] != "processed_logprobs":
             raise ValueError("engine argument `logprobs_mode` is fixed to 'processed_logprobs' by llminfo")
@@ -238,7 +239,13 @@ class VLLMModel(LanguageModel):
             results.append(row)
         return results
 
-    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
+    def score(self, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True) -> list[Scored]:
+        """Teacher-forced logprobs and entropies (see the interface).
+
+        `entropy=False` (logprobs only, e.g. information capacity over long texts) runs one
+        prefill per pair with vLLM's `prompt_logprobs` instead of teacher-forced decoding;
+        `Scored.entropy` is then NaN per token.
+        """
         prompts, continuations = validate_pairs(prompts, continuations)
         prompt_ids = {p: self.encode_prompt(p, f"prompts[{k}]", allow_empty=True) for k, p in enumerate(prompts)}
         cont_ids = [self._tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
@@ -252,6 +259,8 @@ class VLLMModel(LanguageModel):
         results = [Scored([], [], []) for _ in prompts]
         if not todo:
             return results
+        if not entropy:
+            return self._score_prefill([prompt_ids[p] for p in prompts], cont_ids, results)
         from vllm import SamplingParams
 
         from llminfo.processors import vllm_entropy as ve
@@ -309,6 +318,19 @@ class VLLMModel(LanguageModel):
 
     # -- helpers ------------------------------------------------------------------------
 
+    def _score_prefill(self, prompt_ids: list[list[int]], cont_ids: list[list[int]], results: list[Scored]) -> list[Scored]:
+        """Logprobs only: one prefill of prompt + continuation with `prompt_logprobs=0`."""
+        from vllm import SamplingParams
+
+        todo = [k for k in range(len(cont_ids)) if cont_ids[k]]
+        params = SamplingParams(max_tokens=1, prompt_logprobs=0, detokenize=False)
+        outs = self._run([prompt_ids[k] + cont_ids[k] for k in todo], [params] * len(todo), "")
+        for k, out in zip(todo, outs):
+            start = len(prompt_ids[k])
+            lps = [_sampled_logprob(out.prompt_logprobs[start + j], t) for j, t in enumerate(cont_ids[k])]
+            results[k] = Scored(token_ids=list(cont_ids[k]), logprobs=lps, entropy=[float("nan")] * len(lps))
+        return results
+
     def _run(self, token_ids: list[list[int]], params: list[Any], call: str) -> list[Any]:
         from vllm.inputs import TokensPrompt
 
@@ -319,7 +341,8 @@ class VLLMModel(LanguageModel):
                 [TokensPrompt(prompt_token_ids=ids) for ids in token_ids], params, use_tqdm=False
             )
         except Exception:
-            vllm_entropy.discard_records(call)
+            if call:
+                vllm_entropy.discard_records(call)
             raise
 
     def _pop(self, key: str, sample: int, final_token: int | None, length: int, where: str) -> Any:
@@ -337,9 +360,8 @@ class VLLMModel(LanguageModel):
 
 
 def _sampled_logprob(entry: Any, token: int) -> float:
-    """vLLM's per-position logprob dict always holds the sampled token."""
-    lp = entry[token] if not hasattr(entry, "get") else entry.get(token)
-    return float(lp.logprob)
+    """vLLM's per-position logprob dict always holds the sampled (or prompt) token."""
+    return float(entry[token].logprob)
 
 
 def _llminfo_processors() -> list[str]:
@@ -406,7 +428,7 @@ def _start_engine(args: dict[str, Any]) -> Any:
     except Exception as e:  # vLLM raises ValueError/RuntimeError/pydantic errors from deep inside
         msg = " ".join(str(e).split())
         low = msg.lower()
-        if "kv cache" in low or "free blocks" in low:
+        if "kv cache" in low or "cache blocks" in low:
             space = os.environ.get("VLLM_CPU_KVCACHE_SPACE")
             raise ValueError(
                 f"vLLM engine could not start: not enough KV-cache memory for max_model_len={args.get('max_model_len')} "
