@@ -399,9 +399,156 @@ hard | What is the past participle of "write"? | written
 }
 
 
+# Added after measuring the embedded model (about 30 % right on the set above): mostly easy
+# questions, appended so that the ids of the rows above stay stable.
+SOURCE_EXTRA: dict[str, str] = {
+    "capitals": """
+easy | What is the capital of Belgium? | Brussels; Bruxelles
+easy | What is the capital of Denmark? | Copenhagen
+easy | What is the capital of Finland? | Helsinki
+easy | What is the capital of Hungary? | Budapest
+easy | What is the capital of the Czech Republic? | Prague; Praha
+easy | What is the capital of Cuba? | Havana; La Habana
+easy | What is the capital of Peru? | Lima
+easy | What is the capital of Chile? | Santiago; Santiago de Chile
+easy | What is the capital of the Philippines? | Manila
+easy | What is the capital of Indonesia? | Jakarta
+easy | What is the capital of Vietnam? | Hanoi; Ha Noi
+easy | What is the capital of Iran? | Tehran; Teheran
+easy | What is the capital of Iraq? | Baghdad
+easy | What is the capital of Saudi Arabia? | Riyadh
+easy | What is the capital of Ukraine? | Kyiv; Kiev
+easy | What is the capital of Scotland? | Edinburgh
+medium | What is the capital of Colombia? | Bogotá; Bogota
+medium | What is the capital of Venezuela? | Caracas
+medium | What is the capital of Romania? | Bucharest; București
+medium | What is the capital of Ethiopia? | Addis Ababa
+medium | What is the capital of Ghana? | Accra
+medium | What is the capital of Wales? | Cardiff
+medium | What is the capital of Pakistan? | Islamabad
+medium | What is the capital of Bangladesh? | Dhaka; Dacca
+medium | What is the capital of Afghanistan? | Kabul
+medium | What is the capital of Syria? | Damascus
+medium | What is the capital of Lebanon? | Beirut
+medium | What is the capital of Malaysia? | Kuala Lumpur
+medium | What is the capital of Serbia? | Belgrade; Beograd
+medium | What is the capital of Qatar? | Doha
+""",
+    "everyday": """
+easy | What color is snow? | white
+easy | What color is a ripe strawberry? | red
+easy | What color is coal? | black
+easy | What color are most leaves in summer? | green
+easy | What is the opposite of day? | night
+easy | What drink do cows produce? | milk
+easy | What do teachers traditionally write with on a blackboard? | chalk
+easy | How many fingers are on one human hand, including the thumb? | 5
+easy | How many eyes does a person have? | 2
+easy | How many wheels does a car usually have? | 4
+easy | What do you call the main meal eaten in the evening? | dinner; supper
+easy | Which season is usually the coldest? | winter
+easy | Which season is usually the hottest? | summer
+easy | Which day of the week comes after Monday? | Tuesday
+easy | Which day of the week comes before Sunday? | Saturday
+easy | Which month comes after January? | February
+easy | What is the first month of the year? | January
+easy | What is the last month of the year? | December
+medium | How many days are there in January? | 31
+medium | Which cartoon mouse was created by Walt Disney? | Mickey Mouse; Mickey
+""",
+    "arithmetic": """
+easy | What is 2 + 2? | 4
+easy | What is 3 + 3? | 6
+easy | What is 1 + 2? | 3
+easy | What is 10 + 10? | 20
+easy | What is 5 - 2? | 3
+easy | What is 4 x 2? | 8
+easy | What is 8 + 1? | 9
+easy | What is 10 - 3? | 7
+easy | What is 2 x 5? | 10
+easy | What is 5 + 4? | 9
+easy | What is 100 + 100? | 200
+easy | What is 3 x 3? | 9
+""",
+    "science": """
+easy | What is the name of Earth's natural satellite? | Moon
+easy | Which organ pumps blood around the human body? | heart
+easy | Which organ do humans think with? | brain
+easy | What gas do humans breathe out that plants use? | carbon dioxide; CO2
+easy | Which part of a plant usually grows underground? | root; roots
+medium | Which planet is third from the Sun? | Earth
+""",
+    "animals": """
+easy | Which farm animal gives us wool? | sheep
+easy | Which bird lays the eggs people most often eat? | chicken; hen
+easy | Which black and white bear eats bamboo? | panda; giant panda
+easy | What is the largest land animal? | elephant; African elephant
+easy | What is a baby sheep called? | lamb
+easy | What is a baby chicken called? | chick
+easy | Which Australian animal hops and carries its baby in a pouch? | kangaroo
+easy | Which animal is often called man's best friend? | dog
+easy | Which sea animal has eight arms? | octopus
+easy | Which animal says "meow"? | cat; kitten
+medium | Which bird is a traditional symbol of peace? | dove
+medium | Which reptile is famous for changing its color? | chameleon
+""",
+    "geography": """
+easy | In which country is the Eiffel Tower? | France
+easy | In which country is the Statue of Liberty? | United States; USA; US; America; United States of America
+easy | In which country is the Great Wall? | China
+easy | In which country is the Colosseum? | Italy
+easy | In which city is Big Ben? | London
+easy | In which country is the Taj Mahal? | India
+easy | Which country is famous for kangaroos and koalas? | Australia
+easy | Which continent is the coldest? | Antarctica
+easy | What is the largest continent? | Asia
+easy | Which city is famous for its canals and gondolas? | Venice; Venezia
+medium | Which ocean lies between the Americas and Europe? | Atlantic; Atlantic Ocean
+medium | Which US city is nicknamed the Big Apple? | New York; New York City; NYC
+""",
+    "authors": """
+easy | Who wrote "Macbeth"? | William Shakespeare; Shakespeare
+easy | Who wrote "The Lord of the Rings"? | J. R. R. Tolkien; JRR Tolkien; Tolkien
+medium | Who wrote "The Cat in the Hat"? | Dr. Seuss; Dr Seuss; Seuss; Theodor Geisel
+medium | Who created the detective Sherlock Holmes? | Arthur Conan Doyle; Conan Doyle; Doyle
+medium | Who wrote "Charlie and the Chocolate Factory"? | Roald Dahl; Dahl
+medium | Who wrote "The Jungle Book"? | Rudyard Kipling; Kipling
+medium | Who wrote "Peter Pan"? | J. M. Barrie; JM Barrie; Barrie
+medium | Who wrote "Adventures of Huckleberry Finn"? | Mark Twain; Twain; Samuel Clemens
+""",
+    "history": """
+easy | Which scientist is famous for the story of an apple falling on his head? | Isaac Newton; Newton
+medium | Who is credited with inventing the telephone? | Alexander Graham Bell; Graham Bell; Bell
+medium | Who was the first person to travel into space? | Yuri Gagarin; Gagarin
+medium | Who was the British prime minister for most of World War II? | Winston Churchill; Churchill
+""",
+    "units": """
+easy | How many days are in a year that is not a leap year? | 365
+easy | How many hours are in half a day? | 12
+easy | How many minutes are in half an hour? | 30
+easy | How many cents are in a US dollar? | 100
+easy | How many days are in two weeks? | 14
+""",
+    "language": """
+easy | What is the plural of "foot"? | feet
+easy | What is the past tense of "see"? | saw
+easy | What is the past tense of "write"? | wrote
+easy | What is the opposite of "happy"? | sad; unhappy
+easy | What is the opposite of "fast"? | slow
+easy | What language is mainly spoken in France? | French
+easy | What language is mainly spoken in Germany? | German
+easy | What language is mainly spoken in Italy? | Italian
+easy | What language is mainly spoken in Japan? | Japanese
+easy | What language is mainly spoken in England? | English
+medium | How do you say "hello" in French? | bonjour; salut
+""",
+}
+
+
 def parse() -> list[dict]:
     rows = []
-    for category, block in SOURCE.items():
+    blocks = list(SOURCE.items()) + list(SOURCE_EXTRA.items())
+    for category, block in blocks:
         for line in block.strip().splitlines():
             difficulty, question, answers = (part.strip() for part in line.split("|"))
             aliases = [a.strip() for a in answers.split(";") if a.strip()]

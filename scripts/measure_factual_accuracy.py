@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=24)
     ap.add_argument("--output", default="bench_results/factual_accuracy.json")
+    ap.add_argument("--shuffle-seed", type=int, default=None, help="visit items in a seeded random order (partial runs stay representative)")
+    ap.add_argument("--items-jsonl", default=None, help="also append each item's answer to this JSONL as it finishes")
     args = ap.parse_args(argv)
 
     import torch
@@ -39,22 +41,40 @@ def main(argv: list[str] | None = None) -> int:
     from llminfo.models import load_model
     from llminfo.text import alias_match
 
-    torch.set_num_threads(int(os.environ.get("LLMINFO_THREADS", "2")))
+    torch.set_num_threads(int(os.environ.get("LLMINFO_THREADS", "1")))
     if Path(args.data).is_file():
         rows = [json.loads(line) for line in Path(args.data).read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
         rows = load_jsonl(args.data)
+    if args.shuffle_seed is not None:
+        import random
+
+        rows = list(rows)
+        random.Random(args.shuffle_seed).shuffle(rows)
     rows = rows[: args.limit] if args.limit else rows
     model = load_model(args.model)
     t0 = time.perf_counter()
     items = []
-    for start in range(0, len(rows), args.batch_size):
-        batch = rows[start : start + args.batch_size]
+    if args.items_jsonl and Path(args.items_jsonl).is_file():  # resume: keep the answers already written
+        done = {}
+        for line in Path(args.items_jsonl).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                it = json.loads(line)
+                done[it["id"]] = it
+        items = [done[r["id"]] for r in rows if r["id"] in done]
+        rows_left = [r for r in rows if r["id"] not in done]
+    else:
+        rows_left = rows
+    for start in range(0, len(rows_left), args.batch_size):
+        batch = rows_left[start : start + args.batch_size]
         prompts = [qa_prompt(model, r["question"]) for r in batch]
         outs = model.generate(prompts, n=1, temperature=0.0, max_new_tokens=args.max_new_tokens, stop=list(ANSWER_STOP))
         for r, comps in zip(batch, outs):
             answer = comps[0].text.strip()
             items.append({**r, "prediction": answer, "correct": bool(alias_match(answer, r["answers"]))})
+            if args.items_jsonl:
+                with open(args.items_jsonl, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(items[-1], ensure_ascii=False) + "\n")
         done = len(items)
         print(f"\r{done}/{len(rows)}  acc so far {sum(i['correct'] for i in items) / done:.3f}", end="", file=sys.stderr)
     print(file=sys.stderr)
