@@ -246,3 +246,8 @@ def test_default_model_nll_matches_direct_forward(default_model):
     assert r.tokens == n and r.bytes == nbytes
     assert r.nll_bits_per_token == pytest.approx(nll / n / math.log(2), abs=1e-4)
     assert 0 < r.nll_bits_per_token < math.log2(default_model.describe().vocab_size)
+
+
+def test_unknown_dataset_is_a_clear_error():
+    with pytest.raises(ValueError, match="could not load dataset 'no_such_dataset_llminfo_xyz'"):
+        list(iter_documents("hf:no_such_dataset_llminfo_xyz"))

@@ -156,7 +156,11 @@ def _iter_dataset(spec: str, text_field: str) -> Iterator[Document]:
     parts = spec.split(":")
     name, config = parts[0], (parts[1] or None) if len(parts) > 1 else None
     split = parts[2] if len(parts) > 2 else "train"
-    ds = datasets.load_dataset(name, config, split=split, streaming=True)
+    try:
+        ds = datasets.load_dataset(name, config, split=split, streaming=True)
+    except Exception as e:  # datasets raises many types (not found, offline, bad split): one clear line
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"could not load dataset {spec!r} (NAME[:CONFIG[:SPLIT]]): {first}") from None
     for i, row in enumerate(ds):
         if text_field not in row:
             raise ValueError(f"dataset {spec!r}, row {i}: no `{text_field}` field (columns: {', '.join(row)})")
