@@ -104,7 +104,7 @@ class Task:
 
     @classmethod
     def validate_config(cls, cfg: EvalConfig) -> None:
-        """Check `params`, `methods` (names, parameter names, construction), `metrics`."""
+        """Check `params`, `metrics`, then `methods` (names, parameter names, construction)."""
         for key, value in cfg.params.items():
             if key not in cls.params:
                 allowed = ", ".join(cls.params) or "(none)"
@@ -118,6 +118,10 @@ class Task:
                 raise ConfigError(
                     f"config key `metrics`: unknown metric {m!r} for task {cls.name}; allowed: {', '.join(cls.metric_names)}"
                 )
+        cls.validate_methods(cfg)
+
+    @classmethod
+    def validate_methods(cls, cfg: EvalConfig) -> None:
         if not cfg.methods:
             return
         registry = cls.method_registry()
