@@ -8,10 +8,14 @@
   The engine runs in-process so the "no processor" baseline can take our processor out of
   the engine's processor lists, then put it back.
 
+- halting_overhead (`--halting`): `EntropyHaltingProcessor` monitoring every step vs plain
+  greedy generation of the embedded model (target overhead <= 5 %).
+
 Writes bench_results/processors.json (merging with what other benchmarks wrote there).
 
     python scripts/bench_processors.py            # call-time benchmark (~1 min)
     python scripts/bench_processors.py --vllm     # + vLLM throughput (engine start + ~2 min)
+    python scripts/bench_processors.py --halting  # only the halting overhead (~1 min)
 """
 
 from __future__ import annotations
@@ -164,15 +168,68 @@ def bench_typical_vllm(batch: int = 16, max_tokens: int = 64, rounds: int = 3, t
     return res
 
 
+def bench_halting_overhead(batch: int = 4, max_new_tokens: int = 64, rounds: int = 5) -> dict:
+    """Entropy halting: decode time per token with `EntropyHaltingProcessor` (monitoring every
+    step, never halting) vs plain greedy generation of the embedded model, same prompts,
+    median of interleaved rounds (target overhead <= 5 %). Also the bare processor call time
+    on (batch, 49152) logits."""
+    from llminfo.models import load_model
+    from llminfo.processors.halting import EntropyHaltingProcessor
+
+    m = load_model("default")
+    prompts = [STORY_PROMPTS[i % len(STORY_PROMPTS)] for i in range(batch)]
+
+    def proc():  # threshold 0: the window mean is never < 0, so every step monitors and none forces
+        return EntropyHaltingProcessor(m.tokenizer, threshold=0.0, window=16, min_tokens=0, close_marker="")
+
+    def run(with_proc: bool) -> float:
+        t = time.perf_counter()
+        m.generate(prompts, temperature=0, max_new_tokens=max_new_tokens, processors=[proc()] if with_proc else None)
+        return (time.perf_counter() - t) / max_new_tokens
+
+    run(False)  # warm-up
+    times: dict[str, list[float]] = {"plain": [], "halting": []}
+    for r in range(rounds):
+        for mode in (["plain", "halting"] if r % 2 == 0 else ["halting", "plain"]):
+            times[mode].append(run(mode == "halting"))
+    ratios = [h / p for h, p in zip(times["halting"], times["plain"])]
+    x = torch.randn(batch, 49152) * 3
+    p = proc()
+    p(torch.zeros(batch, 8, dtype=torch.long), x)
+    step_ids = [torch.zeros(batch, 9 + k, dtype=torch.long) for k in range(200)]
+    t = time.perf_counter()
+    for k in range(200):
+        p(step_ids[k], x)
+    step_s = (time.perf_counter() - t) / 200
+    res = {
+        "what": f"HFModel.generate greedy, batch {batch}, {max_new_tokens} tokens, embedded model; "
+        f"median of {rounds} interleaved rounds",
+        "ms_per_token": {k: [round(v * 1e3, 2) for v in vs] for k, vs in times.items()},
+        "overhead": round(statistics.median(ratios) - 1, 4),
+        "processor_call_ms": round(step_s * 1e3, 3),
+        "target": "overhead <= 0.05",
+        "torch_threads": torch.get_num_threads(),
+        "loadavg_after": _load(),
+    }
+    print(json.dumps(res), flush=True)
+    return res
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vllm", action="store_true", help="also run the vLLM throughput benchmark")
+    ap.add_argument("--halting", action="store_true", help="only the entropy-halting overhead benchmark")
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args(argv)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(OUT.read_text()) if OUT.exists() else {}
     data["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__, "python": sys.version.split()[0]}
     data["loadavg_before"] = _load()
+    if args.halting:
+        data["halting_overhead"] = bench_halting_overhead()
+        OUT.write_text(json.dumps(data, indent=2))
+        print(f"wrote {OUT}")
+        return
     data["typical_call"] = bench_typical_call(rounds=args.rounds)
     OUT.write_text(json.dumps(data, indent=2))
     if args.vllm:
