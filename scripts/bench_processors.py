@@ -220,21 +220,29 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--vllm", action="store_true", help="also run the vLLM throughput benchmark")
     ap.add_argument("--halting", action="store_true", help="only the entropy-halting overhead benchmark")
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads for the call benchmark")
+    ap.add_argument("--only-vllm", action="store_true", help="skip the call benchmark")
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(OUT.read_text()) if OUT.exists() else {}
-    data["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__, "python": sys.version.split()[0]}
-    data["loadavg_before"] = _load()
-    if args.halting:
-        data["halting_overhead"] = bench_halting_overhead()
+    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__, "python": sys.version.split()[0]}
+
+    def save(key: str, result: dict) -> None:
+        # Re-read before writing: each benchmark owns its key, others' results are kept.
+        data = json.loads(OUT.read_text()) if OUT.exists() else {}
+        data["machine"] = machine
+        data[key] = result
         OUT.write_text(json.dumps(data, indent=2))
+
+    loadavg_before = _load()
+    if args.halting:
+        save("halting_overhead", {**bench_halting_overhead(), "loadavg_before": loadavg_before})
         print(f"wrote {OUT}")
         return
-    data["typical_call"] = bench_typical_call(rounds=args.rounds)
-    OUT.write_text(json.dumps(data, indent=2))
-    if args.vllm:
-        data["typical_vllm"] = bench_typical_vllm()
-        OUT.write_text(json.dumps(data, indent=2))
+    if not args.only_vllm:
+        save("typical_call", {**bench_typical_call(rounds=args.rounds), "loadavg_before": loadavg_before})
+    if args.vllm or args.only_vllm:
+        save("typical_vllm", {**bench_typical_vllm(), "loadavg_before": _load()})
     print(f"wrote {OUT}")
 
 
