@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(sub)
     _add_dispersion(sub)
     _add_capacity(sub)
+    _add_score(sub)
+    _add_calibrate(sub)
     return parser
 
 
@@ -364,6 +366,121 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         fig.tight_layout()
         fig.savefig(args.plot, dpi=110)
         plt.close(fig)
+    return 0
+
+
+def _add_score(sub) -> None:
+    p = sub.add_parser(
+        "score",
+        help="score answers in a JSONL file for hallucination risk",
+        description="Score each row {\"id\"?, \"question\", \"answer\"?, \"context\"?} of INPUT.jsonl. Rows without an "
+        "answer are answered greedily by the model. Output rows add `answer`, `scores` ({method: value}, higher = more "
+        "uncertain), `risk` in [0, 1] and `decision` (answer/abstain); they are appended as batches finish, and "
+        "rerunning with the same --output resumes. Without --calibrator, risk is the rank-normalised average of the "
+        "methods within each batch; fit a calibrator with `llminfo calibrate` for a calibrated risk.",
+    )
+    p.add_argument("input", help="JSONL file, one question per line")
+    p.add_argument("--output", required=True, help="output JSONL (appended; existing ids are skipped)")
+    add_model_args(p)
+    _add_method_args(p)
+    p.add_argument("--calibrator", default=None, help="scorer JSON from `llminfo calibrate` (sets the methods)")
+    p.add_argument("--batch-size", type=int, default=8, help="questions per batch (default 8)")
+    p.add_argument("--on-bad-row", default="skip", choices=["skip", "stop"], help="malformed rows: report and skip, or stop")
+    p.add_argument("--details", action="store_true", help="also write each method's details")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_score)
+
+
+def _add_method_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--methods", default=None, help="comma-separated methods (default: msp,mean_entropy,semantic_entropy,"
+                   "iterative_mi,edfl); see `available_methods()`")
+    p.add_argument("--samples", type=int, default=None, help="K samples for sampling methods (default: theirs, 10)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+
+
+def _scorer_from_args(args: argparse.Namespace):
+    from llminfo.analyzers.scorer import DEFAULT_METHODS, HallucinationScorer, available_methods
+
+    calibrator = getattr(args, "calibrator", None)
+    if calibrator:
+        if args.methods:
+            raise UserError("--methods and --calibrator both given: the calibrator file fixes the methods")
+        scorer = HallucinationScorer.load(calibrator)
+        if args.samples is not None:
+            raise UserError("--samples and --calibrator both given: the calibrator file fixes the methods' parameters")
+        return scorer
+    names = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else list(DEFAULT_METHODS)
+    unknown = [m for m in names if m not in available_methods()]
+    if unknown:
+        raise UserError(f"--methods: unknown {', '.join(unknown)} (choose from {', '.join(sorted(available_methods()))})")
+    if args.samples is not None and args.samples < 1:
+        raise UserError(f"--samples has to be >= 1, got {args.samples}")
+    return HallucinationScorer(names, samples=args.samples)
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from llminfo.analyzers.score_file import BadRow, read_rows, score_file
+
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size has to be >= 1, got {args.batch_size}")
+    if args.input == args.output:
+        raise UserError("--output must differ from INPUT")
+    scorer = _scorer_from_args(args)
+    try:
+        rows = read_rows(args.input, on_bad_row=args.on_bad_row)
+    except BadRow as e:
+        raise UserError(f"{e} (use --on-bad-row skip to skip bad rows)") from None
+    model = load_model_from_args(args)
+    stats = score_file(model, scorer, rows, args.output, batch_size=args.batch_size, seed=args.seed,
+                       details=args.details, progress=not args.no_progress)
+    print(f"scored {stats['scored']} rows ({stats['skipped_done']} already in {args.output}) -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the hallucination-risk calibrator on labelled rows",
+        description="Fit a calibrated risk on LABELLED.jsonl: rows with `question`, optional `answer`, and a label — "
+        "`correct` (true/false), `label` (1 = correct, 0 = wrong), or `answers` (gold aliases: the answer, or the "
+        "model's greedy answer, is labelled by alias match). Writes a JSON scorer for `llminfo score --calibrator`.",
+    )
+    p.add_argument("labelled", help="labelled JSONL file")
+    p.add_argument("--output", required=True, help="calibrator JSON to write")
+    add_model_args(p)
+    _add_method_args(p)
+    p.add_argument("--kind", default="logistic", choices=["logistic", "isotonic"], help="calibration map (default logistic)")
+    p.add_argument("--target-risk", type=float, default=0.2, help="error rate allowed among answered items (default 0.2)")
+    p.add_argument("--on-bad-row", default="skip", choices=["skip", "stop"])
+    p.set_defaults(func=_cmd_calibrate)
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import json
+
+    from llminfo.analyzers.base import SampleCache
+    from llminfo.analyzers.score_file import BadRow, check_labelled, labels_for, read_rows
+
+    if not 0 <= args.target_risk <= 1:
+        raise UserError(f"--target-risk has to be in [0, 1], got {args.target_risk}")
+    scorer = _scorer_from_args(args)
+    try:
+        rows = read_rows(args.labelled, on_bad_row=args.on_bad_row, require=check_labelled)
+    except BadRow as e:
+        raise UserError(f"{e} (use --on-bad-row skip to skip bad rows)") from None
+    if len(rows) < 2:
+        raise UserError(f"{args.labelled}: calibration needs at least 2 usable rows, got {len(rows)}")
+    model = load_model_from_args(args)
+    cache = SampleCache()
+    items, correct = labels_for(model, rows, cache=cache)
+    if len(set(correct)) < 2:
+        raise UserError(f"{args.labelled}: calibration needs both correct and wrong answers; all {len(correct)} are "
+                        f"{'correct' if correct[0] else 'wrong'}")
+    scorer.fit(model, items, correct, kind=args.kind, target_risk=args.target_risk, seed=args.seed, cache=cache)
+    scorer.save(args.output)
+    cal = scorer.calibrator
+    print(json.dumps({"output": args.output, "methods": scorer.names, "kind": cal.kind, "threshold": cal.threshold,
+                      **cal.calibration}))
     return 0
 
 

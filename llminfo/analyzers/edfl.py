@@ -154,6 +154,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
             the skeleton questions (one batched `model.score` call).
         score_by (`str`, defaults to "roh"): "roh" (1 − p_max), "isr" (1 / (1 + ISR)) or
             "delta" (exp(−Δ̄)).
+        name (`str`, *optional*): the method name (key in `scores`), default "edfl".
 
     Example:
         >>> analyzer = EDFLRiskAnalyzer(num_skeletons=6, h_star=0.05)
@@ -179,6 +180,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
         q_floor: float | None = None,
         event: str = "decision",
         score_by: str = "roh",
+        name: str | None = None,
     ):
         if not isinstance(num_skeletons, int) or isinstance(num_skeletons, bool) or num_skeletons < 1:
             raise ValueError(f"`num_skeletons` has to be an integer >= 1, got {num_skeletons!r}")
@@ -209,6 +211,10 @@ class EDFLRiskAnalyzer(HallucinationMethod):
             raise ValueError(f"`score_by` has to be one of {sorted(SCORE_BY)}, got {score_by!r}")
         self.event = event
         self.score_by = score_by
+        if name is not None:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"`name` has to be a non-empty string, got {name!r}")
+            self.name = name  # e.g. "edfl_answer", to run two variants side by side
         self.num_skeletons = num_skeletons
         self.h_star = float(h_star)
         self.margin = float(margin)
