@@ -38,10 +38,8 @@ def entropy_from_logits(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 def entropy_from_logprobs(logp: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """H = −Σ exp(logp)·logp for already normalised log-probabilities (−inf entries allowed)."""
-    p = logp.exp()
-    # p*logp is 0*(-inf) = nan where p == 0; those terms are 0 by convention.
-    plogp = torch.where(p > 0, p * logp, torch.zeros_like(p))
-    return -plogp.sum(dim=dim)
+    # entr(p) = −p ln p with entr(0) = 0, so −inf logits (p = 0) contribute nothing, not NaN.
+    return torch.special.entr(logp.exp()).sum(dim=dim)
 
 
 def entropy(p: np.ndarray | Sequence[float], axis: int = -1) -> np.ndarray:

@@ -246,3 +246,14 @@ def test_several_shared_prompts_in_one_batch(tiny_model):
         ref_lp, ref_ent = direct_logprobs(tiny_model, p, c)
         np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
         np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+
+
+def test_score_without_entropy_gives_same_logprobs(tiny_model):
+    pairs_p = PROMPTS + [PROMPTS[0], PROMPTS[0]]
+    pairs_c = CONTS + [" a", " lazy dog"]
+    for ps, cs in [(PROMPTS, CONTS), (pairs_p, pairs_c)]:  # plain path, then shared path
+        full = tiny_model.score(ps, cs)
+        fast = tiny_model.score(ps, cs, entropy=False)
+        for a, b in zip(full, fast):
+            np.testing.assert_allclose(a.logprobs, b.logprobs, atol=1e-5)
+            assert b.entropy == [] and a.token_ids == b.token_ids

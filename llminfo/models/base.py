@@ -133,10 +133,13 @@ class LanguageModel(ABC):
         """
 
     @abstractmethod
-    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
+    def score(
+        self, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True
+    ) -> list[Scored]:
         """Teacher-forced per-token logprobs/entropies of `continuations[i]` after `prompts[i]`.
 
-        Batched; pairs sharing a prompt encode the prompt once.
+        Batched; pairs sharing a prompt encode the prompt once. With `entropy=False` only the
+        log-probabilities are computed (`Scored.entropy` is empty): cheaper for long texts.
         """
 
     @abstractmethod

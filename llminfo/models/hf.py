@@ -247,7 +247,7 @@ class HFModel(LanguageModel):
         return results
 
     @torch.inference_mode()
-    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
+    def score(self, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True) -> list[Scored]:
         prompts, continuations = validate_pairs(prompts, continuations)
         groups: OrderedDict[str, list[int]] = OrderedDict()
         for k, p in enumerate(prompts):
@@ -265,7 +265,7 @@ class HFModel(LanguageModel):
             # No prompt is shared: one forward over prompt+continuation per batch is cheapest.
             for start in range(0, len(prompts), _SCORE_ROWS):
                 ks = list(range(start, min(start + _SCORE_ROWS, len(prompts))))
-                scored = self._score_plain([prompt_ids[prompts[k]] for k in ks], [cont_ids[k] for k in ks])
+                scored = self._score_plain([prompt_ids[prompts[k]] for k in ks], [cont_ids[k] for k in ks], entropy)
                 for k, s in zip(ks, scored):
                     results[k] = s
             return results  # type: ignore[return-value]
@@ -273,7 +273,7 @@ class HFModel(LanguageModel):
         for start in range(0, len(unique), _SCORE_ROWS):
             chunk = unique[start : start + _SCORE_ROWS]
             pairs = [(u, k) for u, p in enumerate(chunk) for k in groups[p]]
-            scored = self._score_shared([prompt_ids[p] for p in chunk], [(u, cont_ids[k]) for u, k in pairs])
+            scored = self._score_shared([prompt_ids[p] for p in chunk], [(u, cont_ids[k]) for u, k in pairs], entropy)
             for (_u, k), s in zip(pairs, scored):
                 results[k] = s
         return results  # type: ignore[return-value]
@@ -334,7 +334,7 @@ class HFModel(LanguageModel):
                 mask[r, width - len(s) :] = 1
         return ids.to(self.device), mask.to(self.device)
 
-    def _score_plain(self, prompt_ids: list[list[int]], cont_ids: list[list[int]]) -> list[Scored]:
+    def _score_plain(self, prompt_ids: list[list[int]], cont_ids: list[list[int]], entropy: bool = True) -> list[Scored]:
         """One forward over prompt+continuation, left-padded; only the last positions' logits."""
         seqs = [p + c for p, c in zip(prompt_ids, cont_ids)]
         ids, mask = self._left_pad(seqs)
@@ -347,14 +347,16 @@ class HFModel(LanguageModel):
         for r, c in enumerate(cont_ids):
             if c:
                 targets[r, keep - 1 - len(c) :] = torch.tensor(c)
-        lp, ent = _token_logprobs_and_entropy(logits, targets)
+        lp, ent = _token_logprobs_and_entropy(logits, targets, entropy)
         lp, ent = lp.tolist(), ent.tolist()
         return [
             Scored(list(c), lp[r][keep - 1 - len(c) :], ent[r][keep - 1 - len(c) :]) if c else Scored([], [], [])
             for r, c in enumerate(cont_ids)
         ]
 
-    def _score_shared(self, prompts: list[list[int]], pairs: list[tuple[int, list[int]]]) -> list[Scored]:
+    def _score_shared(
+        self, prompts: list[list[int]], pairs: list[tuple[int, list[int]]], entropy: bool = True
+    ) -> list[Scored]:
         """Encode each prompt once (one batched forward); run every continuation on its prompt's KV cache.
 
         pairs: (index into `prompts`, continuation ids).
@@ -368,7 +370,7 @@ class HFModel(LanguageModel):
             chunk = pairs[start : start + _SCORE_ROWS]
             width = max(len(c) for _u, c in chunk) - 1
             if width <= 0:  # single-token continuations: the prompts' last logits suffice
-                results += [_scored_from_logits(last[u][None], c) if c else Scored([], [], []) for u, c in chunk]
+                results += [_scored_from_logits(last[u][None], c, entropy) if c else Scored([], [], []) for u, c in chunk]
                 continue
             rows = torch.tensor([u for u, _c in chunk], device=self.device)
             cache = copy.deepcopy(first.past_key_values)
@@ -390,7 +392,7 @@ class HFModel(LanguageModel):
             for r, (_u, c) in enumerate(chunk):
                 if c:
                     targets[r, : len(c)] = torch.tensor(c)
-            lp, ent = _token_logprobs_and_entropy(full, targets)
+            lp, ent = _token_logprobs_and_entropy(full, targets, entropy)
             lp, ent = lp.tolist(), ent.tolist()
             results += [Scored(list(c), lp[r][: len(c)], ent[r][: len(c)]) for r, (_u, c) in enumerate(chunk)]
         return results
@@ -424,16 +426,26 @@ def _typical_processor(typical_p: float) -> Any:
     return LocallyTypicalLogitsProcessor(float(typical_p))
 
 
-def _token_logprobs_and_entropy(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """logits (..., vocab), targets (...) → log p(target) and entropy, both (...)."""
-    logp = torch.log_softmax(logits.float(), dim=-1)
+def _token_logprobs_and_entropy(
+    logits: torch.Tensor, targets: torch.Tensor, entropy: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """logits (..., vocab), targets (...) → log p(target) and entropy, both (...).
+
+    Without entropy, log p = logit − logsumexp: no (..., vocab) log-softmax is materialised.
+    The entropy is then an empty (..., 0) tensor, so per-row `.tolist()` slices are empty lists.
+    """
+    logits = logits.float()
+    if not entropy:
+        lp = logits.gather(-1, targets[..., None])[..., 0] - torch.logsumexp(logits, dim=-1)
+        return lp, torch.empty(*lp.shape[:-1], 0, device=lp.device)
+    logp = torch.log_softmax(logits, dim=-1)
     lp = logp.gather(-1, targets[..., None])[..., 0]
     return lp, measures.entropy_from_logprobs(logp)
 
 
-def _scored_from_logits(rows: torch.Tensor, tokens: list[int]) -> Scored:
+def _scored_from_logits(rows: torch.Tensor, tokens: list[int], entropy: bool = True) -> Scored:
     """rows: (len(tokens), vocab) logits predicting each token."""
-    lp, ent = _token_logprobs_and_entropy(rows, torch.tensor(tokens, device=rows.device))
+    lp, ent = _token_logprobs_and_entropy(rows, torch.tensor(tokens, device=rows.device), entropy)
     return Scored(token_ids=list(tokens), logprobs=lp.tolist(), entropy=ent.tolist())
 
 
