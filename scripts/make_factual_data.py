@@ -471,7 +471,7 @@ easy | What is 100 + 100? | 200
 easy | What is 3 x 3? | 9
 """,
     "science": """
-easy | What is the name of Earth's natural satellite? | Moon
+easy | What is the name of Earth's natural satellite? | Moon; Luna
 easy | Which organ pumps blood around the human body? | heart
 easy | Which organ do humans think with? | brain
 easy | What gas do humans breathe out that plants use? | carbon dioxide; CO2

@@ -61,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
             if line.strip():
                 it = json.loads(line)
                 done[it["id"]] = it
-        items = [done[r["id"]] for r in rows if r["id"] in done]
+        # re-judge stored answers against the current aliases (the dataset may have gained some)
+        items = [
+            {**r, "prediction": done[r["id"]]["prediction"], "correct": bool(alias_match(done[r["id"]]["prediction"], r["answers"]))}
+            for r in rows
+            if r["id"] in done
+        ]
         rows_left = [r for r in rows if r["id"] not in done]
     else:
         rows_left = rows
