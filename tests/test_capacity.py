@@ -251,3 +251,20 @@ def test_default_model_nll_matches_direct_forward(default_model):
 def test_unknown_dataset_is_a_clear_error():
     with pytest.raises(ValueError, match="could not load dataset 'no_such_dataset_llminfo_xyz'"):
         list(iter_documents("hf:no_such_dataset_llminfo_xyz"))
+
+
+def test_large_text_files_are_read_in_pieces(tmp_path, monkeypatch):
+    import llminfo.analyzers.capacity as cap
+
+    monkeypatch.setattr(cap, "_PIECE_CHARS", 100)
+    paragraphs = [f"Paragraph {i}. " + TEXTS[i % 3] for i in range(12)] + ["End"]
+    path = tmp_path / "big.txt"
+    path.write_text("\n\n".join(paragraphs), encoding="utf-8")
+    docs = list(iter_documents(path))
+    assert len(docs) > 2 and all(len(d.text) < 400 for d in docs)
+    assert "".join(d.text for d in docs) == path.read_text(encoding="utf-8")  # nothing lost or repeated
+    assert docs[-1].text.rstrip().endswith("End") and len(docs[-1].text) > 10  # 1-token tail joined, not alone
+    one = tmp_path / "one.txt"
+    one.write_text("a", encoding="utf-8")
+    with pytest.raises(ValueError, match="one.txt.*at least 2"):
+        InformationCapacity(ScriptedScorer(0.0), max_tokens=16).measure_source(one)

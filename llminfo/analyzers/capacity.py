@@ -113,22 +113,27 @@ def _iter_text_file(path: Path) -> Iterator[Document]:
     buf: list[str] = []
     size = 0
     lineno = 0
-    nonblank = False
+    pending: Document | None = None  # one piece of look-ahead, so a short tail joins the piece before it
     try:
         with path.open(encoding="utf-8", errors="strict") as f:
             for lineno, line in enumerate(f, 1):
                 buf.append(line)
                 size += len(line)
-                nonblank = nonblank or bool(line.strip())
                 if size >= _PIECE_CHARS and not line.strip():
-                    yield Document(f"{path}:{lineno - len(buf) + 1}", "".join(buf), stream=True)
+                    if pending is not None:
+                        yield pending
+                    pending = Document(f"{path}:{lineno - len(buf) + 1}", "".join(buf), stream=True)
                     buf, size = [], 0
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not valid UTF-8 (after line {lineno}: {e.reason} at byte {e.start})") from None
-    if not nonblank:
-        raise ValueError(f"{path}: file is empty or all whitespace")
-    if "".join(buf).strip():
-        yield Document(f"{path}:{lineno - len(buf) + 1}", "".join(buf), stream=True)
+    tail = "".join(buf)
+    if pending is None:
+        if not tail.strip():
+            raise ValueError(f"{path}: file is empty or all whitespace")
+        pending = Document(str(path), tail, stream=True)
+    elif tail.strip():
+        pending.text += tail
+    yield pending
 
 
 def _iter_jsonl(path: Path, text_field: str) -> Iterator[Document]:
