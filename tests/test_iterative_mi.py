@@ -172,3 +172,12 @@ def test_length_normalised_weights_use_mean_token_logprob():
     np.testing.assert_allclose(r.details["mu1"], w / w.sum())
     assert r.score == pytest.approx(entropy(w / w.sum()))
     assert r.details["mu1_frequency"] == pytest.approx([0.5, 0.25, 0.25])
+
+
+def test_alternative_weightings_in_details():
+    model = FakeQAModel(ANSWERS, lambda q, prev, a: log(P0[a]) if not prev else (0.0 if a == prev[0] else -1e9))
+    r = IterativePromptingMI(num_samples=4, **EXACT).score(model, ["capital of France?"])[0]
+    w = np.sqrt([0.5, 0.3, 0.2])
+    assert r.details["mi_sequence"] == pytest.approx(r.score) == pytest.approx(entropy([0.5, 0.3, 0.2]))
+    assert r.details["mi_length_normalized"] == pytest.approx(entropy(w / w.sum()))
+    assert r.details["mi_frequency_mu1"] == pytest.approx(entropy([0.5, 0.25, 0.25]))

@@ -51,7 +51,7 @@ from llminfo.analyzers.base import (
     qa_prompt,
 )
 from llminfo.analyzers.clustering import check_clustering, cluster_answer_sets
-from llminfo.models.base import LanguageModel, Scored
+from llminfo.models.base import LanguageModel
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,10 @@ class IterativePromptingMI(HallucinationMethod):
         self.length_normalize = length_normalize
         self.max_new_tokens = max_new_tokens
 
-    def _loglik(self, scored: Scored) -> float:
-        return scored.mean_logprob if self.length_normalize else scored.sum_logprob
+    def _mi(self, mu1: np.ndarray, mu2: np.ndarray) -> float:
+        mi = measures.iterative_prompting_mi(mu1, mu2, self.gamma1, self.gamma2)
+        # float round-off can leave a tiny negative value; with γ = 0 the MI is ≥ 0
+        return max(mi, 0.0) if self.gamma1 == self.gamma2 == 0 else mi
 
     def follow_up_prompt(self, model: LanguageModel, item: QAItem, previous: Sequence[str]) -> str:
         """F_t(x, previous) as a chat prompt."""
@@ -194,21 +196,34 @@ class IterativePromptingMI(HallucinationMethod):
         results = []
         for (distinct, centres, start0, start1), ids, ans in zip(plans, ids_per_item, answers):
             C = len(centres)
-            lp0 = np.array([self._loglik(s) for s in scored[start0 : start0 + len(distinct)]])
             member_ids = np.array([c for _, c in distinct])
-            log_mu1 = measures.log_normalize([measures.logsumexp(lp0[member_ids == k]) for k in range(C)])
-            lp1 = np.array([self._loglik(s) for s in scored[start1 : start1 + C * C]]).reshape(C, C)
-            log_mu2 = measures.log_normalize(lp1, axis=1)
-            mu1, mu2 = np.exp(log_mu1), np.exp(log_mu2)
-            mi = measures.iterative_prompting_mi(mu1 / mu1.sum(), mu2 / mu2.sum(axis=1, keepdims=True), self.gamma1, self.gamma2)
+            freq = np.bincount(ids, minlength=C) / len(ids)
+            variants = {}
+            for length_normalize in (False, True):
+                ll = (lambda s: s.mean_logprob) if length_normalize else (lambda s: s.sum_logprob)
+                lp0 = np.array([ll(s) for s in scored[start0 : start0 + len(distinct)]])
+                mu1 = np.exp(measures.log_normalize([measures.logsumexp(lp0[member_ids == k]) for k in range(C)]))
+                lp1 = np.array([ll(s) for s in scored[start1 : start1 + C * C]]).reshape(C, C)
+                mu2 = np.exp(measures.log_normalize(lp1, axis=1))
+                mu1, mu2 = mu1 / mu1.sum(), mu2 / mu2.sum(axis=1, keepdims=True)
+                variants[length_normalize] = (
+                    mu1, mu2,
+                    self._mi(mu1, mu2),
+                    self._mi(freq, mu2),
+                )
+            mu1, mu2, mi, mi_freq = variants[self.length_normalize]
             details = {
                 "answers": ans,
                 "cluster_ids": ids,
                 "centres": centres,
                 "mu1": mu1.tolist(),
                 "mu2": mu2.tolist(),
-                "mu1_frequency": (np.bincount(ids, minlength=C) / len(ids)).tolist(),
+                "mu1_frequency": freq.tolist(),
                 "num_clusters": C,
+                # The same score call gives the other weightings for free (for comparisons):
+                "mi_sequence": variants[False][2],
+                "mi_length_normalized": variants[True][2],
+                "mi_frequency_mu1": mi_freq,
             }
-            results.append(MethodResult(max(mi, 0.0) if self.gamma1 == self.gamma2 == 0 else mi, details))
+            results.append(MethodResult(mi, details))
         return results
