@@ -14,7 +14,7 @@ load affects both alike; `os.getloadavg()` is recorded beside every figure. Also
 agreement of the two backends (capacity NLL; mean |Δ logprob| of the scored samples).
 
 Usage:
-    python scripts/bench_backends.py [--questions 8] [--k 10] [--max-new-tokens 16]
+    python scripts/bench_backends.py [--questions 5] [--k 10] [--max-new-tokens 12]
         [--capacity-samples 8] [--capacity-tokens 256] [--rounds 1]
 Writes bench_results/backends.json.
 """
@@ -76,9 +76,9 @@ def capacity(model, samples: int, tokens: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="default")
-    ap.add_argument("--questions", type=int, default=8)
+    ap.add_argument("--questions", type=int, default=5)
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--max-new-tokens", type=int, default=16)
+    ap.add_argument("--max-new-tokens", type=int, default=12)
     ap.add_argument("--capacity-samples", type=int, default=8)
     ap.add_argument("--capacity-tokens", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=1)
