@@ -112,3 +112,14 @@ def test_console_error_detection_catches_a_broken_page(tmp_path):
     bad.write_text("<!DOCTYPE html><html><body><p>x</p><script>console.error('boom'); undefinedFn();</script></body></html>")
     run = _headless(tmp_path, bad.as_uri(), "--dump-dom")
     assert _console_errors(run.stderr), run.stderr[-2000:]
+
+
+def test_combined_risk_is_out_of_fold_and_oriented(built_report):
+    _, figs, metrics = built_report
+    m = metrics["methods"]
+    assert set(m) == {"msp", "semantic_entropy", "combined"}
+    assert m["combined"]["n"] == 60
+    # Oriented like the inputs (higher = riskier) and not worse than the best input by much.
+    best = max(m["msp"]["auroc"], m["semantic_entropy"]["auroc"])
+    assert 0.5 < m["combined"]["auroc"] and m["combined"]["auroc"] > best - 0.1
+    assert 0 <= m["combined"]["ece"] <= 1 and 0 <= m["combined"]["brier"] <= 1

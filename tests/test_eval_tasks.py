@@ -85,7 +85,7 @@ def test_dispersion_batching_invariant_and_consistent(tmp_path, tiny_model):
     rows = [{"id": f"r{i}", "task": "yn", "text": f"The answer is {i}", "label": str(rng.choice(["yes", "no"]))} for i in range(10)]
     data = _jsonl(tmp_path / "icl.jsonl", rows)
     common = dict(task="dispersion", dataset={"path": data, "limit": 4},
-                  params={"icl_task": "yn", "tasks_file": str(tasks_file), "n_examples": [1, 3], "orderings": 4})
+                  params={"task": "yn", "tasks_file": str(tasks_file), "n_examples": [1, 3], "orderings": 4})
     _, one = _run(tmp_path, tiny_model, out="b1", batch_size=1, **common)
     _, four = _run(tmp_path, tiny_model, out="b4", batch_size=4, **common)
     for a, b in zip(one.rows, four.rows):
@@ -101,8 +101,8 @@ def test_dispersion_batching_invariant_and_consistent(tmp_path, tiny_model):
     for row in four.rows:
         for r in row["results"]:
             assert all(r["query"] != t for t, _ in r.get("examples", []))
-    with pytest.raises(ConfigError, match="params.icl_task"):
-        config_from_dict({**common, "params": {"icl_task": "nope", "tasks_file": str(tasks_file)}})
+    with pytest.raises(ConfigError, match="params.task"):
+        config_from_dict({**common, "params": {"task": "nope", "tasks_file": str(tasks_file)}})
 
 
 # -- capacity ------------------------------------------------------------------------------
@@ -122,3 +122,18 @@ def test_capacity_equals_analyzer_on_whole_corpus(tmp_path, tiny_model):
         assert m[key] == pytest.approx(getattr(ref, key), rel=1e-5), key
     with pytest.raises(ConfigError, match="task capacity has no methods"):
         config_from_dict({"task": "capacity", "dataset": {"path": data}, "methods": ["msp"]})
+
+
+def test_capacity_text_folder_streams_windows(tmp_path, tiny_model):
+    from llminfo.analyzers.capacity import InformationCapacity, iter_documents
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The quick brown fox jumps over the lazy dog.\n" * 6)
+    (folder / "b.txt").write_text("One two three four five six seven eight nine ten.\n" * 4)
+    _, res = _run(tmp_path, tiny_model, task="capacity", dataset={"path": str(folder)}, params={"max_tokens": 16})
+    ref = InformationCapacity(tiny_model, max_tokens=16).measure(iter_documents(str(folder)))
+    assert [r["key"] for r in res.rows] == ["a.txt", "b.txt"]
+    assert sum(r["samples"] for r in res.rows) == ref.samples > 2  # several windows per file
+    assert res.metrics["tokens"] == ref.tokens
+    assert res.metrics["information_capacity"] == pytest.approx(ref.information_capacity, rel=1e-5)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -75,7 +75,14 @@ def load_rows(cfg: DatasetConfig) -> list[dict[str, Any]]:
     return [dict(r) for r in ds]
 
 
-def load_items(cfg: DatasetConfig, fields: Mapping[str, bool], seed: int = 0, input_field: str | None = None) -> list[dict[str, Any]]:
+def load_items(
+    cfg: DatasetConfig,
+    fields: Mapping[str, bool],
+    seed: int = 0,
+    input_field: str | None = None,
+    row_filter: Callable[[Mapping[str, Any]], bool] | None = None,
+    extra_limit: int | None = None,
+) -> list[dict[str, Any]]:
     """Rows mapped to the task's fields, shuffled (if asked, with `seed`), limited, templated.
 
     Args:
@@ -83,6 +90,8 @@ def load_items(cfg: DatasetConfig, fields: Mapping[str, bool], seed: int = 0, in
         fields: task field name → required?
         seed: shuffles when `cfg.shuffle`.
         input_field: the field a `template` writes (e.g. "question").
+        row_filter: keeps a raw row when true (applied before shuffling and limiting).
+        extra_limit: a task's own cap on items (the smaller of it and `cfg.limit` wins).
 
     Raises:
         ConfigError: a mapped column is missing (names `dataset.fields.<field>` and lists the
@@ -109,8 +118,11 @@ def load_items(cfg: DatasetConfig, fields: Mapping[str, bool], seed: int = 0, in
     order = np.arange(len(rows))
     if cfg.shuffle:
         order = np.random.default_rng(seed).permutation(len(rows))
-    if cfg.limit is not None:
-        order = order[: cfg.limit]
+    if row_filter is not None:
+        order = np.array([i for i in order if row_filter(rows[int(i)])], dtype=int)
+    limits = [x for x in (cfg.limit, extra_limit) if x is not None]
+    if limits:
+        order = order[: min(limits)]
     render = make_template(cfg.template, cfg.template_format) if cfg.template else None
     items, seen = [], {}
     for idx in order:

@@ -59,14 +59,13 @@ def run_eval(
         progress (`bool`): show a tqdm bar (items, rate, ETA) on stderr.
         model (*optional*): a ready `LanguageModel` (skips `load_model`; tests use it).
     """
-    from llminfo.eval.datasets import load_items
     from llminfo.eval.tasks import get_task
 
     started = time.time()
     task_cls = get_task(config.task)
     task_cls.validate_config(config)
     task = task_cls(config)
-    items = load_items(config.dataset, task.fields, seed=config.seed, input_field=task.input_field)
+    items = task.load_items()
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / RESULTS

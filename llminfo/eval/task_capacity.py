@@ -1,7 +1,9 @@
 """`capacity`: information capacity of the model on a text corpus (Yuan et al., 2025).
 
-Items are documents: rows of a JSONL/CSV/hub dataset with a `text` field, one sample each
-truncated to `max_tokens` (L) tokens. Per document the row keeps what
+Items are documents: rows of a JSONL/CSV/hub dataset with a `text` field (one sample each,
+truncated to `max_tokens` = L tokens), or — when `dataset.path` is a folder or a .txt file
+(e.g. `llminfo:corpus`) — pieces of plain-text files, each cut into consecutive windows of
+L tokens (at most `max_samples` windows per piece when set). Per document the row keeps what
 `llminfo.analyzers.capacity.InformationCapacity` measures — tokens scored, UTF-8 bytes,
 NLL bits, mean attention context and decode FLOPs per token. The corpus-level result sums
 these token-weighted: TS = 8·bytes/tokens, NLL = bits/tokens, F = token-weighted mean FLOPs
@@ -12,6 +14,7 @@ bits per byte too. A bootstrap interval (over documents) for IC.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -36,6 +39,7 @@ class CapacityTask(Task):
     params = {
         "max_tokens": Param(int, 1024, "tokens per sample L: an integer >= 2", lambda x: x >= 2),
         "bias": Param((int, float), -27.0, "the dataset constant b: a number", lambda x: math.isfinite(x)),
+        "max_samples": Param(int, 0, "windows per document piece (0 = all): an integer >= 0", lambda x: x >= 0),
     }
     metric_names = ("information_capacity", "nll_bits_per_token", "bits_per_byte")
 
@@ -45,13 +49,27 @@ class CapacityTask(Task):
             raise ConfigError("config key `methods`: task capacity has no methods; set `params` (max_tokens, bias)")
         _capacity()
 
+    def load_items(self) -> list[dict[str, Any]]:
+        folder = _text_source(self.config.dataset.path)
+        if folder is None:
+            return super().load_items()
+        cap = _capacity()
+        items = []
+        for doc in cap.iter_documents(str(folder)):
+            where = doc.where.replace(str(folder), "").lstrip("/") or folder.name
+            items.append({"key": where, "text": doc.text, "stream": doc.stream})
+        limit = self.config.dataset.limit
+        return items[:limit] if limit else items
+
     def run_batch(self, model: Any, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         cap = _capacity()
         ic = cap.InformationCapacity(model, max_tokens=self.p["max_tokens"], bias=float(self.p["bias"]), batch_size=max(1, len(items)))
         rows = []
         for it in items:  # one measure per document: the per-document totals are what resumes need
-            r = ic.measure([cap.Document(f"item {it['key']}", str(it["text"]), stream=False)])
+            doc = cap.Document(f"item {it['key']}", str(it["text"]), stream=bool(it.get("stream", False)))
+            r = ic.measure([doc], max_samples=self.p["max_samples"] or None)
             rows.append({
+                "samples": r.samples,
                 "tokens": r.tokens,
                 "bytes": r.bytes,
                 "nll_bits": r.nll_bits_per_token * r.tokens,
@@ -90,6 +108,22 @@ class CapacityTask(Task):
     def summary(self, metrics: dict[str, Any]) -> str:
         keys = ["tokens", "text_bits_per_token", "nll_bits_per_token", "bits_per_byte", "log2_flops", "information_capacity"]
         return f"documents: {metrics['n_items']}\n" + "\n".join(f"{k:<24}{fmt(metrics.get(k), 4):>12}" for k in keys)
+
+
+def _text_source(spec: str) -> Path | None:
+    """The folder / .txt file behind `dataset.path`, or None for row datasets."""
+    if spec.startswith("llminfo:"):
+        from llminfo.data import data_path
+
+        try:
+            path = Path(data_path(spec.split(":", 1)[1]))
+        except FileNotFoundError as e:
+            raise ConfigError(f"config key `dataset.path`: {e}") from None
+    else:
+        path = Path(spec).expanduser()
+    if path.is_dir() or (path.is_file() and path.suffix == ".txt"):
+        return path
+    return None
 
 
 def corpus_capacity(tokens: np.ndarray, bytes_: np.ndarray, nll_bits: np.ndarray, flops: np.ndarray, bias: float) -> dict[str, float]:

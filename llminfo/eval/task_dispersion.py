@@ -36,7 +36,8 @@ class DispersionTask(Task):
     fields = {"text": True, "label": True, "task": False}
     input_field = "text"
     params = {
-        "icl_task": Param(str, "", "the ICL task to run (a name in icl_tasks.json, e.g. sentiment): a string"),
+        "task": Param(str, "", "the ICL task to run (a name in icl_tasks.json, e.g. sentiment): a string"),
+        "queries": Param(int, 0, "queries to evaluate (0 = all rows of the ICL task, or dataset.limit): an integer >= 0", lambda x: x >= 0),
         "tasks_file": Param(str, "", "a JSON file of ICL task descriptions (default: the shipped icl_tasks.json): a path"),
         "n_examples": Param(list, [2, 4, 8], "numbers of in-context examples: a list of integers >= 1", _positive_ints),
         "orderings": Param(int, 8, "orderings per query: an integer >= 1", lambda x: x >= 1),
@@ -54,10 +55,10 @@ class DispersionTask(Task):
     @classmethod
     def _icl_task(cls, cfg) -> Any:
         disp = _dispersion()
-        name = cfg.params.get("icl_task", "")
+        name = cfg.params.get("task", "")
         tasks = disp.load_icl_tasks(cfg.params.get("tasks_file") or None)
         if name not in tasks:
-            raise ConfigError(f"config key `params.icl_task`: {name!r} is not a known ICL task; known: {', '.join(tasks) or '(none)'}")
+            raise ConfigError(f"config key `params.task`: {name!r} is not a known ICL task; known: {', '.join(tasks) or '(none)'}")
         return tasks[name]
 
     def __init__(self, config):
@@ -73,6 +74,15 @@ class DispersionTask(Task):
         if len(self.pool) < max(self.p["n_examples"]) + 1:
             raise ConfigError(f"config key `params.n_examples`: ICL task {self.icl.name!r} has only {len(self.pool)} rows")
         self.analyzer = None
+
+    def load_items(self) -> list[dict[str, Any]]:
+        from llminfo.eval.datasets import load_items
+
+        col = self.config.dataset.fields.get("task", "task")
+        return load_items(
+            self.config.dataset, self.fields, seed=self.config.seed, input_field=self.input_field,
+            row_filter=lambda r: col not in r or r[col] == self.icl.name, extra_limit=self.p["queries"] or None,
+        )
 
     def run_batch(self, model: Any, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         disp = _dispersion()

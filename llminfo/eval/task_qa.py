@@ -30,6 +30,7 @@ class QAHallucinationTask(Task):
     params = {
         "max_new_tokens": Param(int, 24, "tokens for the greedy answer: an integer >= 1", lambda x: x >= 1),
         "keep_details": Param(bool, True, "keep each method's details in results.jsonl: true or false"),
+        "combined": Param(bool, True, "also report `combined`, the out-of-fold calibrated risk of all methods (HallucinationScorer's logistic calibrator): true or false"),
     }
     metric_names = ("accuracy", "auroc", "auprc", "prr", "prr_raw", "auarc", "accuracy_at_coverage", "ece", "brier")
     default_methods = ("msp", "perplexity", "mean_entropy", "semantic_entropy")
@@ -92,8 +93,37 @@ class QAHallucinationTask(Task):
         per_method = {}
         for name, (y, s) in method_arrays(rows).items():
             per_method[name] = _method_metrics(y, s, wanted, rep, self.config.seed)
+        combined = self.combined_risk(rows)
+        if combined is not None:
+            per_method["combined"] = _method_metrics(*combined, wanted, rep, self.config.seed, calibrated=True)
         out["methods"] = per_method
         return out
+
+    def combined_risk(self, rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(correct, risk) with risk from the logistic `Calibrator` of `llminfo.analyzers.calibration`
+        fit on the other folds (`report.calibration_folds`), over rows where every method scored."""
+        names = list(method_arrays(rows))
+        if not self.p["combined"] or len(names) < 2:
+            return None
+        try:
+            from llminfo.analyzers.calibration import Calibrator
+        except ImportError:
+            return None
+        keep = [r for r in rows if all(r["scores"].get(n) is not None for n in names)]
+        y = np.array([r["correct"] for r in keep], float)
+        if y.size < 4 or y.min() == y.max():
+            return None
+        x = np.array([[r["scores"][n] for n in names] for r in keep], float)
+        folds = min(self.config.report.calibration_folds, y.size)
+        fold_of = np.random.default_rng(self.config.seed).permutation(y.size) % folds
+        risk = np.empty(y.size)
+        for f in range(folds):
+            test, train = fold_of == f, fold_of != f
+            if y[train].min() == y[train].max():
+                risk[test] = 1.0 - y[train].mean()
+                continue
+            risk[test] = Calibrator("logistic").fit(names, x[train], y[train]).predict(x[test])
+        return y, risk
 
     def figures(self, rows: Sequence[dict[str, Any]], metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
         from llminfo.eval import report
@@ -107,6 +137,10 @@ class QAHallucinationTask(Task):
             k: M.cross_fitted_confidence(y, s, folds=rep.calibration_folds, seed=self.config.seed)
             for k, (y, s) in usable.items()
         }
+        combined = self.combined_risk(rows)
+        if combined is not None:
+            usable["combined"] = combined
+            conf["combined"] = 1.0 - combined[1]
         return [
             ("ROC: wrong answer detected by each method's score", report.plot_roc(usable, metrics.get("methods", {}))),
             ("Risk–coverage: error rate of the answers kept, most confident first", report.plot_risk_coverage(usable)),
@@ -159,7 +193,8 @@ def method_arrays(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[np.ndarray,
     return out
 
 
-def _method_metrics(y: np.ndarray, s: np.ndarray, wanted: set[str], rep: Any, seed: int) -> dict[str, Any]:
+def _method_metrics(y: np.ndarray, s: np.ndarray, wanted: set[str], rep: Any, seed: int, calibrated: bool = False) -> dict[str, Any]:
+    """Metrics of one uncertainty score; `calibrated`: `s` is already P(wrong), used as is for ECE/Brier."""
     res: dict[str, Any] = {"n": int(y.size)}
     if y.min() == y.max():
         res["note"] = "all answers right or all wrong: ranking metrics undefined"
@@ -179,7 +214,7 @@ def _method_metrics(y: np.ndarray, s: np.ndarray, wanted: set[str], rep: Any, se
     if "accuracy_at_coverage" in wanted:
         res["accuracy_at_coverage"] = {str(c): M.accuracy_at_coverage(y, s, c) for c in rep.coverages}
     if wanted & {"ece", "brier"}:
-        conf = M.cross_fitted_confidence(y, s, folds=rep.calibration_folds, seed=seed)
+        conf = 1.0 - s if calibrated else M.cross_fitted_confidence(y, s, folds=rep.calibration_folds, seed=seed)
         if "ece" in wanted:
             res["ece"] = M.ece(y, conf, rep.ece_bins)
         if "brier" in wanted:

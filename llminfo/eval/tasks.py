@@ -80,6 +80,12 @@ class Task:
         """{method name: factory(**params)}; raises TaskUnavailable if the analyzer is missing."""
         return {}
 
+    def load_items(self) -> list[dict[str, Any]]:
+        """The items to run, from `config.dataset` (tasks may filter or read other sources)."""
+        from llminfo.eval.datasets import load_items
+
+        return load_items(self.config.dataset, self.fields, seed=self.config.seed, input_field=self.input_field)
+
     def run_batch(self, model: Any, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         raise NotImplementedError
 
