@@ -99,16 +99,15 @@ def bench_typical_call(rounds: int = 7, tau: float = 0.9) -> dict:
 
 
 def _engine_processor_lists():
-    """(LogitsProcessors containers, our instances) inside the in-process engine."""
+    """(the engine's processor lists holding our processor, our instances), in-process only."""
     import gc
-
-    from vllm.v1.sample.logits_processor.state import LogitsProcessors
 
     from llminfo.processors.vllm import TypicalLogitsProcessor
 
-    containers = [o for o in gc.get_objects() if isinstance(o, LogitsProcessors)]
-    ours = [p for c in containers for p in c.argmax_invariant if isinstance(p, TypicalLogitsProcessor)]
-    return containers, ours
+    found = [p for p in gc.get_objects() if isinstance(p, TypicalLogitsProcessor)]
+    lists = [r for p in found for r in gc.get_referrers(p) if isinstance(r, list) and any(x is p for x in r)]
+    ours = [p for p in found if any(x is p for lst in lists for x in lst)]
+    return lists, ours
 
 
 def bench_typical_vllm(batch: int = 16, max_tokens: int = 64, rounds: int = 3, tau: float = 0.9) -> dict:
@@ -124,9 +123,9 @@ def bench_typical_vllm(batch: int = 16, max_tokens: int = 64, rounds: int = 3, t
         distributed_executor_backend="uni",
     )  # fmt: skip
     start_s = time.perf_counter() - t0
-    containers, ours = _engine_processor_lists()
-    if not ours:
-        raise RuntimeError("typical processor not found in the engine: is llminfo installed (pip install -e .)?")
+    lists, ours = _engine_processor_lists()
+    if not ours or not lists:
+        raise RuntimeError(f"typical processor not found in the engine ({len(ours)} instances, {len(lists)} lists): is llminfo installed (pip install -e .)?")
     prompts = [STORY_PROMPTS[i % len(STORY_PROMPTS)] for i in range(batch)]
 
     def params(active: bool) -> list:
@@ -140,10 +139,10 @@ def bench_typical_vllm(batch: int = 16, max_tokens: int = 64, rounds: int = 3, t
         return n / (time.perf_counter() - t)
 
     def set_loaded(loaded: bool) -> None:
-        for c in containers:
-            c.argmax_invariant[:] = [p for p in c.argmax_invariant if p not in ours]
+        for lst in lists:
+            lst[:] = [p for p in lst if not any(p is o for o in ours)]
             if loaded:
-                c.argmax_invariant.extend(ours)
+                lst.extend(ours)
 
     run(False)  # warm-up
     tps = {"none": [], "unused": [], "active": []}

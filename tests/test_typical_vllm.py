@@ -88,16 +88,24 @@ def test_all_rows_path_matches_typical_mask():
 
 
 def test_registered_twice_filters_once():
-    """Entry point + explicit `logits_processors=[...]` build two instances on one config."""
+    """Entry point + explicit `logits_processors=[...]` build two instances applied in turn
+    to the same logits tensor: the second must not filter again (typical is not idempotent)."""
     cfg = SimpleNamespace(scheduler_config=SimpleNamespace(max_num_seqs=4))
     first, second = _proc(cfg=cfg), _proc(cfg=cfg)
-    assert not first.duplicate and second.duplicate
-    upd = BatchUpdate(batch_size=1, removed=[], added=[(0, _params(0.3), [1], [])], moved=[])
+    upd = BatchUpdate(batch_size=2, removed=[], added=[(0, _params(0.3), [1], []), (1, _params(0.6), [1], [])], moved=[])
     first.update_state(upd)
     second.update_state(upd)
-    logits = torch.randn(1, 300)
-    once = first.apply(logits.clone())
-    assert torch.equal(second.apply(once.clone()), once)
+    for step in range(3):  # each step brings a new logits tensor
+        logits = torch.randn(2, 300, generator=torch.Generator().manual_seed(step)) * 3
+        expected = logits.masked_fill(~typical_mask(logits, torch.tensor([0.3, 0.6])), -math.inf)
+        out = second.apply(first.apply(logits))
+        assert torch.equal(out, expected)
+        # A filtered distribution filtered again would lose tokens: the guard matters.
+        assert not torch.equal(typical_mask(expected, torch.tensor([0.3, 0.6])), torch.isfinite(expected))
+    # vLLM may rebuild its processors (new InputBatch): a lone later instance still filters.
+    del first
+    logits = torch.randn(2, 300) * 3
+    assert torch.equal(second.apply(logits.clone()), logits.masked_fill(~typical_mask(logits, torch.tensor([0.3, 0.6])), -math.inf))
 
 
 @pytest.mark.parametrize("bad", [0, 0.0, -1, 1.5, float("nan"), "0.5", True, None, [0.5]])
@@ -126,7 +134,8 @@ def test_entry_point_is_registered():
 def llm(request):
     """The shared session engine when tests/conftest.py provides one, else our own."""
     try:
-        return request.getfixturevalue("vllm_model").llm
+        yield request.getfixturevalue("vllm_model").llm
+        return
     except pytest.FixtureLookupError:
         pass
     from vllm import LLM

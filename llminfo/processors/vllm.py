@@ -70,20 +70,17 @@ class TypicalLogitsProcessor(LogitsProcessor):
     then `{"prompt": ..., "vllm_xargs": {"typical_p": 0.9}}`; a bad value gets HTTP 400.
     """
 
-    # One active instance per engine config: the entry point and an explicit
-    # `logits_processors=[TypicalLogitsProcessor]` would otherwise filter twice.
-    _active: "weakref.WeakValueDictionary[int, TypicalLogitsProcessor]" = weakref.WeakValueDictionary()
+    # The entry point and an explicit `logits_processors=[TypicalLogitsProcessor]` build two
+    # instances that vLLM applies one after the other to the same logits tensor; the
+    # second must not filter again (typical filtering is not idempotent). Remember the last
+    # tensor object filtered (weakly: a new step brings a new tensor object).
+    _last_filtered: "weakref.ReferenceType[torch.Tensor] | None" = None
 
     @classmethod
     def validate_params(cls, sampling_params: SamplingParams) -> None:
         _typical_p_of(sampling_params)
 
     def __init__(self, vllm_config: "VllmConfig", device: torch.device, is_pin_memory: bool) -> None:
-        self._config = vllm_config
-        owner = self._active.get(id(vllm_config))
-        self.duplicate = owner is not None and owner._config is vllm_config
-        if not self.duplicate:
-            self._active[id(vllm_config)] = self
         max_num_reqs = vllm_config.scheduler_config.max_num_seqs
         # Per persistent-batch slot: τ (1.0 = off). A small host array, copied to the
         # device only when the batch makeup changes.
@@ -102,7 +99,7 @@ class TypicalLogitsProcessor(LogitsProcessor):
         return True
 
     def update_state(self, batch_update: BatchUpdate | None) -> None:
-        if batch_update is None or self.duplicate:
+        if batch_update is None:
             return
         tau = self._tau_cpu
         changed = False
@@ -135,6 +132,10 @@ class TypicalLogitsProcessor(LogitsProcessor):
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
         if not self._count:
             return logits
+        last = TypicalLogitsProcessor._last_filtered
+        if last is not None and last() is logits:
+            return logits  # a second registration of this processor: already filtered
+        TypicalLogitsProcessor._last_filtered = weakref.ref(logits)
         mass = self._mass.to(logits.dtype)
         if self._all_rows and logits.shape[0] == self._count:
             return logits.masked_fill_(_typical_filter_unchecked(logits, mass, 1), -math.inf)
@@ -143,7 +144,7 @@ class TypicalLogitsProcessor(LogitsProcessor):
         return logits
 
     def __repr__(self) -> str:
-        return f"TypicalLogitsProcessor(active_requests={self._count}, duplicate={self.duplicate})"
+        return f"TypicalLogitsProcessor(active_requests={self._count})"
 
 
 __all__ = ["TypicalLogitsProcessor", "EXTRA_ARG"]
