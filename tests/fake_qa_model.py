@@ -43,6 +43,7 @@ class FakeQAModel(LanguageModel):
         self.greedy = greedy or {}
         self.generate_calls: list[tuple[list[str], int, float]] = []
         self.score_calls: list[int] = []
+        self.score_entropy: list[bool] = []
 
     @property
     def tokenizer(self):
@@ -86,14 +87,16 @@ class FakeQAModel(LanguageModel):
             out.append(comps)
         return out
 
-    def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
+    def score(self, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True) -> list[Scored]:
         self.score_calls.append(len(prompts))
+        self.score_entropy.append(entropy)
         out = []
         for p, c in zip(prompts, continuations):
             text = c[: -len(EOS)] if c.endswith(EOS) else c
             lp = self.score_fn(self.question_of(p), self.previous_of(p), text)
             # two pseudo-tokens summing to lp
-            out.append(Scored([1, 2], [lp / 2, lp / 2], [self.entropy_value, 2 * self.entropy_value]))
+            ent = [self.entropy_value, 2 * self.entropy_value] if entropy else []
+            out.append(Scored([1, 2], [lp / 2, lp / 2], ent))
         return out
 
     def next_token_logprobs(self, prompts, candidates):  # pragma: no cover - not used

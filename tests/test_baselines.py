@@ -83,3 +83,18 @@ def test_bad_input():
         Perplexity().score(model, [{"question": ""}])
     with pytest.raises(ValueError, match="max_new_tokens"):
         MeanTokenEntropy(max_new_tokens=0)
+
+
+def test_score_cache_entropy_free_requests_share_and_upgrade():
+    model = FakeQAModel(ANSWERS, score_fn=lambda q, prev, a: -1.0)
+    cache = SampleCache()
+    p = [qa_prompt(model, "2+2?")]
+    [a] = cache.score(model, p, ["4"], entropy=False)
+    assert a.entropy == [] and model.score_entropy == [False]
+    [b] = cache.score(model, p, ["4"])  # needs entropies: scored again, with them
+    assert b.entropy and model.score_entropy == [False, True]
+    [c] = cache.score(model, p, ["4"], entropy=False)  # served by the full entry
+    assert c is b and cache.score_calls == 2
+    # MeanTokenEntropy after MI-style entropy-free scoring still gets entropies
+    r = MeanTokenEntropy().score(model, [QAItem("2+2?", answer="4")], cache=cache)[0]
+    assert r.score == pytest.approx(0.75)

@@ -81,9 +81,9 @@ def test_prompt_family_is_the_papers_and_configurable():
     model = FakeQAModel(ANSWERS, score_fn)
     orig = model.score
 
-    def spy(prompts, conts):
+    def spy(prompts, conts, **kw):
         seen.extend(zip(prompts, conts))
-        return orig(prompts, conts)
+        return orig(prompts, conts, **kw)
 
     model.score = spy
     mi = IterativePromptingMI(num_samples=4, **EXACT)
@@ -96,6 +96,7 @@ def test_prompt_family_is_the_papers_and_configurable():
     # 3 distinct answers under F0 + 3x3 centre pairs under F1, every continuation ends with EOS
     assert len(seen) == 3 + 9 and all(c.endswith(EOS) for _, c in seen)
     assert sum(f1 == p for p, _ in seen) == 3
+    assert model.score_entropy == [False]  # MI needs log-probs only
     custom = IterativePromptTemplate(header="Q: {question}", first_answer="Earlier: {answer}.", instruction="")
     assert custom.text("x?", ["y"]).startswith("Q: x?\nEarlier: y.\n")
     with pytest.raises(ValueError, match="template.first_answer"):

@@ -185,6 +185,7 @@ class SampleCache:
         self.max_rows_per_call = max_rows_per_call
         self._store: dict[tuple, list[Completion]] = {}
         self._scored: dict[tuple, Scored] = {}
+        self._no_entropy: set[tuple] = set()  # keys scored with entropy=False
         self.generate_calls = 0  # for tests and benchmarks: how many model calls ran
         self.score_calls = 0
 
@@ -233,27 +234,41 @@ class SampleCache:
                 self._store[(id(model), p, float(temperature), max_new_tokens, seed, stop_t, float(top_p))] = comps
         return [list(self._store[k][:n]) for k in keys]
 
-    def score(self, model: LanguageModel, prompts: Sequence[str], continuations: Sequence[str]) -> list[Scored]:
+    def score(
+        self, model: LanguageModel, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True
+    ) -> list[Scored]:
         """Teacher-forced `model.score`, memoised per (model, prompt, continuation).
 
         Every pair not yet scored goes to ONE `model.score` call (which encodes a shared
-        prompt once), so methods that score the same answers share the work.
+        prompt once), so methods that score the same answers share the work. With
+        `entropy=False` the per-token entropies may be left empty (cheaper: no full-vocabulary
+        log-softmax); a pair scored with entropies serves both kinds of request.
         """
         if isinstance(prompts, str) or isinstance(continuations, str):
             raise TypeError("`prompts` and `continuations` have to be lists of strings")
         if len(prompts) != len(continuations):
             raise ValueError(f"`prompts` and `continuations` differ in length: {len(prompts)} and {len(continuations)}")
         keys = [(id(model), p, c) for p, c in zip(prompts, continuations)]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._scored))
+
+        def have(k: tuple) -> bool:
+            return k in self._scored and (not entropy or k not in self._no_entropy)
+
+        missing = list(dict.fromkeys(k for k in keys if not have(k)))
         if missing:
             self.score_calls += 1
-            out = model.score([k[1] for k in missing], [k[2] for k in missing])
+            args = ([k[1] for k in missing], [k[2] for k in missing])
+            out = model.score(*args) if entropy else model.score(*args, entropy=False)
             self._scored.update(zip(missing, out))
+            if entropy:
+                self._no_entropy.difference_update(missing)
+            else:
+                self._no_entropy.update(missing)
         return [self._scored[k] for k in keys]
 
     def clear(self) -> None:
         self._store.clear()
         self._scored.clear()
+        self._no_entropy.clear()
 
 
 def answer_continuation(model: LanguageModel, answer: str, end_with_eos: bool = False) -> str:

@@ -191,7 +191,7 @@ class IterativePromptingMI(HallucinationMethod):
                     prompts.append(p1)
                     conts.append(answer_continuation(model, xt, self.end_with_eos))
             plans.append((distinct, centres, start0, start1))
-        scored = cache.score(model, prompts, conts)
+        scored = cache.score(model, prompts, conts, entropy=False)  # log-probs only
 
         results = []
         for (distinct, centres, start0, start1), ids, ans in zip(plans, ids_per_item, answers):
