@@ -170,11 +170,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         overrides.append(f"dataset.limit={args.limit}")
     config = load_config(args.config, overrides)
     if args.validate:
-        from llminfo.eval.datasets import load_items
         from llminfo.eval.tasks import get_task
 
-        task = get_task(config.task)
-        items = load_items(config.dataset, task.fields, seed=config.seed, input_field=task.input_field)
+        items = get_task(config.task)(config).load_items()
         print(f"{args.config}: OK — task {config.task}, {len(items)} items, config hash {config.config_hash()}")
         return 0
     result = run_eval(config, resume=args.resume, progress=not args.no_progress)
@@ -248,7 +246,7 @@ def _cmd_dispersion(args: argparse.Namespace) -> int:
             raise UserError(f"task {name!r} has no rows in {data} (tasks there: {', '.join(sorted(rows_by_task))})")
     model = load_model_from_args(args)
     pd = PermutationDispersion(model, orderings=int(opt("orderings", 8)), shuffle=opt("shuffle", "full"),
-                               band=opt("band", None), seed=int(opt("seed", 0)))
+                               band=opt("band", None) or None, seed=int(opt("seed", 0)))  # band 0 = default
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     summaries = {}
@@ -256,7 +254,8 @@ def _cmd_dispersion(args: argparse.Namespace) -> int:
         for name in names:
             rows = rows_by_task[name]
             task = known.get(name) or ICLTask(name, labels=sorted({lab for _t, lab in rows}))
-            results, summary = pd.evaluate(task, rows, n_examples=n_examples, num_queries=int(opt("queries", 20)))
+            queries = int(opt("queries", 20)) or len(rows)  # 0 = every row (as in the eval task)
+            results, summary = pd.evaluate(task, rows, n_examples=n_examples, num_queries=queries)
             for r in results:
                 f.write(json.dumps({"task": name, **r.to_dict()}) + "\n")
             summaries[name] = summary

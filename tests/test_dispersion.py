@@ -354,3 +354,26 @@ def test_default_model_q_matches_direct_forward(default_model):
             logits = default_model.model(input_ids=ids).logits[0, -1].double()
         ref = torch.softmax(logits[[c[0] for c in cand]], dim=0).numpy()
         np.testing.assert_allclose(qk, ref, atol=1e-4)
+
+
+def test_cli_reads_an_eval_config(tmp_path, monkeypatch):
+    from llminfo import cli
+
+    data = tmp_path / "icl.jsonl"
+    data.write_text("".join(json.dumps({"task": "sentiment", "text": t, "label": lab}) + "\n" for t, lab in ROWS))
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text(
+        "task: dispersion\n"
+        f"dataset: {{path: {data}}}\n"
+        "params: {task: sentiment, orderings: 2, n_examples: [2, 3], queries: 3, shuffle: banded, band: 0}\n"
+        f"output_dir: {tmp_path / 'run'}\n"
+    )
+    model = ScriptedICLModel(recency=0.5)
+    monkeypatch.setattr(cli, "load_model_from_args", lambda args: model)
+    assert cli.main(["dispersion", "--config", str(cfg), "--queries", "2"]) == 0  # flags override the config
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert [row["n"] for row in summary["sentiment"]["per_n"]] == [2, 3]
+    assert all(row["queries"] == 2 for row in summary["sentiment"]["per_n"])
+    assert summary["meta"]["shuffle"] == "banded" and len(model.calls) == 1
+    cfg.write_text("task: capacity\ndataset: {path: x}\n")
+    assert cli.main(["dispersion", "--config", str(cfg), "--output", str(tmp_path)]) == 2
