@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -153,7 +153,6 @@ class DispersionResult:
     mad_label: float | None = None
     correct_identity: bool | None = None
     correct_average: bool | None = None
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
