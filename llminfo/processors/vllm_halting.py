@@ -18,7 +18,8 @@ import torch
 from vllm import SamplingParams
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
-from llminfo.processors.halting import HaltingCore, _last_index, check_halting_args, encode_marker
+from llminfo.processors.halting import _last_index, check_halting_args, encode_marker
+from llminfo.processors.halting_core import HaltingCore
 
 if TYPE_CHECKING:
     from vllm.config import VllmConfig

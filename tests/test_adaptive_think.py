@@ -1,0 +1,216 @@
+"""Adaptive Think and the halting modes (`llminfo.analyzers.adaptive_think`).
+
+A scripted LanguageModel whose k-th probe of a question returns a known answer distribution
+pins the halting step, probes, entropies and InfoGain exactly; then the tiny and the
+embedded models run the real code paths.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from llminfo import measures
+from llminfo.analyzers.adaptive_think import run_halting, run_halting_item
+from llminfo.models.base import Completion, LanguageModel
+
+
+@pytest.fixture(scope="module")
+def tok():
+    from tiny import tiny_tokenizer
+
+    return tiny_tokenizer()
+
+
+# -- Adaptive Think on a scripted LanguageModel ----------------------------------------------
+
+
+P_UNIFORM = [0.25, 0.25, 0.25, 0.25]  # 2 bits: H/C = 0.5
+P_LEANING = [0.7, 0.1, 0.1, 0.1]  # 1.357 bits: H/C = 0.339
+P_SURE = [0.97, 0.01, 0.01, 0.01]  # 0.242 bits: H/C = 0.061 < 0.3/(e ln 2) = 0.159
+
+
+class _Tok:
+    eos_token_id = 0
+
+
+class ScriptedModel(LanguageModel):
+    """Reasoning chunks are " x" per token; the k-th probe of a question returns script[q][k].
+
+    `paragraph` = tokens per paragraph (the chunk stops at "\\n\\n" when `stop` asks for it);
+    `eos_at` = {question: total tokens after which the model ends}.
+    """
+
+    name, backend = "scripted", "fake"
+
+    def __init__(self, script: dict[str, list[list[float]]], paragraph: int | None = None, eos_at=None):
+        self.script, self.paragraph, self.eos_at = script, paragraph, eos_at or {}
+        self.probe_prompts: list[str] = []
+        self.calls: list[dict] = []
+
+    @property
+    def tokenizer(self):
+        return _Tok()
+
+    def chat(self, messages, *, system=None):
+        return f"USER: {messages}\nASSISTANT:"
+
+    def _question(self, prompt: str) -> str:
+        return next(q for q in self.script if q in prompt)
+
+    def generate(self, prompts, *, n=1, max_new_tokens=64, stop=None, **kw):
+        self.calls.append({"prompts": list(prompts), "max_new_tokens": max_new_tokens, "stop": stop})
+        out = []
+        for p in prompts:
+            if p.endswith("The answer is"):
+                out.append([Completion(" 42.\nMore", [9, 9, 9], [0.0] * 3, [0.0] * 3, "stop")])
+                continue
+            done = p.count(" x")
+            k = max_new_tokens
+            reason = "length"
+            if stop and self.paragraph:
+                k = min(k, self.paragraph - done % self.paragraph)
+                reason = "stop" if k < max_new_tokens or done + k == self.paragraph else reason
+            ids = [5] * k
+            end = self.eos_at.get(self._question(p))
+            if end is not None and done + k >= end:
+                ids = [5] * (end - done) + [0]
+                out.append([Completion(" x" * (end - done), ids, [0.0] * len(ids), [0.0] * len(ids), "stop")])
+                continue
+            out.append([Completion(" x" * k, ids, [0.0] * k, [0.0] * k, reason)])
+        return out
+
+    def next_token_logprobs(self, prompts, candidates):
+        rows = []
+        for p in prompts:
+            self.probe_prompts.append(p)
+            q = self._question(p)
+            k = len([x for x in self.probe_prompts if self._question(x) == q]) - 1
+            rows.append(np.log(self.script[q][min(k, len(self.script[q]) - 1)]))
+        return np.array(rows)
+
+    def score(self, prompts, continuations):
+        raise NotImplementedError
+
+    def describe(self):
+        raise NotImplementedError
+
+
+OPTS = {"A": "one", "B": "two", "C": "three", "D": "four"}
+
+
+def _bits(p):
+    p = np.asarray(p)
+    return float(-(p * np.log2(p)).sum())
+
+
+def test_adaptive_halts_at_first_probe_below_threshold():
+    thr = 0.3 / (math.e * math.log(2))
+    script = {"Q1": [P_UNIFORM, P_LEANING, P_SURE, P_SURE]}
+    assert [_bits(p) / 4 < thr for p in script["Q1"]] == [False, False, True, True]
+    m = ScriptedModel(script)
+    [r] = run_halting(m, [{"question": "Q1", "answer": "A", "options": OPTS}], "adaptive", probe_every=16, max_thinking_tokens=256)
+    assert r.halted and r.halt_reason == "adaptive"
+    assert r.probes == [16, 32, 48] and r.thinking_tokens == 48 and r.tokens_saved == 256 - 48
+    assert np.allclose(r.entropies, [_bits(p) for p in script["Q1"][:3]])
+    assert np.allclose(r.info_gain, [_bits(P_UNIFORM) - _bits(P_LEANING), _bits(P_LEANING) - _bits(P_SURE)])
+    assert all(p.endswith(" x" * 16 + "\nThe answer is") for p in m.probe_prompts)  # closing "" + cue
+    assert r.candidates == [" A", " B", " C", " D"]
+    assert r.answer_text == "42." and r.answer_tokens == 3 and r.tokens_used == 48 + 3
+    assert r.prediction == "42."  # multiple choice, no option letter in the answer: the raw text
+    assert r.correct is False
+
+
+def test_adaptive_budget_min_tokens_and_rows_independent():
+    script = {"QA": [P_SURE], "QB": [P_UNIFORM, P_UNIFORM, P_SURE], "QC": [P_UNIFORM]}
+    items = [{"question": q, "options": OPTS} for q in script]
+    m = ScriptedModel(script)
+    res = run_halting(m, items, "adaptive", probe_every=10, max_thinking_tokens=50, close_marker="</think>")
+    assert [r.thinking_tokens for r in res] == [10, 30, 50]
+    assert [r.halt_reason for r in res] == ["adaptive", "adaptive", "budget"]
+    assert [r.probes for r in res] == [[10], [10, 20, 30], [10, 20, 30, 40]]  # no probe after the budget
+    assert all(p.endswith("</think>\nThe answer is") for p in m.probe_prompts)
+    alone = [run_halting(ScriptedModel({q: s}), [it], "adaptive", probe_every=10, max_thinking_tokens=50, close_marker="</think>")[0] for (q, s), it in zip(script.items(), items)]
+    assert [a.to_dict() for a in alone] == [r.to_dict() for r in res]
+    # min_tokens: sure from the first probe, but halting waits until 30 tokens were written
+    [r] = run_halting(ScriptedModel({"QA": [P_SURE]}), [items[0]], "adaptive", probe_every=10, min_tokens=30)
+    assert r.probes == [10, 20, 30] and r.thinking_tokens == 30
+    # a larger ratio halts earlier: H/C = 0.339 < 0.3 * 0.531 * 2.5
+    [r] = run_halting(ScriptedModel({"QB": [P_LEANING]}), [items[1]], "adaptive", probe_every=10, ratio=0.75)
+    assert r.thinking_tokens == 10
+
+
+def test_adaptive_paragraph_probes_and_eos():
+    m = ScriptedModel({"Q": [P_UNIFORM] * 10}, paragraph=6, eos_at={"Q": 20})
+    [r] = run_halting(m, [{"question": "Q", "answer": "42"}], "adaptive", probe_every=32)
+    assert r.probes == [6, 12, 18]  # a probe at every paragraph break
+    assert r.reasoning.count("\n\n") == 3 and r.halt_reason == "eos" and r.thinking_tokens == 21  # 20 + EOS
+    assert r.candidates == [f" {d}" for d in range(10)] and r.prediction == "42" and r.correct is True
+    [r] = run_halting(m, [{"question": "Q"}], "adaptive", probe_every=32, paragraph_probes=False)
+    assert r.probes == [] and r.halt_reason == "eos"  # ended inside the first chunk
+
+
+def test_no_halting_mode_uses_the_budget():
+    m = ScriptedModel({"Q": [P_SURE]})
+    r = run_halting_item(m, "Q", "none", answer="42", max_thinking_tokens=40)
+    assert r["thinking_tokens"] == 40 and r["halt_reason"] == "budget" and r["probes"] == [] and not r["halted"]
+    assert m.probe_prompts == [] and r["correct"] is True
+
+
+@pytest.mark.parametrize(
+    "kwargs, err, name",
+    [
+        ({"mode": "fast"}, ValueError, "mode"),
+        ({"probe_every": 0}, ValueError, "probe_every"),
+        ({"ratio": -1.0}, ValueError, "ratio"),
+        ({"max_thinking_tokens": -5}, ValueError, "max_thinking_tokens"),
+        ({"entropy_threshold": float("nan")}, ValueError, "entropy_threshold"),
+        ({"answer_cue": None}, TypeError, "answer_cue"),
+        ({"probe_evry": 3}, ValueError, "probe_evry"),
+    ],
+)
+def test_run_halting_validates(kwargs, err, name):
+    kwargs = {"mode": "adaptive", **kwargs}
+    with pytest.raises(err, match=name):
+        run_halting(ScriptedModel({"Q": [P_SURE]}), [{"question": "Q"}], **kwargs)
+
+
+def test_run_halting_validates_items():
+    m = ScriptedModel({"Q": [P_SURE]})
+    with pytest.raises(ValueError, match=r"items\[1\].*question"):
+        run_halting(m, [{"question": "Q"}, {"question": ""}], "none")
+    with pytest.raises(ValueError, match=r"items\[0\].*options"):
+        run_halting(m, [{"question": "Q", "options": ["A", "B"]}], "none")
+
+
+def test_entropy_mode_on_tiny_model(tiny_model, tok):
+    """Threshold above any entropy: every row halts at exactly `min_tokens` thinking tokens."""
+    items = [{"question": "The quick brown fox", "answer": "42"}, {"question": "One two three", "answer": "7"}]
+    res = run_halting(tiny_model, items, "entropy", entropy_threshold=1e6, window=2, min_tokens=5, max_answer_tokens=4, max_thinking_tokens=32)
+    for r in res:
+        assert (r.halt_reason, r.halted, r.thinking_tokens) == ("entropy", True, 5)
+        assert 0 < r.answer_tokens <= 4 and r.tokens_used == 5 + r.answer_tokens
+    # budget below the minimum: the budget wins, exactly
+    res = run_halting(tiny_model, items[:1], "entropy", entropy_threshold=0.0, max_thinking_tokens=3, max_answer_tokens=2)
+    assert (res[0].halt_reason, res[0].thinking_tokens, res[0].tokens_saved) == ("budget", 3, 0)
+
+
+@pytest.mark.integration
+def test_adaptive_and_entropy_on_default_model(default_model):
+    from llminfo.analyzers.adaptive_think import answer_candidates, halting_prompt
+
+    m = default_model
+    q = {"question": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7"}
+    # ratio 10: threshold 5.3 bits per candidate, so the first probe halts; its entropy must
+    # equal an independent read of the answer distribution after the kept reasoning.
+    [r] = run_halting(m, [q], "adaptive", probe_every=8, ratio=10.0, max_thinking_tokens=64)
+    assert r.halt_reason == "adaptive" and r.probes == [r.thinking_tokens] and 0 < r.thinking_tokens <= 8
+    logp = m.next_token_logprobs([halting_prompt(m, q["question"]) + r.reasoning + "\nThe answer is"], answer_candidates(None))
+    assert r.entropies[0] == pytest.approx(float(measures.answer_entropy_bits(logp)[0]), abs=1e-6)
+    assert 0 <= r.entropies[0] <= math.log2(10)
+    [e] = run_halting(m, [q], "entropy", entropy_threshold=1e6, window=1, min_tokens=6, max_answer_tokens=6)
+    assert e.thinking_tokens == 6 and e.halt_reason == "entropy" and e.answer_tokens > 0
+    [n] = run_halting(m, [q], "none", max_thinking_tokens=24)
+    assert n.thinking_tokens <= 24 and n.halt_reason in ("eos", "budget") and n.probes == []
