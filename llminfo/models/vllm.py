@@ -24,12 +24,9 @@ warm-up takes minutes there) with `VLLM_CPU_KVCACHE_SPACE=1` GiB unless set.
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import struct
 import uuid
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -45,15 +42,10 @@ from llminfo.models.base import (
     validate_pairs,
 )
 from llminfo.models.hf import HFModel
+from llminfo.models.vllm_engine import check_engine_args, count_parameters, llminfo_processors, start_engine
 
 DEFAULT_MAX_MODEL_LEN = 2048
 DEFAULT_CPU_KVCACHE_GIB = "1"
-# Our processors, in the order vLLM applies them within a stage (the recorder must see raw logits).
-LLMINFO_VLLM_PROCESSORS = (
-    "llminfo.processors.vllm_entropy:EntropyRecorderLogitsProcessor",
-    "llminfo.processors.vllm_halting:EntropyHaltingLogitsProcessor",
-    "llminfo.processors.vllm:TypicalLogitsProcessor",
-)
 _FINISH = {"stop": "stop", "length": "length", "abort": "abort"}
 
 
@@ -137,13 +129,13 @@ class VLLMModel(LanguageModel):
             "seed": 0,
             "trust_remote_code": trust_remote_code,
             "logprobs_mode": "processed_logprobs",
-            "logits_processors": _llminfo_processors() + user_procs,
+            "logits_processors": llminfo_processors() + user_procs,
         }
         if on_cpu:
             args["enforce_eager"] = True
         args.update(engine_args)
-        _check_engine_args(args)
-        llm = _start_engine(args)
+        check_engine_args(args)
+        llm = start_engine(args)
         from transformers import AutoTokenizer
 
         tok = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
@@ -175,7 +167,7 @@ class VLLMModel(LanguageModel):
             experts_per_token=int(getattr(cfg, "num_experts_per_tok", 0) or 0),
             moe_intermediate_size=int(getattr(cfg, "moe_intermediate_size", 0) or 0),
             tie_word_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)),
-            num_parameters=_count_parameters(self.path),
+            num_parameters=count_parameters(self.path),
             dtype=self.dtype,
             device=str(getattr(self.llm.llm_engine.vllm_config.device_config, "device_type", "")),
         )
@@ -200,7 +192,10 @@ class VLLMModel(LanguageModel):
         if max_new_tokens == 0:
             return [[Completion("", [], [], [], "length", []) for _ in range(n)] for _ in prompts]
         extra = _processor_extra_args(processors, typical_p)
-        seed = int(seed) if seed is not None else random.randrange(2**31 - n)
+        # vLLM seeds child j with base + j; spreading the bases (as HFModel does) keeps calls with
+        # seeds s and s + 1 from sharing samples.
+        seed = int(seed) if seed is not None else random.randrange(2**31)
+        base = (seed * 1_000_003) % 2**62
         from vllm import SamplingParams
 
         from llminfo.processors import vllm_entropy as ve
@@ -209,14 +204,14 @@ class VLLMModel(LanguageModel):
         params = [
             SamplingParams(
                 n=n,
-                seed=seed,
+                seed=base,
                 temperature=float(temperature),
                 top_p=float(top_p),
                 top_k=int(top_k),
                 max_tokens=max_new_tokens,
                 stop=stop or None,
                 logprobs=0,
-                extra_args={**extra, ve.RECORD_KEY: f"{call}:{i}", ve.SEED0_KEY: seed},
+                extra_args={**extra, ve.RECORD_KEY: f"{call}:{i}", ve.SEED0_KEY: base},
             )
             for i in range(len(prompts))
         ]
@@ -364,26 +359,6 @@ def _sampled_logprob(entry: Any, token: int) -> float:
     return float(entry[token].logprob)
 
 
-def _llminfo_processors() -> list[str]:
-    """Our vLLM processors that import, minus those vLLM already loads as entry points
-    (it loads `vllm.logits_processors` plugins itself; listing one twice applies it twice)."""
-    from importlib import import_module
-    from importlib.metadata import entry_points
-
-    plugged = {ep.value for ep in entry_points(group="vllm.logits_processors")}
-    out = []
-    for fqcn in LLMINFO_VLLM_PROCESSORS:
-        if fqcn in plugged:
-            continue
-        module, _, attr = fqcn.partition(":")
-        try:
-            if getattr(import_module(module), attr, None) is not None:
-                out.append(fqcn)
-        except ImportError:
-            continue  # an optional processor whose module is absent
-    return out
-
-
 def _processor_extra_args(processors: Sequence[Any] | None, typical_p: float) -> dict[str, Any]:
     """Translate transformers-style llminfo processors into `SamplingParams.extra_args`.
 
@@ -404,52 +379,3 @@ def _processor_extra_args(processors: Sequence[Any] | None, typical_p: float) ->
             )
         extra.update(to_args())
     return extra
-
-
-def _check_engine_args(args: dict[str, Any]) -> None:
-    import inspect
-
-    from vllm.engine.arg_utils import EngineArgs
-
-    known = set(inspect.signature(EngineArgs).parameters) | {"model", "tokenizer"}
-    unknown = sorted(k for k in args if k not in known)
-    if unknown:
-        raise TypeError(f"unknown vLLM engine argument(s): {', '.join(unknown)} (see vllm.EngineArgs)")
-    mml = args.get("max_model_len")
-    if mml is not None and (not isinstance(mml, int) or isinstance(mml, bool) or mml < 1):
-        raise ValueError(f"engine argument `max_model_len` has to be an integer >= 1, got {mml!r}")
-
-
-def _start_engine(args: dict[str, Any]) -> Any:
-    from vllm import LLM
-
-    try:
-        return LLM(**args)
-    except Exception as e:  # vLLM raises ValueError/RuntimeError/pydantic errors from deep inside
-        msg = " ".join(str(e).split())
-        low = msg.lower()
-        if "kv cache" in low or "cache blocks" in low:
-            space = os.environ.get("VLLM_CPU_KVCACHE_SPACE")
-            raise ValueError(
-                f"vLLM engine could not start: not enough KV-cache memory for max_model_len={args.get('max_model_len')} "
-                f"(VLLM_CPU_KVCACHE_SPACE={space} GiB on CPU; `gpu_memory_utilization` / `kv_cache_memory_bytes` "
-                f"otherwise). Lower `max_model_len` or give the cache more memory. vLLM said: {msg[:400]}"
-            ) from None
-        if isinstance(e, (ValueError, TypeError)):
-            raise ValueError(f"vLLM engine could not start with the given engine arguments: {msg[:600]}") from None
-        raise RuntimeError(f"vLLM engine could not start for model {args.get('model')!r}: {msg[:600]}") from e
-
-
-def _count_parameters(path: str) -> int:
-    """Parameters from the safetensors headers of a local folder (0 if not local)."""
-    folder = Path(path)
-    total = 0
-    for f in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
-        with open(f, "rb") as fh:
-            (size,) = struct.unpack("<Q", fh.read(8))
-            header = json.loads(fh.read(size))
-        for name, meta in header.items():
-            if name != "__metadata__":
-                total += int(np.prod(meta["shape"])) if meta["shape"] else 1
-    return total
-
