@@ -104,6 +104,7 @@ def _engine_processor_lists():
 
     from llminfo.processors.vllm import TypicalLogitsProcessor
 
+    gc.unfreeze()  # vLLM gc.freeze()s after start-up; frozen objects are invisible to gc.get_objects
     found = [p for p in gc.get_objects() if isinstance(p, TypicalLogitsProcessor)]
     lists = [r for p in found for r in gc.get_referrers(p) if isinstance(r, list) and any(x is p for x in r)]
     ours = [p for p in found if any(x is p for lst in lists for x in lst)]
