@@ -131,7 +131,7 @@ hard | What is the chemical symbol for tungsten? | W
 hard | Which element has the chemical symbol K? | potassium
 hard | What is the most abundant gas in Earth's atmosphere? | nitrogen
 hard | How many bones are in the adult human body? | 206
-hard | How many chromosomes does a normal human body cell contain? | 46
+hard | How many chromosomes does a normal human body cell contain? | 46; 23 pairs
 hard | Which noble gas has atomic number 10? | neon
 hard | Which astronomer published the heliocentric model of the solar system in 1543? | Nicolaus Copernicus; Copernicus
 hard | Which vitamin does human skin produce when exposed to sunlight? | vitamin D; D3; cholecalciferol
@@ -473,7 +473,7 @@ easy | What is 3 x 3? | 9
     "science": """
 easy | What is the name of Earth's natural satellite? | Moon; Luna
 easy | Which organ pumps blood around the human body? | heart
-easy | Which organ do humans think with? | brain
+easy | Which organ do humans think with? | brain; brains
 easy | What gas do humans breathe out that plants use? | carbon dioxide; CO2
 easy | Which part of a plant usually grows underground? | root; roots
 medium | Which planet is third from the Sun? | Earth

@@ -95,8 +95,8 @@ Name a currency. | dollar, US dollar, euro, pound, pound sterling, yen, yuan, re
 Name a prime number less than 50. | 2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47
 Name an even number between 1 and 30. | 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28
 Name an odd number between 30 and 60. | 31, 33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59
-Name a multiple of 7 less than 100. | 7, 14, 21, 28, 35, 42, 49, 56, 63, 70, 77, 84, 91, 98
-Name a word that rhymes with "cat". | bat, hat, mat, rat, sat, fat, pat, vat, chat, flat, that, spat, brat, gnat, splat, combat, acrobat, format, doormat, habitat, diplomat, thermostat, aristocrat, democrat, bureaucrat, cravat, begat
+Name a two-digit multiple of 7. | 14, 21, 28, 35, 42, 49, 56, 63, 70, 77, 84, 91, 98
+Name a word that rhymes with "cat". | bat, hat, mat, rat, sat, fat, pat, vat, chat, flat, spat, brat, gnat, splat, combat, acrobat, format, doormat, habitat, diplomat, thermostat, aristocrat, democrat, bureaucrat, cravat, begat
 Name a word that rhymes with "light". | night, bright, fight, might, right, sight, tight, white, kite, bite, site, write, flight, height, knight, fright, plight, quite, spite, delight, polite, tonight, invite, excite, despite, ignite, unite, appetite, dynamite, satellite, midnight, trite, smite, rite, mite, slight, blight, alright
 Name a synonym for "big". | large, huge, enormous, giant, gigantic, massive, vast, immense, great, colossal, tremendous, substantial, sizable, sizeable, hefty, bulky, mammoth, monumental, grand, jumbo, considerable, ample, hulking, titanic, humongous
 Name a synonym for "happy". | joyful, cheerful, glad, content, contented, pleased, delighted, merry, jolly, elated, ecstatic, thrilled, joyous, upbeat, blissful, jubilant, overjoyed, satisfied, gleeful, chipper, sunny, buoyant, lighthearted, carefree, euphoric, exuberant, happy-go-lucky

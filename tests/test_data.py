@@ -134,6 +134,11 @@ def test_many_answers_schema():
     assert len({r["question"] for r in rows}) == len(rows)
 
 
+def test_many_answers_do_not_echo_the_question():
+    for r in load_jsonl("many_answers"):
+        assert not alias_match(r["question"], r["answers"]), r["id"]
+
+
 def test_many_answers_generator_plurals():
     mod = _script("make_many_answers_data")
     assert mod.plurals("cherry") == ["cherries"]
