@@ -106,7 +106,12 @@ class EntropyHaltingLogitsProcessor(LogitsProcessor):
 
     @classmethod
     def validate_params(cls, sampling_params: SamplingParams) -> None:
-        halting_args_of(sampling_params)
+        try:
+            halting_args_of(sampling_params)
+        except ValueError as e:  # vLLM's own error type becomes HTTP 400 on the server
+            from vllm.exceptions import VLLMValidationError
+
+            raise VLLMValidationError(str(e), parameter=EXTRA_ARG) from None
 
     def __init__(self, vllm_config: "VllmConfig", device: torch.device, is_pin_memory: bool) -> None:
         self._config = vllm_config
