@@ -98,7 +98,7 @@ def score_rows(rows: list[dict], out: Path, samples: int, batch: int, seed: int)
 
 def evaluate(rows: list[dict], folds: int = 5, seed: int = 0) -> dict:
     from llminfo.analyzers.calibration import Calibrator
-    from llminfo.eval.metrics import accuracy_at_coverage, auroc, prr
+    from llminfo.eval.metrics import accuracy_at_coverage, auroc, bootstrap_ci, prr
 
     fact = [r for r in rows if r["set"] == "factual"]
     names = list(fact[0]["scores"])
@@ -116,7 +116,8 @@ def evaluate(rows: list[dict], folds: int = 5, seed: int = 0) -> dict:
     def summary(u: np.ndarray) -> dict:
         ok = np.isfinite(u)
         u = np.where(ok, u, np.nanmean(u))
-        return {"auroc": auroc(wrong, u), "prr": prr(correct, u), "nan": int((~ok).sum())}
+        lo, hi = bootstrap_ci(auroc, wrong, u, n_resamples=500)
+        return {"auroc": auroc(wrong, u), "auroc_ci95": [lo, hi], "prr": prr(correct, u), "nan": int((~ok).sum())}
 
     per_method = {n: summary(S[:, j]) for j, n in enumerate(names)}
     per_reading = {n: summary(v) for n, v in extra.items()}
