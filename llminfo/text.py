@@ -75,13 +75,19 @@ def normalize_answer(s: str) -> str:
         '12 oclock noon'
     """
     s = _check_str(s, "s")
-    s = unicodedata.normalize("NFKD", s.lower())
-    s = "".join(ch for ch in s if not unicodedata.combining(ch) and ch != _DECIMAL_MARK)
+    # Fold compatibility forms (𝒩 → N) and accents on both sides of lowercasing ("İ".lower()
+    # adds a combining dot), so normalising twice changes nothing.
+    s = _fold(_fold(s).lower())
+    s = s.replace(_DECIMAL_MARK, "")
     s = _THOUSANDS.sub("", s)
     s = _DECIMAL.sub(_DECIMAL_MARK, s)
     s = _SEPARATORS.sub(" ", s)
     s = "".join(ch for ch in s if ch not in _PUNCT).replace(_DECIMAL_MARK, ".")
     return " ".join(t for t in _numbers_to_digits(s.split()) if t not in _ARTICLES)
+
+
+def _fold(s: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch))
 
 
 def _numbers_to_digits(words: list[str]) -> list[str]:
