@@ -346,3 +346,15 @@ def test_tiny_model_batched_equals_one_at_a_time(tiny_model):
         for b, s in zip(batched, single):
             assert b.score == pytest.approx(s.score, abs=1e-6)
             assert 0.0 <= b.score <= 1.0 and b.details["decision"] in ("answer", "abstain")
+
+
+def test_edfl_answer_preset_equals_answer_event():
+    from llminfo.analyzers.edfl import EDFLAnswerRiskAnalyzer
+    from llminfo.analyzers.scorer import available_methods
+
+    assert available_methods()["edfl_answer"] is EDFLAnswerRiskAnalyzer
+    logp = {"full": math.log(0.7), "skel": math.log(0.05)}
+    item = [QAItem("Capital of France?", answer="Paris")]
+    a = EDFLAnswerRiskAnalyzer().score(ScriptedDecisionModel(0.5, 0.5, logp), item)[0]
+    b = EDFLRiskAnalyzer(event="answer").score(ScriptedDecisionModel(0.5, 0.5, logp), item)[0]
+    assert a.score == b.score and a.details == b.details

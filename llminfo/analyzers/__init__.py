@@ -24,6 +24,7 @@ _EXPORTS = {
     "IterativePromptingMI": "iterative_mi",
     "cluster_answers": "clustering",
     "EDFLRiskAnalyzer": "edfl",
+    "EDFLAnswerRiskAnalyzer": "edfl",
     # hallucination: combined scorer and calibration
     "HallucinationScorer": "scorer",
     "ScoredItem": "scorer",

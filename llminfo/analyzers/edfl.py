@@ -324,3 +324,19 @@ class EDFLRiskAnalyzer(HallucinationMethod):
                 (item.question, c) for c in skeletons(item.context, self.num_skeletons, seed)
             ]
         return [(item.question, None)] + [(q, None) for q in skeletons(item.question, self.num_skeletons, seed)]
+
+
+class EDFLAnswerRiskAnalyzer(EDFLRiskAnalyzer):
+    """`EDFLRiskAnalyzer` with the answer itself as the event (`event="answer"`), named "edfl_answer".
+
+    Δ̄ is how much the full question lifts the log-likelihood of the answer over the skeleton
+    questions: an answer the question barely supports is risky. With a small chat model whose
+    answer/refuse decision tokens saturate, this reading separates right from wrong answers far
+    better than the decision event (see BENCHMARKS.md).
+    """
+
+    name = "edfl_answer"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("event", "answer")
+        super().__init__(**kwargs)

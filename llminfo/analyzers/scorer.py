@@ -38,10 +38,11 @@ FORMAT_VERSION = 1
 def available_methods() -> dict[str, type[HallucinationMethod]]:
     """`{name: class}` of every method the scorer can build by name."""
     from llminfo.analyzers.base import builtin_methods
-    from llminfo.analyzers.edfl import EDFLRiskAnalyzer
+    from llminfo.analyzers.edfl import EDFLAnswerRiskAnalyzer, EDFLRiskAnalyzer
 
     methods = dict(builtin_methods())
     methods[EDFLRiskAnalyzer.name] = EDFLRiskAnalyzer
+    methods[EDFLAnswerRiskAnalyzer.name] = EDFLAnswerRiskAnalyzer
     return methods
 
 
