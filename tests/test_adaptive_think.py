@@ -214,3 +214,26 @@ def test_adaptive_and_entropy_on_default_model(default_model):
     assert e.thinking_tokens == 6 and e.halt_reason == "entropy" and e.answer_tokens > 0
     [n] = run_halting(m, [q], "none", max_thinking_tokens=24)
     assert n.thinking_tokens <= 24 and n.halt_reason in ("eos", "budget") and n.probes == []
+
+
+def test_entropy_mode_without_processor_records_reads_the_output(tiny_model, tok):
+    """On vLLM the processor runs inside the engine (no records here): the halt is read from
+    the forced string in the output, and must agree with the records of an HF run."""
+    from llminfo.processors.halting import EntropyHaltingProcessor
+
+    class EngineLike:  # runs a copy of the processor, built from its vLLM settings
+        name, backend, tokenizer = "engine-like", "fake", tiny_model.tokenizer
+        chat = tiny_model.chat
+
+        def generate(self, prompts, *, processors=None, **kw):
+            cfg = processors[0].vllm_extra_args()["entropy_halting"]
+            copy = EntropyHaltingProcessor(self.tokenizer, cfg.pop("threshold"), **cfg)
+            return tiny_model.generate(prompts, processors=[copy], **kw)
+
+    items = [{"question": "The quick brown fox"}, {"question": "One two three four"}]
+    for kw in ({"entropy_threshold": 1e6, "min_tokens": 4}, {"entropy_threshold": 0.0, "max_thinking_tokens": 6}):
+        kw = {"window": 2, "max_answer_tokens": 3, "max_thinking_tokens": 32, **kw}
+        direct = run_halting(tiny_model, items, "entropy", **kw)
+        via = run_halting(EngineLike(), items, "entropy", **kw)
+        assert [r.to_dict() for r in via] == [r.to_dict() for r in direct]
+        assert all(r.halted or r.halt_reason == "budget" for r in direct)

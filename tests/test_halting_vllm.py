@@ -165,3 +165,16 @@ def test_real_engine_forces_close_and_cue(llm):
     assert CLOSE + CUE in a.text
     with pytest.raises((ValueError, VLLMValidationError), match="window"):
         llm.generate([prompt], SamplingParams(max_tokens=4, extra_args={"entropy_halting": {"threshold": 1.0, "window": 0}}), use_tqdm=False)
+
+
+def test_hf_processor_settings_round_trip_to_vllm(tok_dir):
+    from tiny import tiny_tokenizer
+
+    from llminfo.processors.halting import EntropyHaltingProcessor
+
+    hf = EntropyHaltingProcessor(tiny_tokenizer(), 0.7, window=5, min_tokens=3, max_thinking_tokens=40, open_marker="<think>", max_answer_tokens=9)
+    cfg = halting_args_of(SamplingParams(extra_args=hf.vllm_extra_args()))
+    assert cfg == {
+        "threshold": 0.7, "window": 5, "min_tokens": 3, "max_thinking_tokens": 40, "open_marker": "<think>",
+        "close_marker": CLOSE, "answer_cue": CUE, "max_answer_tokens": 9,
+    }  # fmt: skip

@@ -286,9 +286,14 @@ def _reason_entropy(model: LanguageModel, runs: list[_Run], p: dict[str, Any]) -
     )
     answers = {}
     eos = _eos_ids(model)
-    for i, (r, [c], rec) in enumerate(zip(runs, outs, proc.records())):
+    recs = proc.records()
+    for i, (r, [c]) in enumerate(zip(runs, outs)):
         ids = list(c.token_ids)
+        # HF runs the processor here and has its records; on vLLM it ran inside the engine:
+        # read the halt from the forced string in the output instead.
+        rec = recs[i] if len(recs) == len(runs) else _record_from_tokens(ids, proc.forced_ids, p["max_thinking_tokens"], eos)
         if rec.halted:
+            assert rec.halt_step is not None
             think = ids[: rec.halt_step]
             after = ids[rec.halt_step + forced :]
             if after and after[-1] in eos:
@@ -309,6 +314,19 @@ def _reason_entropy(model: LanguageModel, runs: list[_Run], p: dict[str, Any]) -
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _record_from_tokens(ids: list[int], forced: list[int], budget: int, eos: set[int]) -> Any:
+    """A `HaltingRecord` read from the output alone: a halt is the first occurrence of the
+    forced tokens (at the budget: "budget", before it: "entropy")."""
+    from llminfo.processors.halting_core import HaltingRecord
+
+    n = len(forced)
+    at = next((k for k in range(len(ids) - n + 1) if ids[k : k + n] == forced), None)
+    if at is not None:
+        return HaltingRecord(0, True, "budget" if at >= budget else "entropy", at, at, max(budget - at, 0), float("nan"))
+    ended = bool(ids) and ids[-1] in eos
+    return HaltingRecord(0, False, "eos" if ended else "thinking", None, len(ids), None, float("nan"))
 
 
 def _tokens_through_newline(tok: Any, ids: list[int]) -> int:

@@ -118,11 +118,21 @@ class EntropyHaltingProcessor:
             if not self.eos_ids:
                 raise ValueError("`max_answer_tokens` needs an end-of-sequence id: pass `eos_token_id`")
         self.max_answer_tokens = max_answer_tokens
+        self._settings = {
+            "threshold": self.threshold, "window": window, "min_tokens": min_tokens,
+            "max_thinking_tokens": max_thinking_tokens, "open_marker": open_marker, "close_marker": close_marker,
+            "answer_cue": answer_cue, "max_answer_tokens": max_answer_tokens,
+        }  # fmt: skip
         self._core: HaltingCore | None = None
         self._rows = 0
         self._last_len = -1
         self._prompt_tail: torch.Tensor | None = None
         self._prompt_len = 0
+
+    def vllm_extra_args(self) -> dict[str, Any]:
+        """The same settings as `SamplingParams.extra_args` for the vLLM counterpart
+        (`llminfo.processors.vllm_halting`); `VLLMModel.generate(processors=[...])` uses it."""
+        return {"entropy_halting": dict(self._settings)}
 
     def reset(self) -> None:
         """Forget the current generation (the next call starts a new one)."""
