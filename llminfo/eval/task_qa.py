@@ -37,19 +37,18 @@ class QAHallucinationTask(Task):
 
     @classmethod
     def method_registry(cls) -> dict[str, Callable[..., Any]]:
+        try:  # every method the HallucinationScorer can build by name (edfl, edfl_answer, ...)
+            from llminfo.analyzers.scorer import available_methods
+
+            return dict(available_methods())
+        except ImportError:
+            pass
         try:
             from llminfo.analyzers.base import builtin_methods
 
-            registry: dict[str, Callable[..., Any]] = dict(builtin_methods())
+            return dict(builtin_methods())
         except ImportError as e:
             raise TaskUnavailable(f"task qa-hallucination needs the hallucination analyzers: {e}") from None
-        try:  # part B's EDFL decision method, when installed
-            from llminfo.analyzers.edfl import EDFLRiskAnalyzer
-
-            registry[getattr(EDFLRiskAnalyzer, "name", "edfl")] = EDFLRiskAnalyzer
-        except ImportError:
-            pass
-        return registry
 
     def __init__(self, config):
         super().__init__(config)
