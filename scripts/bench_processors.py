@@ -207,6 +207,7 @@ def bench_halting_overhead(batch: int = 4, max_new_tokens: int = 64, rounds: int
         "ms_per_token": {k: [round(v * 1e3, 2) for v in vs] for k, vs in times.items()},
         "overhead": round(statistics.median(ratios) - 1, 4),
         "processor_call_ms": round(step_s * 1e3, 3),
+        "call_vs_plain_step": round(step_s / statistics.median(times["plain"]), 4),
         "target": "overhead <= 0.05",
         "torch_threads": torch.get_num_threads(),
         "loadavg_after": _load(),

@@ -185,7 +185,8 @@ class HaltingCore:
         phase = self.phase[:b]
         idx = torch.nonzero(phase == THINKING).flatten()
         if idx.numel():
-            ent = measures.entropy_from_logits(scores.index_select(0, idx)).to(self.buf.dtype)
+            think_scores = scores if idx.numel() == b else scores.index_select(0, idx)  # no copy if all think
+            ent = measures.entropy_from_logits(think_scores).to(self.buf.dtype)
             width = self.buf.shape[1]
             n = self.n_ent[idx]
             self.buf[idx, n % width] = ent
