@@ -81,7 +81,8 @@ def logsumexp(x: np.ndarray | Sequence[float], axis: int | None = None) -> np.nd
         return np.float64(-np.inf)
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    with np.errstate(divide="ignore"):  # all −inf → log(0) = −inf, as documented
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
 
