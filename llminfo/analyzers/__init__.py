@@ -32,6 +32,14 @@ _EXPORTS = {
     "Calibrator": "calibration",
     # other analyzers
     "PermutationDispersion": "dispersion",
+    "ICLTask": "dispersion",
+    "DispersionItem": "dispersion",
+    "InformationCapacity": "capacity",
+    "flops_per_token": "flops",
+    "run_halting": "adaptive_think",
+    "run_halting_item": "adaptive_think",
+    "HaltingItemResult": "adaptive_think",
+    "compare_decoding": "decoding",
 }
 
 __all__ = sorted(_EXPORTS)
