@@ -101,6 +101,28 @@ class ModelInfo:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_hf_config(cls, cfg: Any, **runtime: Any) -> "ModelInfo":
+        """Shape fields from a transformers config; `runtime` gives name, backend, max_context,
+        num_parameters, dtype, device."""
+        cfg = getattr(cfg, "text_config", None) or cfg  # multimodal configs nest the LM
+        heads = int(cfg.num_attention_heads)
+        hidden = int(cfg.hidden_size)
+        return cls(
+            vocab_size=int(cfg.vocab_size),
+            num_layers=int(cfg.num_hidden_layers),
+            hidden_size=hidden,
+            num_heads=heads,
+            num_kv_heads=int(getattr(cfg, "num_key_value_heads", None) or heads),
+            head_dim=int(getattr(cfg, "head_dim", None) or hidden // heads),
+            intermediate_size=int(getattr(cfg, "intermediate_size", 0) or 0),
+            num_experts=int(getattr(cfg, "num_local_experts", None) or getattr(cfg, "num_experts", None) or 0),
+            experts_per_token=int(getattr(cfg, "num_experts_per_tok", 0) or 0),
+            moe_intermediate_size=int(getattr(cfg, "moe_intermediate_size", 0) or 0),
+            tie_word_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)),
+            **runtime,
+        )
+
 
 class LanguageModel(ABC):
     """What every backend provides. See DESIGN.md, "The LanguageModel interface"."""

@@ -148,25 +148,11 @@ class VLLMModel(LanguageModel):
         return self._tokenizer
 
     def describe(self) -> ModelInfo:
-        cfg = self.llm.llm_engine.model_config.hf_config
-        cfg = getattr(cfg, "text_config", None) or cfg
-        heads = int(cfg.num_attention_heads)
-        hidden = int(cfg.hidden_size)
-        return ModelInfo(
+        return ModelInfo.from_hf_config(
+            self.llm.llm_engine.model_config.hf_config,
             name=self.name,
             backend=self.backend,
-            vocab_size=int(cfg.vocab_size),
-            num_layers=int(cfg.num_hidden_layers),
-            hidden_size=hidden,
-            num_heads=heads,
-            num_kv_heads=int(getattr(cfg, "num_key_value_heads", None) or heads),
-            head_dim=int(getattr(cfg, "head_dim", None) or hidden // heads),
-            intermediate_size=int(getattr(cfg, "intermediate_size", 0) or 0),
             max_context=self.max_context,
-            num_experts=int(getattr(cfg, "num_local_experts", None) or getattr(cfg, "num_experts", None) or 0),
-            experts_per_token=int(getattr(cfg, "num_experts_per_tok", 0) or 0),
-            moe_intermediate_size=int(getattr(cfg, "moe_intermediate_size", 0) or 0),
-            tie_word_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)),
             num_parameters=count_parameters(self.path),
             dtype=self.dtype,
             device=str(getattr(self.llm.llm_engine.vllm_config.device_config, "device_type", "")),
