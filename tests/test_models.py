@@ -257,3 +257,16 @@ def test_score_without_entropy_gives_same_logprobs(tiny_model):
         for a, b in zip(full, fast):
             np.testing.assert_allclose(a.logprobs, b.logprobs, atol=1e-5)
             assert b.entropy == [] and a.token_ids == b.token_ids
+
+
+def test_user_processors_see_raw_logits_before_temperature(tiny_model):
+    seen = []
+
+    def spy(input_ids, scores):
+        seen.append(scores[0].clone())
+        return scores
+
+    [[c]] = tiny_model.generate([PROMPTS[0]], max_new_tokens=1, temperature=0.5, seed=0, processors=[spy])
+    with torch.no_grad():
+        raw = tiny_model.model(torch.tensor([tiny_model.encode_prompt(PROMPTS[0])])).logits[0, -1]
+    torch.testing.assert_close(seen[0], raw, atol=1e-5, rtol=1e-5)

@@ -150,8 +150,9 @@ class LanguageModel(ABC):
         Returns one list of `n` Completions per prompt. With a seed, results repeat exactly
         and sample j of a prompt does not depend on which other prompts share the call.
         `processors` are transformers-style callables `(input_ids, scores) -> scores`
-        (e.g. `LocallyTypicalLogitsProcessor`, `EntropyHaltingProcessor`) applied after the
-        built-in temperature/top-k/top-p/typical warpers.
+        (e.g. `LocallyTypicalLogitsProcessor`, `EntropyHaltingProcessor`) applied to the raw
+        logits before the built-in temperature/top-k/top-p/typical warpers, as transformers'
+        `generate` orders `logits_processor` before its warpers.
         """
 
     @abstractmethod

@@ -142,7 +142,8 @@ class HFModel(LanguageModel):
         prompts = validate_generate_args(prompts, n, max_new_tokens, temperature, top_p, top_k, typical_p)
         stop = [stop] if isinstance(stop, str) else list(stop or [])
         encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
-        warpers = self._warpers(temperature, top_p, top_k, typical_p) + list(processors or [])
+        # As in transformers' generate: user processors see the raw logits, then the warpers run.
+        warpers = list(processors or []) + self._warpers(temperature, top_p, top_k, typical_p)
         rows = len(prompts) * n
         gens = _row_generators(seed, len(prompts), n, self.device)
 
