@@ -210,7 +210,8 @@ def _cmd_dispersion(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from llminfo.analyzers.dispersion import ICLTask, PermutationDispersion, load_icl_rows, load_icl_tasks, plot_summary
+    from llminfo.analyzers.dispersion import ICLTask, PermutationDispersion
+    from llminfo.analyzers.dispersion_io import load_icl_rows, load_icl_tasks, plot_summary
 
     params: dict = {}
     if args.config:

@@ -196,9 +196,9 @@ def test_parity_labels_are_right_and_seeded():
 
 
 def test_icl_tasks_load_in_the_dispersion_analyzer():
-    dispersion = pytest.importorskip("llminfo.analyzers.dispersion")
-    tasks = dispersion.load_icl_tasks(str(data_path("icl_tasks")))
-    rows = dispersion.load_icl_rows(str(data_path("icl_classification")))
+    dispersion_io = pytest.importorskip("llminfo.analyzers.dispersion_io")
+    tasks = dispersion_io.load_icl_tasks(str(data_path("icl_tasks")))
+    rows = dispersion_io.load_icl_rows(str(data_path("icl_classification")))
     for name, task in tasks.items():
         for _text, label in rows[name]:
             task.label_index(label)

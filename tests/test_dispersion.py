@@ -321,7 +321,7 @@ def test_cli_writes_jsonl_summary_and_plot(tmp_path, monkeypatch):
 def test_shipped_tasks_match_their_query_templates():
     import json as _json
 
-    from llminfo.analyzers.dispersion import load_icl_rows, load_icl_tasks
+    from llminfo.analyzers.dispersion_io import load_icl_rows, load_icl_tasks
     from llminfo.data import data_path
 
     tasks = load_icl_tasks()
@@ -338,7 +338,7 @@ def test_shipped_tasks_match_their_query_templates():
 def test_default_model_q_matches_direct_forward(default_model):
     import torch
 
-    from llminfo.analyzers.dispersion import load_icl_rows, load_icl_tasks
+    from llminfo.analyzers.dispersion_io import load_icl_rows, load_icl_tasks
     from llminfo.data import data_path
 
     task = load_icl_tasks()["sentiment"]

@@ -54,9 +54,10 @@ class DispersionTask(Task):
 
     @classmethod
     def _icl_task(cls, cfg) -> Any:
-        disp = _dispersion()
+        from llminfo.analyzers.dispersion_io import load_icl_tasks
+
         name = cfg.params.get("task", "")
-        tasks = disp.load_icl_tasks(cfg.params.get("tasks_file") or None)
+        tasks = load_icl_tasks(cfg.params.get("tasks_file") or None)
         if name not in tasks:
             raise ConfigError(f"config key `params.task`: {name!r} is not a known ICL task; known: {', '.join(tasks) or '(none)'}")
         return tasks[name]
