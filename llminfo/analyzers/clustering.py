@@ -321,3 +321,32 @@ def nli_from_model(model: Any, tokenizer: Any, batch_size: int = 32) -> NLIFn:
         return labels
 
     return nli
+
+
+def sample_and_cluster(
+    model: Any,
+    items: Sequence[Any],
+    cache: Any,
+    *,
+    num_samples: int,
+    temperature: float,
+    max_new_tokens: int,
+    seed: int,
+    clustering: Any,
+    clustering_kwargs: dict[str, Any],
+) -> tuple[list[str], list[list[Any]], list[list[str]], list[list[int]]]:
+    """The step semantic entropy and iterative-prompting MI share: sample K short answers per
+    question (through the shared `SampleCache`, one batched generate) and cluster them.
+
+    Returns (prompts, completions per item, cleaned answers per item, cluster ids per item).
+    """
+    from llminfo.analyzers.base import clean_answer, qa_prompt
+
+    prompts = [qa_prompt(model, it.question, it.context) for it in items]
+    samples = cache.get(
+        model, prompts, n=num_samples, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed
+    )
+    answers = [[clean_answer(c.text) for c in comps] for comps in samples]
+    kwargs = dict(clustering_kwargs)
+    kwargs.setdefault("questions", [it.question for it in items])
+    return prompts, samples, answers, cluster_answer_sets(answers, clustering, **kwargs)

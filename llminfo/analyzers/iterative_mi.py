@@ -47,10 +47,8 @@ from llminfo.analyzers.base import (
     SampleCache,
     answer_continuation,
     as_items,
-    clean_answer,
-    qa_prompt,
 )
-from llminfo.analyzers.clustering import check_clustering, cluster_answer_sets
+from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
 from llminfo.models.base import LanguageModel
 
 
@@ -163,15 +161,11 @@ class IterativePromptingMI(HallucinationMethod):
     ) -> list[MethodResult]:
         items = as_items(items)
         cache = cache if cache is not None else SampleCache()
-        f0 = [qa_prompt(model, it.question, it.context) for it in items]
-        samples = cache.get(
-            model, f0, n=self.num_samples, temperature=self.temperature,
-            max_new_tokens=self.max_new_tokens, seed=seed,
+        f0, samples, answers, ids_per_item = sample_and_cluster(
+            model, items, cache, num_samples=self.num_samples, temperature=self.temperature,
+            max_new_tokens=self.max_new_tokens, seed=seed, clustering=self.clustering,
+            clustering_kwargs=self.clustering_kwargs,
         )
-        answers = [[clean_answer(c.text) for c in comps] for comps in samples]
-        kwargs = dict(self.clustering_kwargs)
-        kwargs.setdefault("questions", [it.question for it in items])
-        ids_per_item = cluster_answer_sets(answers, self.clustering, **kwargs)
 
         # One batched scoring call: distinct answers under F0, and every centre under F1(x, X_i).
         prompts: list[str] = []

@@ -33,10 +33,8 @@ from llminfo.analyzers.base import (
     QAItem,
     SampleCache,
     as_items,
-    clean_answer,
-    qa_prompt,
 )
-from llminfo.analyzers.clustering import check_clustering, cluster_answer_sets
+from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
 from llminfo.models.base import LanguageModel
 
 
@@ -87,15 +85,11 @@ class SemanticEntropy(HallucinationMethod):
     ) -> list[MethodResult]:
         items = as_items(items)
         cache = cache if cache is not None else SampleCache()
-        prompts = [qa_prompt(model, it.question, it.context) for it in items]
-        samples = cache.get(
-            model, prompts, n=self.num_samples, temperature=self.temperature,
-            max_new_tokens=self.max_new_tokens, seed=seed,
+        _prompts, samples, answers, ids_per_item = sample_and_cluster(
+            model, items, cache, num_samples=self.num_samples, temperature=self.temperature,
+            max_new_tokens=self.max_new_tokens, seed=seed, clustering=self.clustering,
+            clustering_kwargs=self.clustering_kwargs,
         )
-        answers = [[clean_answer(c.text) for c in comps] for comps in samples]
-        kwargs = dict(self.clustering_kwargs)
-        kwargs.setdefault("questions", [it.question for it in items])
-        ids_per_item = cluster_answer_sets(answers, self.clustering, **kwargs)
         results = []
         for comps, ans, ids in zip(samples, answers, ids_per_item):
             seq_lp = [c.mean_logprob for c in comps]
