@@ -97,6 +97,32 @@ def normalize_logprobs(logp: np.ndarray | Sequence[float], axis: int = -1) -> np
     return np.exp(log_normalize(logp, axis=axis))
 
 
+
+
+def average_ranks(s: np.ndarray | Sequence[float]) -> np.ndarray:
+    """1-based ranks with ties given their average rank (like `scipy.stats.rankdata`)."""
+    s = np.asarray(s, dtype=np.float64)
+    order = np.argsort(s, kind="mergesort")
+    sorted_s = s[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_s)) + 1]
+    ends = np.r_[starts[1:], s.size]
+    ranks = np.empty(s.size)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)  # mean of ranks start+1 .. end
+    return ranks
+
+
+def auroc(y_true: np.ndarray | Sequence[int], scores: np.ndarray | Sequence[float]) -> float:
+    """AUROC = P(score of a random positive > score of a random negative), ties counted ½.
+
+    Mann–Whitney U / (n₊ n₋) (Hanley & McNeil, Radiology 1982). Needs both classes present;
+    callers validate (see `llminfo.eval.metrics.auroc`).
+    """
+    y = np.asarray(y_true)
+    ranks = average_ranks(scores)
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
 # ---------------------------------------------------------------------------------------
 # Hallucination: semantic entropy / MI
 # ---------------------------------------------------------------------------------------

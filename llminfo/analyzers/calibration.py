@@ -17,6 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from llminfo import measures
+
 KINDS = ("logistic", "isotonic")
 
 
@@ -30,17 +32,7 @@ def _rank_pct(x: np.ndarray) -> np.ndarray:
     if v.size == 1:
         out[ok] = 0.5
         return out
-    order = np.argsort(v, kind="mergesort")
-    ranks = np.empty(v.size)
-    sv = v[order]
-    i = 0
-    while i < v.size:
-        j = i
-        while j + 1 < v.size and sv[j + 1] == sv[i]:
-            j += 1
-        ranks[order[i : j + 1]] = 0.5 * (i + j)
-        i = j + 1
-    out[ok] = ranks / (v.size - 1)
+    out[ok] = (measures.average_ranks(v) - 1) / (v.size - 1)
     return out
 
 
@@ -74,8 +66,7 @@ def _auroc(y: np.ndarray, s: np.ndarray) -> float:
     pos, neg = int(y.sum()), int((1 - y).sum())
     if pos == 0 or neg == 0:
         return 0.5
-    ranks = _rank_pct(s) * (s.size - 1) + 1  # average ranks 1..n
-    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
+    return measures.auroc(y, s)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

@@ -26,6 +26,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from llminfo import measures
+
 ArrayLike = np.ndarray | Sequence[float]
 
 
@@ -59,18 +61,6 @@ def _both_classes(y: np.ndarray, name: str) -> None:
         raise ValueError(f"`{name}` holds a single class: the metric is undefined (need both 0 and 1)")
 
 
-def _average_ranks(s: np.ndarray) -> np.ndarray:
-    """1-based ranks with ties given their average rank (like scipy.stats.rankdata)."""
-    order = np.argsort(s, kind="mergesort")
-    sorted_s = s[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_s)) + 1]
-    ends = np.r_[starts[1:], s.size]
-    avg = (starts + ends + 1) / 2.0  # mean of ranks start+1 .. end
-    ranks = np.empty(s.size)
-    ranks[order] = np.repeat(avg, ends - starts)
-    return ranks
-
-
 # -- ranking ------------------------------------------------------------------------------
 
 
@@ -90,10 +80,7 @@ def auroc(y_true: ArrayLike, scores: ArrayLike) -> float:
     """
     y, s = _pair(y_true, scores, "y_true", "scores", binary=True)
     _both_classes(y, "y_true")
-    ranks = _average_ranks(s)
-    n_pos = y.sum()
-    n_neg = y.size - n_pos
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return measures.auroc(y, s)
 
 
 def roc_curve(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
