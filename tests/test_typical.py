@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from transformers import LogitsProcessorList
 from transformers.generation.logits_process import TypicalLogitsWarper
 
+from llminfo import measures
 from llminfo.measures import typical_mask
 from llminfo.processors import LocallyTypicalLogitsProcessor
+from typical_ref import f64_mass_keep
 
 DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
@@ -72,6 +74,74 @@ def test_same_kept_set_as_transformers(seed, batch, vocab, kind, dtype, tau, k):
     got = typical_mask(x, tau, k)
     assert got.dtype == torch.bool and got.shape == x.shape
     assert torch.equal(got, expected)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10**6),
+    batch=st.integers(1, 6),
+    vocab=st.integers(16, 300),
+    kind=st.sampled_from(KINDS + ["zipf"] * 3),
+    dtype=st.sampled_from(DTYPES),
+    tau=taus,
+    k=st.integers(2, 4),
+    topk=st.sampled_from([(1,), (2, 4), (4,), (1, 3)]),
+)
+def test_fast_filter_is_the_float64_mass_reference(monkeypatch, seed, batch, vocab, kind, dtype, tau, k, topk):
+    """The vLLM processor's core (partial sorts, then the full sort for rows they cannot
+    settle) keeps exactly the reference set; tiny top-k sizes make every branch run at these
+    vocabulary sizes. With `min_tokens_to_keep` > 1 it equals its own full-sort path."""
+    x = _zipf_logits(seed, batch, vocab, dtype) if kind == "zipf" else make_logits(seed, batch, vocab, kind, dtype)
+    taus_t = torch.rand(batch, 1, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).clamp(1e-3, 0.999)
+    taus_t[0] = tau
+    monkeypatch.setattr(measures, "_TYPICAL_TOPK", ())
+    full_sort = measures._typical_filter_fast(x, taus_t, k)
+    monkeypatch.setattr(measures, "_TYPICAL_TOPK", topk)
+    got = ~measures._typical_filter_fast(x, taus_t)
+    for row in range(batch):
+        assert torch.equal(got[row], f64_mass_keep(x[row : row + 1], float(taus_t[row]))[0]), row
+    assert torch.equal(measures._typical_filter_fast(x, taus_t, k), full_sort)
+
+
+def _zipf_logits(seed: int, batch: int, vocab: int, dtype: torch.dtype) -> torch.Tensor:
+    """Next-token logits shaped like a language model's: a Zipf law over a random token
+    order, a random temperature, noise."""
+    g = torch.Generator().manual_seed(seed)
+    rank = torch.stack([torch.randperm(vocab, generator=g) for _ in range(batch)]) + 1.0
+    alpha = 1.2 + torch.rand(batch, 1, generator=g)
+    return (-alpha * rank.log() + 0.5 * torch.randn(batch, vocab, generator=g)).to(dtype)
+
+
+def test_fast_filter_settles_most_rows_by_partial_sort_and_agrees_with_transformers():
+    """At a real vocabulary size the partial sorts settle almost every row (the full sort is
+    the exception); the result is the reference's, and transformers' float32 warper keeps
+    the same set on all but rows whose cumulative mass sits at τ within float32 rounding."""
+    x = _zipf_logits(0, 32, 49152, torch.float32)
+    scores, p = measures._typicality_scores(x, with_probs=True)
+    for tau in (0.2, 0.9, 0.95):
+        mass = torch.full((32, 1), tau, dtype=torch.float64)
+        _, settled = measures._typical_topk(scores, p, mass, 1, measures._TYPICAL_TOPK[-1])
+        assert int(settled.sum()) >= 28, (tau, int(settled.sum()))
+        got = ~measures._typical_filter_fast(x, mass)
+        assert torch.equal(got, f64_mass_keep(x, tau)), tau
+        assert int((got == hf_keep(x, tau)).all(dim=1).sum()) >= 30, tau
+
+
+def test_partial_sort_leaves_a_row_at_the_boundary_to_the_full_sort(monkeypatch):
+    """A row whose cumulative mass equals τ up to rounding is not settled by the partial
+    sort, and the result equals the full sort's."""
+    p = torch.full((1, 4096), 1e-9, dtype=torch.float64)
+    p[0, :4] = torch.tensor([0.5, 0.25, 0.15, 0.1 - 4092e-9], dtype=torch.float64)
+    x = p.log()  # typicality order: 0.25, 0.5, 0.15, 0.1 → cumulative 0.25, 0.75, 0.9, 1
+    scores, probs = measures._typicality_scores(x, with_probs=True)
+    for tau, settles in [(0.75, False), (0.9, False), (0.8, True), (0.5, True)]:
+        mass = torch.tensor([[tau]], dtype=torch.float64)
+        _, settled = measures._typical_topk(scores, probs, mass, 1, 64)
+        assert bool(settled[0]) == settles, tau
+        got = measures._typical_filter_fast(x, mass)
+        monkeypatch.setattr(measures, "_TYPICAL_TOPK", ())
+        assert torch.equal(got, measures._typical_filter_fast(x, mass)), tau
+        monkeypatch.undo()
 
 
 @settings(max_examples=200, deadline=None)

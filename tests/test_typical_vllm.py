@@ -24,6 +24,7 @@ from vllm.v1.sample.logits_processor import BatchUpdate, MoveDirectionality  # n
 
 from llminfo.measures import typical_mask  # noqa: E402
 from llminfo.processors.vllm import TypicalLogitsProcessor  # noqa: E402
+from typical_ref import f64_mass_keep  # noqa: E402
 
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
@@ -41,7 +42,8 @@ def _params(tau: float | None = None, **extra) -> SamplingParams:
 
 
 def _check_rows(proc: TypicalLogitsProcessor, taus: list[float | None], seed: int = 0) -> None:
-    """apply() filters exactly the rows with τ, as typical_mask, and leaves others bit-identical."""
+    """apply() filters exactly the rows with τ (transformers' typical set, cumulative mass in
+    float64: tests/test_typical.py::f64_mass_keep), and leaves others bit-identical."""
     g = torch.Generator().manual_seed(seed)
     logits = torch.randn(len(taus), 500, generator=g) * 3
     out = proc.apply(logits.clone())
@@ -49,9 +51,13 @@ def _check_rows(proc: TypicalLogitsProcessor, taus: list[float | None], seed: in
         if tau is None or tau == 1.0:
             assert torch.equal(out[r], logits[r]), r
         else:
-            keep = typical_mask(logits[r : r + 1], tau)[0]
+            keep = f64_mass_keep(logits[r : r + 1], tau)[0]
             assert keep.sum() < keep.numel()
             assert torch.equal(out[r], logits[r].masked_fill(~keep, -math.inf)), r
+
+
+def _f64_keep_rows(logits: torch.Tensor, taus: list[float]) -> torch.Tensor:
+    return torch.cat([f64_mass_keep(logits[r : r + 1], t) for r, t in enumerate(taus)])
 
 
 def test_batch_bookkeeping_add_remove_move_swap():
@@ -97,15 +103,15 @@ def test_registered_twice_filters_once():
     second.update_state(upd)
     for step in range(3):  # each step brings a new logits tensor
         logits = torch.randn(2, 300, generator=torch.Generator().manual_seed(step)) * 3
-        expected = logits.masked_fill(~typical_mask(logits, torch.tensor([0.3, 0.6])), -math.inf)
+        expected = logits.masked_fill(~_f64_keep_rows(logits, [0.3, 0.6]), -math.inf)
         out = second.apply(first.apply(logits))
         assert torch.equal(out, expected)
         # A filtered distribution filtered again would lose tokens: the guard matters.
-        assert not torch.equal(typical_mask(expected, torch.tensor([0.3, 0.6])), torch.isfinite(expected))
+        assert not torch.equal(_f64_keep_rows(expected, [0.3, 0.6]), torch.isfinite(expected))
     # vLLM may rebuild its processors (new InputBatch): a lone later instance still filters.
     del first
     logits = torch.randn(2, 300) * 3
-    assert torch.equal(second.apply(logits.clone()), logits.masked_fill(~typical_mask(logits, torch.tensor([0.3, 0.6])), -math.inf))
+    assert torch.equal(second.apply(logits.clone()), logits.masked_fill(~_f64_keep_rows(logits, [0.3, 0.6]), -math.inf))
 
 
 @pytest.mark.parametrize("bad", [0, 0.0, -1, 1.5, float("nan"), "0.5", True, None, [0.5]])
