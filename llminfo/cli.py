@@ -396,6 +396,28 @@ def _add_method_args(p: argparse.ArgumentParser) -> None:
                    "iterative_mi,edfl); see `available_methods()`")
     p.add_argument("--samples", type=int, default=None, help="K samples for sampling methods (default: theirs, 10)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--method-arg", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="a method's parameter, e.g. --method-arg semantic_entropy.temperature=0.9 "
+                   "--method-arg edfl.num_skeletons=4 (VALUE parsed as YAML; repeatable)")
+
+
+def _method_kwargs(items: list[str], names: list[str]) -> dict[str, dict]:
+    """`{method: kwargs}` from --method-arg METHOD.KEY=VALUE items, checked against `names`."""
+    import yaml
+
+    out: dict[str, dict] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        method, dot, param = key.strip().partition(".")
+        if not eq or not dot or not method or not param:
+            raise UserError(f"--method-arg {item!r}: expected METHOD.KEY=VALUE, e.g. semantic_entropy.temperature=0.9")
+        if method not in names:
+            raise UserError(f"--method-arg {item!r}: method {method!r} is not among the scored methods ({', '.join(names)})")
+        try:
+            out.setdefault(method, {})[param] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise UserError(f"--method-arg {item!r}: VALUE is not valid YAML: {e}") from None
+    return out
 
 
 def _scorer_from_args(args: argparse.Namespace):
@@ -406,8 +428,8 @@ def _scorer_from_args(args: argparse.Namespace):
         if args.methods:
             raise UserError("--methods and --calibrator both given: the calibrator file fixes the methods")
         scorer = HallucinationScorer.load(calibrator)
-        if args.samples is not None:
-            raise UserError("--samples and --calibrator both given: the calibrator file fixes the methods' parameters")
+        if args.samples is not None or args.method_arg:
+            raise UserError("--samples/--method-arg and --calibrator both given: the calibrator file fixes the methods' parameters")
         return scorer
     names = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else list(DEFAULT_METHODS)
     unknown = [m for m in names if m not in available_methods()]
@@ -415,7 +437,11 @@ def _scorer_from_args(args: argparse.Namespace):
         raise UserError(f"--methods: unknown {', '.join(unknown)} (choose from {', '.join(sorted(available_methods()))})")
     if args.samples is not None and args.samples < 1:
         raise UserError(f"--samples has to be >= 1, got {args.samples}")
-    return HallucinationScorer(names, samples=args.samples)
+    kwargs = _method_kwargs(args.method_arg, names)
+    try:
+        return HallucinationScorer([(n, kwargs[n]) if n in kwargs else n for n in names], samples=args.samples)
+    except ValueError as e:
+        raise UserError(f"--method-arg: {e}") from None
 
 
 def _cmd_score(args: argparse.Namespace) -> int:

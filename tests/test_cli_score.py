@@ -139,6 +139,10 @@ def test_bad_row_stop_exits_2_with_one_line(tmp_path, model_dir, capsys):
         (["--methods", "msp,bogus"], "unknown bogus"),
         (["--batch-size", "0"], "--batch-size"),
         (["--samples", "0"], "--samples"),
+        (["--method-arg", "semantic_entropy.temperature"], "expected METHOD.KEY=VALUE"),
+        (["--methods", "msp", "--method-arg", "semantic_entropy.temperature=0.9"], "not among the scored methods"),
+        (["--methods", "semantic_entropy", "--method-arg", "semantic_entropy.temprature=0.9"], "temprature"),
+        (["--methods", "semantic_entropy", "--method-arg", "semantic_entropy.temperature=[1"], "not valid YAML"),
     ],
 )
 def test_user_errors(tmp_path, model_dir, capsys, args, match):
@@ -191,3 +195,19 @@ def test_calibrate_needs_both_classes(tmp_path, model_dir, capsys):
     inp = _write(tmp_path / "lab.jsonl", [{"question": f"Q{i}?", "answer": "a", "correct": True} for i in range(3)])
     assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", model_dir, "--methods", "msp"]) == 2
     assert "both correct and wrong" in capsys.readouterr().err
+
+
+def test_method_arg_reaches_the_method_and_the_saved_scorer(tmp_path, model_dir, capsys):
+    """--method-arg sets a method's parameter: it shows in the calibrator file and changes
+    the scores (a different sampling temperature gives different semantic entropies)."""
+    labelled = [{"question": f"Name a colour ({i}).", "answer": "red", "correct": i % 2 == 0} for i in range(6)]
+    inp = _write(tmp_path / "lab.jsonl", labelled)
+    saved = {}
+    for temp in ("0.5", "1.5"):
+        cal = tmp_path / f"cal{temp}.json"
+        assert main(["calibrate", str(inp), "--output", str(cal), "--model", model_dir, "--methods", "semantic_entropy",
+                     "--samples", "3", "--method-arg", f"semantic_entropy.temperature={temp}"]) == 0
+        saved[temp] = json.loads(cal.read_text())
+    capsys.readouterr()
+    params = [d["methods"][0]["params"] for d in saved.values()]
+    assert [p["temperature"] for p in params] == [0.5, 1.5] and all(p["num_samples"] == 3 for p in params)
