@@ -475,7 +475,9 @@ def _add_calibrate(sub) -> None:
     p.add_argument("--output", required=True, help="calibrator JSON to write")
     add_model_args(p)
     _add_method_args(p)
-    p.add_argument("--kind", default="logistic", choices=["logistic", "isotonic"], help="calibration map (default logistic)")
+    p.add_argument("--kind", default="rank", choices=["rank", "logistic", "isotonic"],
+                   help="calibration map: rank = AUROC-weighted average of score percentiles → monotone logistic "
+                   "(default), logistic = logistic regression on all scores, isotonic = percentile average → isotonic")
     p.add_argument("--target-risk", type=float, default=0.2, help="error rate allowed among answered items (default 0.2)")
     p.add_argument("--on-bad-row", default="skip", choices=["skip", "stop"])
     p.set_defaults(func=_cmd_calibrate)

@@ -92,7 +92,7 @@ def test_threshold_brute_force():
     assert choose_threshold(np.array([0.1, 0.2]), np.array([1.0, 1.0]), 0.1)[0] == -1.0
 
 
-@pytest.mark.parametrize("kind", ["logistic", "isotonic"])
+@pytest.mark.parametrize("kind", ["rank", "logistic", "isotonic"])
 def test_calibrator_learns_signal_and_orientation(kind):
     rng = np.random.default_rng(0)
     wrong = (rng.random(400) < 0.5).astype(float)
@@ -112,6 +112,12 @@ def test_calibrator_learns_signal_and_orientation(kind):
         assert auc_cal > auc_one  # combining the reversed signal helps
     else:
         assert auc_cal > 0.75
+    if kind == "rank":  # a strictly increasing map of the weighted percentile average
+        mix = cal._ecdf_mean(s[200:])
+        order = np.argsort(mix, kind="stable")
+        assert np.all(np.diff(risk[order]) >= 0) and np.all((np.diff(risk[order]) > 0) == (np.diff(mix[order]) > 0))
+        assert cal.weights[0] > 0.3 and cal.weights[1] < -0.3 and abs(cal.weights[2]) < 0.2
+        assert roc_auc_score(wrong[200:], risk) == pytest.approx(roc_auc_score(wrong[200:], mix))
     # Calibrated: mean predicted risk tracks the error rate on held-out data.
     assert abs(risk.mean() - wrong[200:].mean()) < 0.08
 

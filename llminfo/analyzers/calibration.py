@@ -6,7 +6,8 @@ Three pieces, all numpy (no scikit-learn at run time; tests compare with it):
   scikit-learn's `LogisticRegression(C=...)`: intercept not penalised).
 - `fit_isotonic` / `isotonic_predict`: pool-adjacent-violators (Barlow et al., 1972), with
   scikit-learn's tie handling and linear interpolation between fitted points.
-- `Calibrator`: standardise → logistic, or AUROC-weighted ECDF average → isotonic; plus the answer/abstain
+- `Calibrator`: AUROC-weighted ECDF average → monotone logistic ("rank", the default),
+  standardise → logistic, or ECDF average → isotonic; plus the answer/abstain
   threshold that meets a target risk on the calibration split. Serialises to plain JSON.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from llminfo import measures
 
-KINDS = ("logistic", "isotonic")
+KINDS = ("rank", "logistic", "isotonic")
 
 
 def _rank_pct(x: np.ndarray) -> np.ndarray:
@@ -185,9 +186,15 @@ class Calibrator:
     """Maps per-method scores (N, M) to a calibrated risk P(wrong) and an answer/abstain threshold.
 
     Args:
-        kind (`str`, defaults to "logistic"): "logistic" (standardised scores → logistic
-            regression) or "isotonic" (ECDF percentiles of the scores against the
-            calibration split, averaged with weights 2·AUROC − 1 → isotonic regression).
+        kind (`str`, defaults to "rank"): "rank" (ECDF percentiles of the scores against
+            the calibration split, averaged with weights 2·AUROC − 1, then a one-feature
+            logistic map: strictly monotone, so the risk ranks items exactly as the
+            weighted average does), "logistic" (standardised scores → logistic regression
+            on all methods at once) or "isotonic" (the same weighted ECDF average →
+            isotonic regression: a step function, so tied risks).
+            On the shipped factual set "rank" ranks wrong answers best (BENCHMARKS.md): an
+            average of percentiles is robust to heavy-tailed scores and does not overfit
+            correlated methods the way a joint fit on a few hundred labels does.
         target_risk (`float`, defaults to 0.2): error rate allowed among answered items; the
             threshold is the largest that meets it on the calibration split.
         c (`float`, defaults to 1.0): inverse L2 strength of the logistic fit.
@@ -197,7 +204,7 @@ class Calibrator:
         >>> cal.predict(scores)  # (N,) risks in [0, 1]
     """
 
-    kind: str = "logistic"
+    kind: str = "rank"
     target_risk: float = 0.2
     c: float = 1.0
     methods: list[str] = field(default_factory=list)
@@ -245,8 +252,17 @@ class Calibrator:
             # wrong answers higher counts in proportion, a reversed one counts reversed, a
             # useless one not at all (so noise does not dilute the isotonic input).
             self.weights = [2.0 * _auroc(wrong, s[:, j]) - 1.0 for j in range(s.shape[1])]
-            kx, ky = fit_isotonic(self._ecdf_mean(s), wrong)
-            self.knots_x, self.knots_y = kx.tolist(), ky.tolist()
+            mix = self._ecdf_mean(s)
+            if self.kind == "rank":
+                scale = float(np.std(mix)) or 1.0  # the L2 penalty acts on a standardised slope
+                w, b = fit_logistic(((mix - 0.5) / scale)[:, None], wrong, c=self.c)
+                # The weighted average ranks wrong answers above right ones on this split
+                # (weights are signed by AUROC), so the slope is positive; keep the map
+                # increasing even on degenerate splits so the ranking is never inverted.
+                self.coef, self.intercept = [max(float(w[0]) / scale, 1e-6)], b
+            else:
+                kx, ky = fit_isotonic(mix, wrong)
+                self.knots_x, self.knots_y = kx.tolist(), ky.tolist()
         risk = self.predict(s)
         t, cov, err = choose_threshold(risk, wrong, self.target_risk)
         self.threshold = t
@@ -262,6 +278,8 @@ class Calibrator:
             raise ValueError(f"scores have to be (N, {len(self.methods)}) for methods {self.methods}, got {s.shape}")
         if self.kind == "logistic":
             return _sigmoid(self._standardize(s) @ np.asarray(self.coef) + self.intercept)
+        if self.kind == "rank":
+            return _sigmoid((self._ecdf_mean(s) - 0.5) * self.coef[0] + self.intercept)
         return np.clip(isotonic_predict(np.asarray(self.knots_x), np.asarray(self.knots_y), self._ecdf_mean(s)), 0.0, 1.0)
 
     def decide(self, risk: np.ndarray) -> list[str]:

@@ -187,7 +187,7 @@ class HallucinationScorer:
         items: Sequence[QAItem | Mapping | str],
         correct: Sequence[bool | int],
         *,
-        kind: str = "logistic",
+        kind: str = "rank",
         target_risk: float = 0.2,
         seed: int = 0,
         cache: SampleCache | None = None,
@@ -200,7 +200,7 @@ class HallucinationScorer:
         return self.fit_scores(scores, correct, kind=kind, target_risk=target_risk)
 
     def fit_scores(
-        self, scores: np.ndarray, correct: Sequence[bool | int], *, kind: str = "logistic", target_risk: float = 0.2
+        self, scores: np.ndarray, correct: Sequence[bool | int], *, kind: str = "rank", target_risk: float = 0.2
     ) -> "HallucinationScorer":
         """Fit the calibrator on precomputed raw scores (N, M) in the order of `names`."""
         self.calibrator = Calibrator(kind=kind, target_risk=target_risk).fit(self.names, scores, correct)

@@ -121,7 +121,7 @@ class QAHallucinationTask(Task):
             if y[train].min() == y[train].max():
                 risk[test] = 1.0 - y[train].mean()
                 continue
-            risk[test] = Calibrator("logistic").fit(names, x[train], y[train]).predict(x[test])
+            risk[test] = Calibrator().fit(names, x[train], y[train]).predict(x[test])
         return y, risk
 
     def figures(self, rows: Sequence[dict[str, Any]], metrics: dict[str, Any]) -> list[tuple[str, bytes]]:
