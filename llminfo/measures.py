@@ -579,9 +579,9 @@ def _typical_filter_fast(logits: torch.Tensor, mass: torch.Tensor, min_tokens_to
     half-precision logits); the cumulative mass of the sorted p is summed in float64 and
     compared with τ in float64, where transformers re-normalises and sums in the logits'
     dtype. The kept sets differ only when a cumulative mass lies within float32
-    rounding (~1e-6) of τ. Summing in float64 is what makes a partial sort exact: on CPU the
+    rounding (~1e-5) of τ. Summing in float64 is what makes a partial sort exact: on CPU the
     k most typical tokens (k = 256, then 2048) settle the cut-off of almost every row (see
-    `_typical_topk`) and only the others are fully sorted — 3–6× faster than the full sort at
+    `_typical_topk`) and only the others are fully sorted — 3–5× faster than the full sort at
     a 49k vocabulary. On other devices the full sort runs, with no host sync.
 
     `mass` is a (batch, 1) float64 tensor of τ.
