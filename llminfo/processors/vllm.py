@@ -46,12 +46,14 @@ class TypicalLogitsProcessor(LogitsProcessor):
     r"""vLLM V1 logits processor for locally typical sampling (Meister et al., TACL 2023).
 
     Per request, keep the tokens whose information content −log p is closest to the entropy
-    of the next-token distribution until their mass reaches τ; the kept set is exactly
-    transformers' `TypicalLogitsWarper` applied to the same logits cast to float64
-    (`llminfo.measures.typical_mask(logits.double(), τ)`, `min_tokens_to_keep = 1`). In
-    float64 a partial sort settles the cut-off of almost every row exactly, which keeps the
-    per-step cost low on CPU (`llminfo.measures._typical_filter_fast`). Like vLLM's min-p it is applied after temperature and only to
-    sampled (non-greedy) requests: a greedy request ignores τ, as in transformers.
+    of the next-token distribution until their mass reaches τ. Scores, probabilities and
+    cut-off rule are transformers' `TypicalLogitsWarper` (`min_tokens_to_keep = 1`); the
+    cumulative mass is summed in float64 (transformers re-normalises and sums in float32),
+    so the kept set is the warper's except when a cumulative mass lies within float32
+    rounding (~1e-5) of τ. Summing in float64 lets a partial sort settle almost every row
+    exactly, which keeps the per-step cost low on CPU (`llminfo.measures._typical_filter_fast`).
+    Like vLLM's min-p it is applied after temperature and only to sampled (non-greedy)
+    requests: a greedy request ignores τ, as in transformers.
 
     Per-request argument (in `SamplingParams.extra_args`, or `vllm_xargs` in an
     OpenAI-compatible request body):
