@@ -181,6 +181,11 @@ def test_bad_corpora_name_file_and_row(tmp_path):
     nofield.write_text('{"body": "x y z"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="line 1.*`text`"):
         ic.measure_source(nofield)
+    for name, body, match in [("badjson.jsonl", '{"text": "a b"}\n{"text": \n', "badjson.jsonl, line 2: invalid JSON"),
+                              ("notobj.jsonl", '["x y z"]\n', "notobj.jsonl, line 1: expected a JSON object, got list")]:
+        (tmp_path / name).write_text(body, encoding="utf-8")
+        with pytest.raises(ValueError, match=match):
+            ic.measure_source(tmp_path / name)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         list(iter_documents(tmp_path / "nope.txt"))
 

@@ -335,6 +335,19 @@ def test_shipped_tasks_match_their_query_templates():
 
 
 @pytest.mark.integration
+def test_load_icl_rows_names_file_and_line_of_a_bad_row(tmp_path):
+    from llminfo.analyzers.dispersion_io import load_icl_rows
+
+    good = json.dumps({"task": "t", "text": "fine", "label": "a"}) + "\n"
+    for body, match in [(good + "{oops\n", r"rows.jsonl, line 2: invalid JSON"),
+                        (good + "\n" + '"just a string"\n', r"rows.jsonl, line 3: expected a JSON object, got str"),
+                        (good + json.dumps({"task": "t", "text": "", "label": "a"}) + "\n", r"line 2: field `text`")]:
+        path = tmp_path / "rows.jsonl"
+        path.write_text(body, encoding="utf-8")
+        with pytest.raises(ValueError, match=match):
+            load_icl_rows(str(path))
+
+
 def test_default_model_q_matches_direct_forward(default_model):
     import torch
 

@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import inspect
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from llminfo import measures
+from llminfo.data import json_object
 from llminfo.analyzers.flops import flops_per_token
 from llminfo.models.base import LanguageModel
 
@@ -144,11 +144,8 @@ def _iter_jsonl(path: Path, text_field: str) -> Iterator[Document]:
                 if not line.strip():
                     continue
                 where = f"{path}, line {lineno}"
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{where}: not valid JSON ({e.msg})") from None
-                if not isinstance(row, dict) or text_field not in row:
+                row = json_object(line, where)
+                if text_field not in row:
                     raise ValueError(f"{where}: no `{text_field}` field")
                 yield _checked(Document(where, row[text_field], stream=False))
     except UnicodeDecodeError as e:

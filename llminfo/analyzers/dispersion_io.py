@@ -15,7 +15,7 @@ from llminfo.analyzers.dispersion import ICLTask
 def load_icl_rows(path: str, task: str | None = None) -> dict[str, list[tuple[str, str]]]:
     """(text, label) rows per task from a JSONL file with `task`, `text`, `label` per line
     (`task` optional when `task=` names it). Errors name the file and line."""
-    import json
+    from llminfo.data import json_object
 
     out: dict[str, list[tuple[str, str]]] = {}
     with open(path, encoding="utf-8") as f:
@@ -23,12 +23,7 @@ def load_icl_rows(path: str, task: str | None = None) -> dict[str, list[tuple[st
             if not line.strip():
                 continue
             where = f"{path}, line {lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{where}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{where}: expected a JSON object")
+            row = json_object(line, where)
             name = row.get("task", task)
             for key, val in (("text", row.get("text")), ("label", row.get("label")), ("task", name)):
                 if not isinstance(val, str) or not val.strip():

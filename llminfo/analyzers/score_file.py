@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from llminfo.analyzers.base import QAItem, SampleCache
+from llminfo.data import json_object
 
 BAD_ROW_POLICIES = ("skip", "stop")
 
@@ -56,12 +57,7 @@ def read_rows(path: str | Path, on_bad_row: str = "skip", warn: Callable[[str], 
         where = f"{path}: line {n}"
         try:
             try:
-                data = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise BadRow(f"{where}: invalid JSON ({e.msg})") from None
-            if not isinstance(data, dict):
-                raise BadRow(f"{where}: expected a JSON object, got {type(data).__name__}")
-            try:
+                data = json_object(line, where)
                 item = QAItem.from_dict(data, where=where)
                 if require is not None:
                     require(data, where)

@@ -70,6 +70,17 @@ def data_path(name: str) -> Path:
     )
 
 
+def json_object(line: str | bytes, where: str) -> dict[str, Any]:
+    """One JSONL line parsed as a JSON object; ValueError naming `where` (file and line) if it is not."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where}: invalid JSON ({e.msg})") from None
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    return row
+
+
 def load_jsonl(name: str) -> list[dict[str, Any]]:
     """Rows of a shipped JSONL file (see `data_path` for `name`).
 
@@ -82,13 +93,7 @@ def load_jsonl(name: str) -> list[dict[str, Any]]:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path.name} line {lineno}: invalid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path.name} line {lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
+            rows.append(json_object(line, f"{path.name} line {lineno}"))
     return rows
 
 
