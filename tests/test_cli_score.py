@@ -211,3 +211,11 @@ def test_method_arg_reaches_the_method_and_the_saved_scorer(tmp_path, model_dir,
     capsys.readouterr()
     params = [d["methods"][0]["params"] for d in saved.values()]
     assert [p["temperature"] for p in params] == [0.5, 1.5] and all(p["num_samples"] == 3 for p in params)
+    scores = {}
+    for temp in ("0.5", "1.5", "1.5"):
+        out = tmp_path / f"scored{len(scores)}{temp}.jsonl"
+        assert main(["score", str(inp), "--output", str(out), "--model", model_dir, "--methods", "semantic_entropy",
+                     "--samples", "3", "--no-progress", "--method-arg", f"semantic_entropy.temperature={temp}"]) == 0
+        scores.setdefault(temp, []).append([r["scores"]["semantic_entropy"] for r in _read(out)])
+    assert scores["1.5"][0] == scores["1.5"][1]  # same seed, same parameter: same scores
+    assert scores["0.5"][0] != scores["1.5"][0]  # the parameter reached the sampler
