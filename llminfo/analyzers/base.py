@@ -133,7 +133,10 @@ def qa_prompt(
     context: str | None = None,
     instruction: str = SHORT_ANSWER_INSTRUCTION,
 ) -> str:
-    """The standard short-answer chat prompt: instruction, optional context, the question.
+    """The standard short-answer prompt: instruction, optional context, the question.
+
+    Base models (no chat template) get the few-shot plain-text prompt instead
+    (`llminfo.analyzers.prompts.question_prompt`).
 
     Args:
         model: supplies the chat template (`model.chat`).
@@ -145,11 +148,9 @@ def qa_prompt(
         >>> qa_prompt(model, "What is the capital of France?")  # doctest: +SKIP
         '<|im_start|>system ... <|im_start|>user\\nAnswer the question with just the answer, ...'
     """
-    body = f"{instruction}\n\n"
-    if context:
-        body += f"Context: {context}\n\n"
-    body += f"Question: {question}"
-    return model.chat(body)
+    from llminfo.analyzers.prompts import question_prompt
+
+    return question_prompt(model, question, context, instruction)
 
 
 def clean_answer(text: str) -> str:

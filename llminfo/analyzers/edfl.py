@@ -38,6 +38,7 @@ from llminfo.analyzers.base import (
     as_items,
     qa_prompt,
 )
+from llminfo.analyzers.prompts import instruction_prompt
 from llminfo.models.base import LanguageModel
 
 DECISION_TEMPLATE = (
@@ -232,7 +233,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
 
     def decision_prompt(self, model: LanguageModel, question: str, context: str | None) -> str:
         evidence = f"Context: {context}\n\n" if context else ""
-        return model.chat(self.template.format(evidence=evidence, question=question))
+        return instruction_prompt(model, self.template.format(evidence=evidence, question=question), cue="Reply:")
 
     def prompts_for(self, model: LanguageModel, item: QAItem, seed: int = 0) -> list[str]:
         """The full decision prompt, then its `num_skeletons` skeletons."""

@@ -49,6 +49,7 @@ from llminfo.analyzers.base import (
     as_items,
 )
 from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
+from llminfo.analyzers.prompts import instruction_prompt
 from llminfo.models.base import LanguageModel
 
 
@@ -149,7 +150,7 @@ class IterativePromptingMI(HallucinationMethod):
 
     def follow_up_prompt(self, model: LanguageModel, item: QAItem, previous: Sequence[str]) -> str:
         """F_t(x, previous) as a chat prompt."""
-        return model.chat(self.template.text(item.question, previous, item.context))
+        return instruction_prompt(model, self.template.text(item.question, previous, item.context), cue="A:")
 
     def score(
         self,

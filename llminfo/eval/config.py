@@ -40,7 +40,8 @@ TASKS = ("qa-hallucination", "typical-decoding", "halting", "dispersion", "capac
 MATCHERS = ("alias", "exact", "f1")
 # Config parts that change what is computed per item; the rest (output place, how many
 # items, which metrics/plots) can change between a run and its resumption.
-_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit"}
+# `models` too: each model of a multi-model config runs as its own config (with `model` set).
+_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit", "models"}
 
 
 class ConfigError(ValueError):
@@ -109,6 +110,7 @@ class EvalConfig:
     task: Literal["qa-hallucination", "typical-decoding", "halting", "dispersion", "capacity"]
     dataset: DatasetConfig
     model: ModelConfig = field(default_factory=ModelConfig)
+    models: list = field(default_factory=list)  # list[ModelConfig]; several = one run per model
     methods: list = field(default_factory=list)  # list[MethodConfig]; empty = the task's defaults
     params: dict = field(default_factory=dict)  # task-level parameters (see the task's PARAMS)
     matcher: MatcherConfig = field(default_factory=MatcherConfig)
@@ -169,6 +171,10 @@ def config_from_dict(raw: Mapping[str, Any], validate_task: bool = True) -> Eval
     data = dict(raw)
     if "methods" in data:
         data["methods"] = _methods(data["methods"])
+    if "models" in data:
+        if "model" in data:
+            raise ConfigError("config keys `model` and `models` are exclusive: name one model or a list of models")
+        data["models"] = _models(data["models"])
     if "dataset" not in data:
         raise ConfigError("config key `dataset` is required (path, split, fields, limit, template)")
     if "task" not in data:
@@ -229,6 +235,40 @@ def _methods(raw: Any) -> list[MethodConfig]:
         else:
             raise ConfigError(f"config key `{where}` has to be a method name or a mapping with `name`, got {m!r}")
     return out
+
+
+def _models(raw: Any) -> list[ModelConfig]:
+    """`models:` — a list of names or `model:`-style mappings; each runs on its own."""
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"config key `models` has to be a non-empty list of model names or mappings, got {raw!r}")
+    out = []
+    for i, m in enumerate(raw):
+        if isinstance(m, str):
+            m = {"name": m}
+        out.append(_build(ModelConfig, m, f"models[{i}]"))
+    names = [m.name for m in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"config key `models`: {', '.join(dup)} listed twice")
+    return out
+
+
+def model_configs(cfg: EvalConfig) -> list[EvalConfig]:
+    """One single-model config per entry of `models` (`output_dir/<model>`); `[cfg]` if it names one model."""
+    if not cfg.models:
+        return [cfg]
+    return [
+        dataclasses.replace(cfg, model=m, models=[], output_dir=str(Path(cfg.output_dir) / model_slug(m.name)))
+        for m in cfg.models
+    ]
+
+
+def model_slug(name: str) -> str:
+    """A folder name for a model: `default`, `gemma3-270m`, `org--model` for hub ids and paths."""
+    import re
+
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "--", name.strip().strip("/~.")).strip("-")
+    return slug or "model"
 
 
 def _check_values(cfg: EvalConfig) -> None:

@@ -57,9 +57,18 @@ def run_eval(
         resume (`bool`, defaults to `True`): keep rows already in `results.jsonl`; with
             `False` an existing file is renamed to `results.<time>.jsonl.bak` first.
         progress (`bool`): show a tqdm bar (items, rate, ETA) on stderr.
-        model (*optional*): a ready `LanguageModel` (skips `load_model`; tests use it).
+        model (*optional*): a ready `LanguageModel` (skips `load_model`; tests use it); for a
+            config naming several models (`models:`), a dict of them by name.
+
+    A config naming several models runs each into `output_dir/<model>/` and writes one
+    side-by-side report (`llminfo.eval.multi`).
     """
     from llminfo.eval.tasks import get_task
+
+    if config.models:
+        from llminfo.eval.multi import run_models
+
+        return run_models(config, resume=resume, progress=progress, models=model, log=log)
 
     started = time.time()
     task_cls = get_task(config.task)

@@ -25,6 +25,7 @@ import numpy as np
 
 from llminfo.eval import metrics as M
 from llminfo.eval.config import ConfigError
+from llminfo.analyzers.prompts import has_chat_template
 from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
 
 NS = (1, 2, 3, 4)
@@ -45,7 +46,7 @@ class TypicalDecodingTask(Task):
     params = {
         "max_new_tokens": Param(int, 96, "tokens per completion: an integer >= 1", lambda x: x >= 1),
         "samples": Param(int, 1, "samples per prompt and setting: an integer >= 1", lambda x: x >= 1),
-        "chat": Param(bool, False, "wrap each prompt in the chat template: true or false"),
+        "chat": Param(bool, False, "wrap each prompt in the chat template (base models: ignored, they have none): true or false"),
         "instruction": Param(str, "Continue the story.", "text put before the prompt when chat is true: a string"),
     }
     metric_names = ("rep", "distinct", "surprisal_deviation", "mean_tokens", "frac_length")
@@ -74,7 +75,8 @@ class TypicalDecodingTask(Task):
     def run_batch(self, model: Any, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         dec = _decoding()
         prompts = [
-            model.chat(f"{self.p['instruction']}\n\n{it['prompt']}") if self.p["chat"] else it["prompt"] for it in items
+            model.chat(f"{self.p['instruction']}\n\n{it['prompt']}") if self.p["chat"] and has_chat_template(model) else it["prompt"]
+            for it in items
         ]
         rows: list[dict[str, Any]] = [{"prompt": it["prompt"], "settings": {}} for it in items]
         for s in self.settings:

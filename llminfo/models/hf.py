@@ -108,9 +108,10 @@ class HFModel(LanguageModel):
         if system is not None:
             messages = [{"role": "system", "content": system}] + messages
         if not getattr(self._tokenizer, "chat_template", None):
-            # Base models have no template: a plain transcript is the usual fallback.
-            text = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages)
-            return text + "Assistant:"
+            raise ValueError(
+                f"model {self.name!r} has no chat template (a base model): give it plain-text prompts; "
+                "llminfo's analyzers use a few-shot prompt for base models (llminfo.analyzers.prompts)"
+            )
         return self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     def describe(self) -> ModelInfo:

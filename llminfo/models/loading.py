@@ -12,13 +12,14 @@ BACKENDS = ("hf", "vllm")
 
 
 def resolve_model_path(name_or_path: str) -> str:
-    """"default" → the cached embedded model folder; a local folder → itself; else a hub id."""
+    """An embedded model's name ("default", "gemma3-270m") → its cached folder; a local folder →
+    itself; else a hub id. Embedded names win over same-named local folders."""
     if not isinstance(name_or_path, str) or not name_or_path.strip():
         raise ValueError(f"`name_or_path` has to be a non-empty string, got {name_or_path!r}")
-    if name_or_path == "default":
-        from llminfo.models.default import default_model_dir
+    from llminfo.models.embedded import EMBEDDED_MODELS
 
-        return str(default_model_dir())
+    if name_or_path in EMBEDDED_MODELS:
+        return str(EMBEDDED_MODELS[name_or_path].model_dir())
     path = Path(name_or_path).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -41,7 +42,8 @@ def load_model(
     """Load a model behind the `LanguageModel` interface.
 
     Args:
-        name_or_path (`str`, defaults to `"default"`): `"default"` (embedded SmolLM2-135M-Instruct),
+        name_or_path (`str`, defaults to `"default"`): an embedded model (`"default"`:
+            SmolLM2-135M-Instruct; `"gemma3-270m"`: Gemma 3 270M base; see `llminfo models`),
             a local Hugging Face folder, or a hub id (needs a network unless cached).
         backend (`str`, defaults to `"hf"`): `"hf"` (transformers) or `"vllm"`.
         dtype (`str`, *optional*): `"float32"`, `"bfloat16"`, `"float16"` or `"auto"`.
@@ -56,7 +58,7 @@ def load_model(
     if backend not in BACKENDS:
         raise ValueError(f"`backend` has to be one of {', '.join(BACKENDS)}, got {backend!r}")
     path = resolve_model_path(name_or_path)
-    display = "default" if name_or_path == "default" else name_or_path
+    display = name_or_path
     if backend == "hf":
         if engine_args:
             raise TypeError(f"unexpected arguments for backend 'hf': {', '.join(sorted(engine_args))}")
