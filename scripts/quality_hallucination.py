@@ -9,7 +9,10 @@ flags at the threshold that catches a given share of wrong single answers).
 
 Rows are cached in bench_results/quality_hallucination_rows.jsonl (a rerun resumes).
 
-    python scripts/quality_hallucination.py [--limit N] [--samples 10] [--batch 16]
+    python scripts/quality_hallucination.py [--limit N] [--samples 10] [--batch 16] [--model gemma3-270m]
+
+With `--model NAME` other than "default" the rows and report files get the model's name
+(`quality_hallucination_gemma3-270m_rows.jsonl`, ...). Base models get the few-shot prompt.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def load_items(limit: int | None) -> list[dict]:
     return rows[:limit] if limit else rows
 
 
-def score_rows(rows: list[dict], out: Path, samples: int, batch: int, seed: int) -> list[dict]:
+def score_rows(rows: list[dict], out: Path, samples: int, batch: int, seed: int, model_name: str = "default") -> list[dict]:
     import torch
 
     from llminfo.analyzers.base import SampleCache
@@ -78,7 +81,7 @@ def score_rows(rows: list[dict], out: Path, samples: int, batch: int, seed: int)
     todo = [r for r in rows if r["id"] not in done]
     if todo:
         torch.set_num_threads(int(os.environ.get("LLMINFO_THREADS", "2")))
-        model = load_model("default")
+        model = load_model(model_name)
         scorer = HallucinationScorer(METHODS, samples=samples)
         t0 = time.time()
         with out.open("a") as f:
@@ -208,22 +211,27 @@ def main() -> None:
     ap.add_argument("--evaluate-only", action="store_true", help="report on the rows already scored")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--rows", default=str(ROOT / "bench_results" / "quality_hallucination_rows.jsonl"))
-    ap.add_argument("--output", default=str(ROOT / "bench_results" / "quality_hallucination.json"))
+    ap.add_argument("--model", default="default", help="an embedded model name, a folder or a hub id")
+    ap.add_argument("--rows", default=None, help="default bench_results/quality_hallucination[_MODEL]_rows.jsonl")
+    ap.add_argument("--output", default=None, help="default bench_results/quality_hallucination[_MODEL].json")
     args = ap.parse_args()
+    tag = "" if args.model == "default" else "_" + "".join(c if c.isalnum() or c in "-." else "-" for c in args.model)
+    args.rows = args.rows or str(ROOT / "bench_results" / f"quality_hallucination{tag}_rows.jsonl")
+    args.output = args.output or str(ROOT / "bench_results" / f"quality_hallucination{tag}.json")
     Path(args.rows).parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     items = load_items(args.limit)
     if args.evaluate_only:
         have = {json.loads(l)["id"] for l in Path(args.rows).read_text().splitlines() if l.strip()}
         items = [r for r in items if r["id"] in have]
-    rows = score_rows(items, Path(args.rows), args.samples, args.batch, args.seed)
+    rows = score_rows(items, Path(args.rows), args.samples, args.batch, args.seed, args.model)
     report = evaluate(rows)
-    report.update({"model": "default (SmolLM2-135M-Instruct)", "samples": args.samples, "seed": args.seed,
+    report.update({"model": "default (SmolLM2-135M-Instruct)" if args.model == "default" else args.model, "samples": args.samples, "seed": args.seed,
                    "seconds": round(time.time() - t0, 1), "loadavg": os.getloadavg(),
                    "n_scored": len(rows), "methods": [m if isinstance(m, str) else [m[0], m[1]] for m in METHODS],
                    "command": "python scripts/quality_hallucination.py" + (f" --limit {args.limit}" if args.limit else "")
-                   + (f" --samples {args.samples}" if args.samples != 10 else "")})
+                   + (f" --samples {args.samples}" if args.samples != 10 else "")
+                   + (f" --model {args.model}" if args.model != "default" else "")})
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: report[k] for k in ("accuracy", "per_method", "combined_cv", "target_met", "mi_vs_se_mix")}, indent=1))
 

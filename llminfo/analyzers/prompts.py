@@ -36,9 +36,15 @@ FEW_SHOT_EXAMPLES: tuple[tuple[str, str], ...] = (
 
 
 def has_chat_template(model: Any) -> bool:
-    """Whether `model` formats prompts with a chat template (False for base models)."""
+    """Whether `model` formats prompts with a chat template (False for base models).
+
+    A Hugging Face tokenizer says so (`chat_template` None on base models); a model without
+    one (a remote server, a test double) formats chats itself: True.
+    """
     tok = getattr(model, "tokenizer", None)
-    return bool(getattr(tok, "chat_template", None))
+    if tok is None or not hasattr(tok, "chat_template"):
+        return True
+    return bool(tok.chat_template)
 
 
 def question_prompt(
