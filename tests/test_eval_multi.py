@@ -150,3 +150,12 @@ def test_model_slug():
     assert model_slug("gemma3-270m") == "gemma3-270m"
     assert model_slug("HuggingFaceTB/SmolLM2-360M") == "HuggingFaceTB--SmolLM2-360M"
     assert "/" not in model_slug("/tmp/x/../y") and model_slug("/tmp/x/../y")
+
+
+def test_set_models_replaces_the_files_model(tmp_path, data_file):
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(_cfg(data_file, tmp_path / "o", model={"name": "default", "backend": "hf"})))
+    cfg = load_config(path, ["models=[default, gemma3-270m]"])
+    assert [m.name for m in cfg.models] == ["default", "gemma3-270m"]
+    with pytest.raises(ConfigError, match="exclusive"):  # both named explicitly: ambiguous
+        load_config(path, ["models=[default]", "model.name=default"])

@@ -163,6 +163,10 @@ def load_config(path: str | Path, overrides: Sequence[str] = (), validate_task: 
         raise ConfigError(f"{p}: the config has to be a mapping of keys (task, model, dataset, ...)")
     for o in overrides:
         apply_override(raw, o)
+    if any(o.split("=", 1)[0].strip() == "models" for o in overrides) and not any(
+        o.split("=", 1)[0].strip().split(".")[0] == "model" for o in overrides
+    ):
+        raw.pop("model", None)  # `--set models=[...]` replaces the file's single `model`
     return config_from_dict(raw, validate_task=validate_task)
 
 
