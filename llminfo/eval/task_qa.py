@@ -37,18 +37,10 @@ class QAHallucinationTask(Task):
 
     @classmethod
     def method_registry(cls) -> dict[str, Callable[..., Any]]:
-        try:  # every method the HallucinationScorer can build by name (edfl, edfl_answer, ...)
-            from llminfo.analyzers.scorer import available_methods
+        """Every method the `HallucinationScorer` can build by name (edfl, edfl_answer, ...)."""
+        from llminfo.analyzers.registry import available_methods
 
-            return dict(available_methods())
-        except ImportError:
-            pass
-        try:
-            from llminfo.analyzers.base import builtin_methods
-
-            return dict(builtin_methods())
-        except ImportError as e:
-            raise TaskUnavailable(f"task qa-hallucination needs the hallucination analyzers: {e}") from None
+        return available_methods()
 
     def __init__(self, config):
         super().__init__(config)
