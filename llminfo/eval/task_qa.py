@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from llminfo.eval import metrics as M
-from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
+from llminfo.eval.tasks import Param, Task, fmt
 
 
 class QAHallucinationTask(Task):
@@ -96,10 +96,8 @@ class QAHallucinationTask(Task):
         names = list(method_arrays(rows))
         if not self.p["combined"] or len(names) < 2:
             return None
-        try:
-            from llminfo.analyzers.calibration import Calibrator
-        except ImportError:
-            return None
+        from llminfo.analyzers.calibration import Calibrator
+
         keep = [r for r in rows if all(r["scores"].get(n) is not None for n in names)]
         y = np.array([r["correct"] for r in keep], float)
         if y.size < 4 or y.min() == y.max():
@@ -157,10 +155,8 @@ def gold_list(value: Any) -> list[str]:
 
 def make_matcher(name: str, threshold: float = 0.5) -> Callable[[str, list[str]], bool]:
     """`(prediction, gold aliases) -> bool` from `llminfo.text`."""
-    try:
-        from llminfo import text
-    except ImportError as e:
-        raise TaskUnavailable(f"the answer matchers (llminfo.text) are not available: {e}") from None
+    from llminfo import text
+
     if name == "alias":
         return lambda pred, gold: bool(text.alias_match(pred, gold))
     if name == "exact":
