@@ -29,6 +29,19 @@ class LocallyTypicalLogitsProcessor(LogitsProcessor):
     `min_tokens_to_keep`); unlike it, `typical_p = 1` is accepted and keeps every token, and
     rows that are entirely −inf pass through unchanged.
 
+    Order relative to temperature (it matters only at T ≠ 1): transformers' `generate` runs
+    a user `logits_processor` *before* its own warpers, so
+    `generate(logits_processor=[LocallyTypicalLogitsProcessor(τ)], temperature=T)` keeps the
+    typical set of the raw distribution and then divides the kept logits by T, whereas
+    transformers' `generate(typical_p=τ, temperature=T)` divides by T first and takes the
+    typical set of the tempered distribution. For transformers' order, put a
+    `TemperatureLogitsWarper(T)` in front of this processor and leave `temperature=1`.
+    llminfo's `model.generate(typical_p=τ, temperature=T)` applies temperature first (as
+    transformers does) on both backends; on the HF backend a processor passed as
+    `processors=[...]` runs before temperature, like a transformers `logits_processor`, while
+    the vLLM backend turns it into `typical_p` (temperature first).
+    Tested in `tests/test_typical_order.py`.
+
     Args:
         typical_p (`float`):
             Mass of the typical set, in (0, 1]. 1 keeps every token.
