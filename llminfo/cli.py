@@ -287,15 +287,12 @@ def _resolve_data(spec: str) -> str:
     from pathlib import Path
 
     if spec.startswith("llminfo:"):
-        try:
-            from llminfo.data import data_path
+        from llminfo.data import data_path
 
+        try:
             return str(data_path(spec.split(":", 1)[1]))
-        except ImportError:
-            p = Path(__file__).resolve().parent / "data" / spec.split(":", 1)[1]
-            if not p.exists():
-                raise UserError(f"shipped data {spec!r} not found") from None
-            return str(p)
+        except FileNotFoundError as e:
+            raise UserError(f"shipped data {spec!r} not found: {e}") from None
     if not Path(spec).exists():
         raise UserError(f"data {spec!r} does not exist")
     return spec

@@ -88,7 +88,7 @@ def side_by_side(metrics_by_model: Mapping[str, Mapping[str, Any]]) -> tuple[lis
 
     Run bookkeeping (hash, elapsed time, item counts) and the model name are left out.
     """
-    from llminfo.eval.runner import flatten
+    from llminfo.eval.tables import flatten
 
     flat = {name: flatten(dict(m)) for name, m in metrics_by_model.items()}
     skip = {"model", "config_hash", "elapsed_s", "new_items"}

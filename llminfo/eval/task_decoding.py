@@ -23,19 +23,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from llminfo.analyzers.prompts import has_chat_template
 from llminfo.eval import metrics as M
 from llminfo.eval.config import ConfigError
-from llminfo.analyzers.prompts import has_chat_template
-from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
+from llminfo.eval.tasks import Param, Task, fmt
 
 NS = (1, 2, 3, 4)
 
 
 def _decoding():
-    try:
-        from llminfo.analyzers import decoding
-    except ImportError as e:
-        raise TaskUnavailable(f"task typical-decoding needs llminfo.analyzers.decoding: {e}") from None
+    from llminfo.analyzers import decoding  # lazy: the analyzer imports torch
+
     return decoding
 
 
