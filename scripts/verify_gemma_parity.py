@@ -52,7 +52,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         gguf = importlib.import_module(entry.module).assemble(output_path=Path(tmp) / entry.gguf_file)
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        ref = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name).float().eval()
+        ref = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name).eval()  # dequantized to fp32
     bos = tok.bos_token_id
     out = {"pairs": len(QA), "gguf_tokenizer_adds_bos": tok("x")["input_ids"][0] == bos}
     diffs_bos, diffs_nobos, ent_diffs = [], [], []
