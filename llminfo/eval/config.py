@@ -68,9 +68,11 @@ class ModelConfig:
 
 @dataclass
 class DatasetConfig:
-    """`dataset:` — `path` is a local .jsonl/.json/.csv/.parquet file, `llminfo:NAME` for a
-    dataset shipped in the package, or a `datasets.load_dataset` name (needs a network
-    unless cached). `fields` maps the task's field names to column names. `template`
+    """`dataset:` — `path` is a local .jsonl/.json/.csv/.parquet file, a folder written by
+    `Dataset.save_to_disk` / `DatasetDict.save_to_disk` (a DatasetDict gives its `split`),
+    `llminfo:NAME` for a dataset shipped in the package, or a `datasets.load_dataset` name
+    (needs a network unless cached). From Python, `run_eval(config, dataset=...)` takes a
+    `datasets.Dataset` / `DatasetDict` object instead (then `path` only names it). `fields` maps the task's field names to column names. `template`
     builds the task's input text from a row: str.format (`"Q: {question}"`) or Jinja
     (`"Q: {{ question }}"`)."""
 

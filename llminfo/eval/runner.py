@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import sys
@@ -42,6 +44,18 @@ class RunResult:
     report_path: Path | None
     summary: str = ""
 
+    def to_pandas(self) -> Any:
+        """The rows as a `pandas.DataFrame`, one per item; nested dicts one level deep become
+        columns (`scores.msp`, `scores.semantic_entropy`, ...).
+
+        Example:
+            >>> df = result.to_pandas()  # doctest: +SKIP
+            >>> df[["question", "correct", "scores.msp"]].head()  # doctest: +SKIP
+        """
+        import pandas as pd
+
+        return pd.json_normalize(self.rows, max_level=1)
+
 
 def run_eval(
     config: EvalConfig,
@@ -50,6 +64,7 @@ def run_eval(
     progress: bool = True,
     model: Any = None,
     log=sys.stderr,
+    dataset: Any = None,
 ) -> RunResult:
     """Run (or resume) `config`; returns the rows, the metrics and where the report is.
 
@@ -59,18 +74,24 @@ def run_eval(
             `False` an existing file is renamed to `results.<time>.jsonl.bak` first.
         progress (`bool`): show a tqdm bar (items, rate, ETA) on stderr.
         model (*optional*): a ready `LanguageModel` (skips `load_model`; tests use it).
+        dataset (*optional*): a `datasets.Dataset` or `DatasetDict` (its `dataset.split`) to
+            run on instead of reading `config.dataset.path`, which then only names the data.
+            Its fingerprint joins the config hash, so a run never resumes on other data.
     """
     from llminfo.eval.tasks import get_task
 
     started = time.time()
     task_cls = get_task(config.task)
     task_cls.validate_config(config)
-    task = task_cls(config)
-    items = task.load_items()
+    with _dataset_context(dataset):
+        task = task_cls(config)
+        items = task.load_items()
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / RESULTS
     chash = config.config_hash()
+    if dataset is not None:
+        chash = hashlib.sha256(f"{chash}:{dataset_fingerprint(dataset)}".encode()).hexdigest()[:16]
     if not resume and path.exists():
         backup = out / f"results.{time.strftime('%Y%m%d-%H%M%S')}.jsonl.bak"
         path.rename(backup)
@@ -118,6 +139,20 @@ def run_eval(
 
         report_path = write_report(out, config, metrics, task.figures(rows, metrics), summary)
     return RunResult(out, rows, metrics, len(todo), len(items) - len(todo), report_path, summary)
+
+
+def _dataset_context(dataset: Any) -> Any:
+    if dataset is None:
+        return contextlib.nullcontext()
+    from llminfo.eval.datasets import using_dataset
+
+    return using_dataset(dataset)
+
+
+def dataset_fingerprint(dataset: Any) -> str:
+    """`datasets`' content fingerprint of a Dataset (of every split of a DatasetDict)."""
+    splits = dataset.items() if hasattr(dataset, "items") else [("", dataset)]
+    return ",".join(f"{name}={getattr(ds, '_fingerprint', '')}" for name, ds in splits)
 
 
 def load_model_from_config(config: EvalConfig) -> Any:
