@@ -48,7 +48,7 @@ def __getattr__(name: str) -> Any:
 MATCHERS = ("alias", "exact", "f1")
 # Config parts that change what is computed per item; the rest (output place, how many
 # items, which metrics/plots) can change between a run and its resumption.
-_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit"}
+_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit", "model.device_map"}
 
 
 class ConfigError(ValueError):
@@ -63,6 +63,7 @@ class ModelConfig:
     backend: Literal["hf", "vllm"] = "hf"
     dtype: Literal["auto", "float32", "bfloat16", "float16", None] = None
     device: str | None = None
+    device_map: str | None = None  # HF: "auto" spreads a model larger than one GPU (accelerate)
     engine_args: dict = field(default_factory=dict)
 
 

@@ -160,7 +160,8 @@ def load_model_from_config(config: EvalConfig) -> Any:
 
     m = config.model
     try:
-        return load_model(m.name, backend=m.backend, dtype=m.dtype, device=m.device, **m.engine_args)
+        placement = {"device_map": m.device_map} if m.device_map is not None else {}
+        return load_model(m.name, backend=m.backend, dtype=m.dtype, device=m.device, **placement, **m.engine_args)
     except (OSError, ImportError) as e:
         raise ConfigError(f"config key `model.name`: could not load {m.name!r}: {e}") from None
 
