@@ -145,8 +145,11 @@ def run_halting(
             min_tokens; entropy: entropy_threshold (nats), window, min_tokens.
 
     Example:
-        >>> rows = run_halting(load_model("default"), [{"question": "What is 2 + 3?", "answer": "5"}], "adaptive")
-        >>> rows[0].tokens_used, rows[0].entropies
+        >>> from llminfo import load_model
+        >>> rows = run_halting(load_model("default"), [{"question": "What is 2 + 3?", "answer": "5"}], "adaptive",
+        ...                    max_thinking_tokens=48, probe_every=16)
+        >>> rows[0].mode, len(rows[0].entropies) >= 1
+        ('adaptive', True)
     """
     if mode not in HALTING_MODES:
         raise ValueError(f"`mode` has to be one of {', '.join(HALTING_MODES)}, got {mode!r}")

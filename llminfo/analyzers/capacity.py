@@ -13,9 +13,10 @@ memory is bounded by `batch_size × max_tokens`, not by the corpus size.
 Example:
     >>> from llminfo import load_model
     >>> from llminfo.analyzers.capacity import InformationCapacity
-    >>> ic = InformationCapacity(load_model("default"), max_tokens=512)
-    >>> r = ic.measure_source("llminfo:corpus", max_samples=20)
-    >>> r.nll_bits_per_token, r.bits_per_byte, r.information_capacity
+    >>> ic = InformationCapacity(load_model("default"), max_tokens=128)
+    >>> r = ic.measure_source("llminfo:corpus", max_samples=2)
+    >>> 0 < r.nll_bits_per_token < r.text_bits_per_token, r.bits_per_byte > 0
+    (True, True)
 """
 
 from __future__ import annotations

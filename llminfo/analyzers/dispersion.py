@@ -14,7 +14,8 @@ Example:
     >>> item = DispersionItem(examples=[("I loved it.", "positive"), ("Awful food.", "negative"),
     ...                                 ("What a joy!", "positive")], query="Not worth it.", label="negative")
     >>> [r] = PermutationDispersion(load_model("default"), orderings=6, seed=0).analyze(task, [item])
-    >>> r.q_mean, r.kl_dispersion, r.jensen_gap
+    >>> len(r.q_mean), r.kl_dispersion >= 0, r.jensen_gap >= 0  # q̄ over the 2 labels; nats
+    (2, True, True)
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ choose another output folder. Metrics and the report are always computed from th
 Example:
     >>> from llminfo.eval.config import load_config
     >>> from llminfo.eval.runner import run_eval
-    >>> result = run_eval(load_config("eval_configs/quickstart.yaml"))
-    >>> result.metrics["methods"]["semantic_entropy"]["auroc"]
+    >>> result = run_eval(load_config("eval_configs/quickstart.yaml"))  # doctest: +SKIP
+    >>> result.metrics["methods"]["semantic_entropy"]["auroc"]  # doctest: +SKIP
 """
 
 from __future__ import annotations

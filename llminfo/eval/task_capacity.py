@@ -25,7 +25,7 @@ from llminfo.eval.tasks import Param, Task, fmt
 
 
 def _capacity():
-    from llminfo.analyzers import capacity  # lazy: the analyzer imports torch
+    from llminfo.analyzers import capacity  # imported when the task runs
 
     return capacity
 

@@ -20,7 +20,7 @@ from llminfo.eval.tasks import Param, Task, fmt
 
 
 def _dispersion():
-    from llminfo.analyzers import dispersion  # lazy: the analyzer imports torch
+    from llminfo.analyzers import dispersion  # imported when the task runs
 
     return dispersion
 

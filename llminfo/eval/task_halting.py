@@ -19,11 +19,12 @@ import numpy as np
 
 from llminfo.eval import metrics as M
 from llminfo.eval.config import ConfigError
-from llminfo.eval.tasks import Task, fmt
+from llminfo.eval.tables import summary_table
+from llminfo.eval.tasks import Task
 
 
 def _adaptive():
-    from llminfo.analyzers import adaptive_think  # lazy: the analyzer imports torch
+    from llminfo.analyzers import adaptive_think  # imported when the task runs
 
     return adaptive_think
 
@@ -123,10 +124,7 @@ class HaltingTask(Task):
 
     def summary(self, metrics: dict[str, Any]) -> str:
         cols = ["accuracy", "mean_tokens", "halted", "token_change_pct", "accuracy_change_points"]
-        lines = [f"questions: {metrics['n_items']}", f"{'mode':<16}" + "".join(f"{c:>24}" for c in cols)]
-        for name, m in metrics.get("modes", {}).items():
-            lines.append(f"{name:<16}" + "".join(f"{fmt(m.get(c)):>24}" for c in cols))
-        return "\n".join(lines)
+        return summary_table(f"questions: {metrics['n_items']}", "mode", metrics.get("modes", {}), cols, width=24)
 
     @classmethod
     def method_registry(cls) -> dict[str, Callable[..., Any]]:

@@ -46,7 +46,8 @@ class HFModel(LanguageModel):
         >>> from llminfo.models import load_model
         >>> m = load_model("default")
         >>> [[c]] = m.generate([m.chat("What is the capital of France?")], temperature=0, max_new_tokens=8)
-        >>> c.text, c.entropy[:3]
+        >>> len(c.entropy) == len(c.logprobs) == len(c.token_ids), c.finish_reason
+        (True, 'stop')
     """
 
     backend = "hf"

@@ -55,6 +55,7 @@ def load_model(
         >>> from llminfo import load_model
         >>> model = load_model("default")
         >>> model.generate([model.chat("What is the capital of France?")], temperature=0)[0][0].text
+        'The capital of France is Paris.'
     """
     if backend not in BACKENDS:
         raise ValueError(f"`backend` has to be one of {', '.join(BACKENDS)}, got {backend!r}")

@@ -81,10 +81,15 @@ class EntropyHaltingProcessor(LogitsProcessor):
         eos_token_id (`int` or list, *optional*): end-of-sequence ids (default: the tokenizer's).
 
     Example:
-        >>> from transformers import LogitsProcessorList
-        >>> halt = EntropyHaltingProcessor(tok, threshold=0.5, max_thinking_tokens=256, close_marker="")
-        >>> out = hf_model.generate(**inputs, max_new_tokens=300, logits_processor=LogitsProcessorList([halt]))
-        >>> halt.records()[0].reason  # e.g. "entropy"
+        >>> from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
+        >>> from llminfo.models.default import default_model_dir
+        >>> tok = AutoTokenizer.from_pretrained(default_model_dir())
+        >>> hf_model = AutoModelForCausalLM.from_pretrained(default_model_dir())
+        >>> inputs = tok("Let me think step by step.", return_tensors="pt")
+        >>> halt = EntropyHaltingProcessor(tok, threshold=0.5, max_thinking_tokens=16, close_marker="")
+        >>> out = hf_model.generate(**inputs, max_new_tokens=24, logits_processor=LogitsProcessorList([halt]))
+        >>> halt.records()[0].reason in ("entropy", "budget")  # halted by low entropy, else at the budget
+        True
         >>> # llminfo backends: model.generate(prompts, processors=[halt], max_new_tokens=300)
     """
 
