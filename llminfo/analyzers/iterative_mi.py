@@ -26,7 +26,7 @@ Example:
     >>> from llminfo import load_model
     >>> from llminfo.analyzers.iterative_mi import IterativePromptingMI
     >>> model = load_model("default")
-    >>> [r] = IterativePromptingMI().score(model, ["Who wrote Hamlet?"], seed=0)
+    >>> [r] = IterativePromptingMI(num_samples=5).score(model, ["Who wrote Hamlet?"], seed=0)
     >>> r.score >= 0, len(r.details["centres"]) == len(r.details["mu1"]), round(sum(r.details["mu1"]), 6)
     (True, True, 1.0)
 """
