@@ -18,6 +18,29 @@ if TYPE_CHECKING:  # torch is imported inside the few tensor functions: numpy us
 
 LN2 = math.log(2.0)
 
+# The typical-sampling engine moved to `llminfo.processors.typical_core` (public names there);
+# the old private names still resolve, lazily, so code written against them keeps working.
+_MOVED_TO_TYPICAL_CORE = {
+    "_typical_filter_unchecked": "typical_filter",
+    "_typicality_scores": "typicality_scores",
+    "_sortable": "sortable",
+    "_SORTABLE_INT": "SORTABLE_INT",
+    "_typical_filter_sorted": "typical_filter_sorted",
+    "_TYPICAL_TOPK": "TYPICAL_TOPK",
+    "_typical_filter_fast": "typical_filter_fast",
+    "_typical_topk": "typical_topk",
+    "_check_typical_p": "check_typical_p",
+    "_check_min_tokens_to_keep": "check_min_tokens_to_keep",
+}
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_TYPICAL_CORE:
+        from llminfo.processors import typical_core
+
+        return getattr(typical_core, _MOVED_TO_TYPICAL_CORE[name])
+    raise AttributeError(f"module 'llminfo.measures' has no attribute {name!r}")
+
 # ---------------------------------------------------------------------------------------
 # Core information measures
 # ---------------------------------------------------------------------------------------
