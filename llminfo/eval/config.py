@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
+from llminfo.errors import UserError
+
 TASKS = ("qa-hallucination", "typical-decoding", "halting", "dispersion", "capacity")
 MATCHERS = ("alias", "exact", "f1")
 # Config parts that change what is computed per item; the rest (output place, how many
@@ -43,7 +45,7 @@ MATCHERS = ("alias", "exact", "f1")
 _NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config problem; the message names the key (`dataset.fields.question`)."""
 
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -24,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llminfo.errors import UserError
 from llminfo.eval.config import ConfigError, EvalConfig
+from llminfo.fileio import atomic_write_text
 
 RESULTS = "results.jsonl"
 METRICS = "metrics.json"
@@ -60,43 +63,57 @@ def run_eval(
         model (*optional*): a ready `LanguageModel` (skips `load_model`; tests use it).
     """
     from llminfo.eval.tasks import get_task
+    from llminfo.fileio import check_output_dir, exclusive_output
 
     started = time.time()
     task_cls = get_task(config.task)
     task_cls.validate_config(config)
+    out = check_output_dir(config.output_dir, "config key `output_dir`")
     task = task_cls(config)
     items = task.load_items()
-    out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / RESULTS
     chash = config.config_hash()
-    if not resume and path.exists():
-        backup = out / f"results.{time.strftime('%Y%m%d-%H%M%S')}.jsonl.bak"
-        path.rename(backup)
-        print(f"moved the previous results to {backup}", file=log)
-    done = read_results(path, chash, log=log)
-    (out / CONFIG_COPY).write_text(json.dumps({"config_hash": chash, **config.to_dict()}, indent=2, default=str))
-    keys = [it["key"] for it in items]
-    todo = [it for it in items if it["key"] not in done]
-    if todo and model is None:
-        model = load_model_from_config(config)
-    bar = _progress(len(items), len(items) - len(todo), progress)
-    try:
-        with open(path, "a", encoding="utf-8") as f:
-            for start in range(0, len(todo), config.batch_size):
-                batch = todo[start : start + config.batch_size]
-                rows = task.run_batch(model, batch)
-                if len(rows) != len(batch):
-                    raise RuntimeError(f"task {task.name} returned {len(rows)} rows for {len(batch)} items")
-                for it, row in zip(batch, rows):
-                    row = {"key": it["key"], **row, "config_hash": chash}
-                    done[it["key"]] = row
-                    f.write(json.dumps(row, ensure_ascii=False, allow_nan=False, default=_json_default) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-                bar.update(len(batch))
-    finally:
-        bar.close()
+    with exclusive_output(path, "config key `output_dir`"):
+        if not resume and path.exists():
+            backup = out / f"results.{time.strftime('%Y%m%d-%H%M%S')}.jsonl.bak"
+            path.rename(backup)
+            print(f"moved the previous results to {backup}", file=log)
+        done = read_results(path, chash, log=log)
+        item_hashes = {it["key"]: item_hash(it) for it in items}
+        changed = [k for k, row in done.items() if k in item_hashes and row.get("item_sha256", item_hashes[k]) != item_hashes[k]]
+        if changed:
+            raise ConfigError(
+                f"{path}: the dataset changed since these results were written ({len(changed)} item(s) differ, e.g. "
+                f"{', '.join(map(str, changed[:3]))}); rerun with --no-resume (the old file is kept as .bak) or choose "
+                "another --output-dir"
+            )
+        atomic_write_text(out / CONFIG_COPY, json.dumps({"config_hash": chash, **config.to_dict()}, indent=2, default=str))
+        keys = [it["key"] for it in items]
+        todo = [it for it in items if it["key"] not in done]
+        if todo and model is None:
+            model = load_model_from_config(config)
+        made_by = producer(config)
+        bar = _progress(len(items), len(items) - len(todo), progress)
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                for start in range(0, len(todo), config.batch_size):
+                    batch = todo[start : start + config.batch_size]
+                    rows = task.run_batch(model, batch)
+                    if len(rows) != len(batch):
+                        raise RuntimeError(f"task {task.name} returned {len(rows)} rows for {len(batch)} items")
+                    lines = []
+                    for it, row in zip(batch, rows):
+                        row = {"key": it["key"], **row, "config_hash": chash, "item_sha256": item_hashes[it["key"]],
+                               "producer": made_by}
+                        done[it["key"]] = row
+                        lines.append(json.dumps(row, ensure_ascii=False, allow_nan=False, default=_json_default) + "\n")
+                    f.write("".join(lines))  # serialised first: a bad value never leaves half a batch
+                    f.flush()
+                    os.fsync(f.fileno())
+                    bar.update(len(batch))
+        finally:
+            bar.close()
     rows = [done[k] for k in keys]
     metrics = task.compute_metrics(rows)
     metrics = {
@@ -117,6 +134,27 @@ def run_eval(
 
         report_path = write_report(out, config, metrics, task.figures(rows, metrics), summary)
     return RunResult(out, rows, metrics, len(todo), len(items) - len(todo), report_path, summary)
+
+
+def item_hash(item: dict[str, Any]) -> str:
+    """sha256 (16 hex) of an item's content: a resumed run refuses rows of edited items."""
+    blob = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def producer(config: EvalConfig) -> dict[str, Any]:
+    """What produced a row: llminfo version, model, task and methods with their parameters."""
+    from llminfo import __version__
+
+    return {
+        "llminfo": __version__,
+        "model": config.model.name,
+        "backend": config.model.backend,
+        "task": config.task,
+        "methods": [{"name": m.name, "params": m.params} for m in config.methods],
+        "params": config.params,
+        "seed": config.seed,
+    }
 
 
 def load_model_from_config(config: EvalConfig) -> Any:
@@ -163,9 +201,7 @@ def read_results(path: Path, config_hash: str, log=sys.stderr) -> dict[str, dict
 
 def write_json(path: Path, data: Any) -> None:
     """Atomic JSON write (tmp + rename); NaN becomes null."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_nan_to_none(data), indent=2, default=_json_default) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(_nan_to_none(data), indent=2, default=_json_default) + "\n")
 
 
 def _nan_to_none(x: Any) -> Any:
@@ -216,7 +252,7 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> str:
         p = Path(run)
         p = p / METRICS if p.is_dir() else p
         if not p.is_file():
-            raise FileNotFoundError(f"no {METRICS} in {str(run)!r}: is it an eval output folder?")
+            raise UserError(f"no {METRICS} in {str(run)!r}: is it an eval output folder?")
         tables.append(flatten(json.loads(p.read_text())))
     a, b = tables
     keys = list(a) + [k for k in b if k not in a]
