@@ -91,13 +91,23 @@ def cmd_dispersion(args: argparse.Namespace) -> int:
         one = json.loads(json.dumps(raw))
         one["params"]["task"] = name
         one["output_dir"] = output if len(tasks) == 1 else f"{output}/{name}"
-        configs.append(config_from_dict(one))
+        configs.append(_checked(config_from_dict(one)))
     model = cli.load_model_from_args(argparse.Namespace(model=raw["model"].get("name"), backend=raw["model"].get("backend", "hf"),
                                                         dtype=raw["model"].get("dtype")))
     for cfg in configs:
         print(f"== ICL task {cfg.params['task']}", file=sys.stderr)
         cli._report_run(run_eval(cfg, resume=not args.no_resume, progress=not args.no_progress, model=model))
     return 0
+
+
+def _checked(cfg):
+    """`cfg` after its task has read the dataset and the output folder was checked (no model yet)."""
+    from llminfo.eval.tasks import get_task
+    from llminfo.fileio import check_output_dir
+
+    check_output_dir(cfg.output_dir, "--output")
+    get_task(cfg.task)(cfg).load_items()
+    return cfg
 
 
 def _icl_tasks_in(raw: dict[str, Any]) -> list[str]:
@@ -166,12 +176,12 @@ def cmd_capacity(args: argparse.Namespace) -> int:
         raw = {"task": "capacity", "model": {"name": name, "backend": args.backend, "dtype": args.dtype},
                "dataset": dict(dataset), "batch_size": args.batch_size, "output_dir": f"{args.output}/{_slug(name)}",
                "params": {"max_tokens": args.max_tokens, "bias": args.bias, "max_samples": args.max_samples}}
-        configs.append(config_from_dict(raw))
+        configs.append(_checked(config_from_dict(raw)))
     results = []
     for name, cfg in zip(names, configs):
         model = cli._load_model(name, args.backend, args.dtype)
         run = run_eval(cfg, resume=not args.no_resume, progress=not args.no_progress, model=model)
-        results.append({"model": name, "output_dir": str(run.output_dir),
+        results.append({"model": getattr(model, "name", None) or name, "output_dir": str(run.output_dir),
                         **{k: v for k, v in run.metrics.items() if k not in ("task", "model", "config_hash")}})
     if args.json:
         print(json.dumps(results, indent=2))
