@@ -51,7 +51,7 @@ def run_eval(
     resume: bool = True,
     progress: bool = True,
     model: Any = None,
-    log=sys.stderr,
+    log=None,
 ) -> RunResult:
     """Run (or resume) `config`; returns the rows, the metrics and where the report is.
 
@@ -65,6 +65,7 @@ def run_eval(
     from llminfo.eval.tasks import get_task
     from llminfo.fileio import check_output_dir, exclusive_output
 
+    log = log if log is not None else sys.stderr
     started = time.time()
     task_cls = get_task(config.task)
     task_cls.validate_config(config)
@@ -167,7 +168,7 @@ def load_model_from_config(config: EvalConfig) -> Any:
         raise ConfigError(f"config key `model.name`: could not load {m.name!r}: {e}") from None
 
 
-def read_results(path: Path, config_hash: str, log=sys.stderr) -> dict[str, dict[str, Any]]:
+def read_results(path: Path, config_hash: str, log=None) -> dict[str, dict[str, Any]]:
     """Rows already written, by key. A torn last line (a kill mid-write) is cut off.
 
     Raises:
@@ -184,7 +185,7 @@ def read_results(path: Path, config_hash: str, log=sys.stderr) -> dict[str, dict
                 row = json.loads(line)
             except json.JSONDecodeError:
                 if offset + len(line) == len(raw) and not line.endswith(b"\n"):
-                    print(f"{path}: dropping an incomplete last line (the previous run was killed mid-write)", file=log)
+                    print(f"{path}: dropping an incomplete last line (the previous run was killed mid-write)", file=log or sys.stderr)
                     with open(path, "r+b") as f:
                         f.truncate(offset)
                     break
