@@ -14,8 +14,12 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["UserError"]
+__all__ = ["UserError", "InputFileNotFound"]
 
 
 class UserError(ValueError):
     """An error the user can fix; the message names the argument, file, line or config key."""
+
+
+class InputFileNotFound(UserError, FileNotFoundError):
+    """A file the user named does not exist (also a `FileNotFoundError` for library callers)."""

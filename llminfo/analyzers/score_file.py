@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from llminfo.analyzers.base import QAItem, SampleCache
 from llminfo.data import json_object
-from llminfo.errors import UserError
+from llminfo.errors import InputFileNotFound, UserError
 from llminfo.fileio import check_output_file, describe_decode_error, exclusive_output, jsonl_lines
 
 BAD_ROW_POLICIES = ("skip", "stop")
@@ -97,7 +97,8 @@ def read_rows(path: str | Path, on_bad_row: str = "skip", warn: Callable[[str], 
         raise ValueError(f"`on_bad_row` has to be one of {BAD_ROW_POLICIES}, got {on_bad_row!r}")
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"input file not found: {path}" if not path.exists() else f"input {path} is not a file")
+        raise (InputFileNotFound if not path.exists() else UserError)(
+            f"input file not found: {path}" if not path.exists() else f"input {path} is not a file")
     warn = warn or _stderr
     rows: list[Row] = []
     seen: dict[str, int] = {}

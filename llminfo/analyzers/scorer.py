@@ -293,11 +293,12 @@ class HallucinationScorer:
     @classmethod
     def load(cls, path: str | Path) -> "HallucinationScorer":
         """Read and check a scorer written by `save` (no model is needed)."""
-        from llminfo.errors import UserError
+        from llminfo.errors import InputFileNotFound, UserError
 
         path = Path(path)
         if not path.is_file():
-            raise UserError(f"calibrator file not found: {path}" if not path.exists() else f"calibrator {path} is not a file")
+            raise (InputFileNotFound if not path.exists() else UserError)(
+                f"calibrator file not found: {path}" if not path.exists() else f"calibrator {path} is not a file")
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
