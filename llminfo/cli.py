@@ -94,7 +94,7 @@ def _add_generate(sub) -> None:
              description="Generate continuations of a prompt and print, per token, its log-probability and the "
              "entropy (nats) of the model's next-token distribution.",
              examples=["llminfo generate 'The capital of France is' --max-new-tokens 8 --temperature 0",
-                       "llminfo generate 'Tell me a story.' --chat --typical-p 0.9 -n 2 --seed 0 --json"])
+                       "llminfo generate 'Tell me a story.' --chat --typical-p 0.9 -n 2 --json"])
     p.add_argument("prompt", help="the prompt text")
     add_model_args(p)
     p.add_argument("--chat", action="store_true", help="wrap the prompt in the model's chat template")
@@ -204,7 +204,8 @@ def _add_eval(sub) -> None:
              "results file of another config or of an edited dataset is never mixed with new rows. "
              "`--validate CONFIG` only checks the config; `--compare RUN_A RUN_B` prints two runs' metrics side by side.",
              examples=["llminfo eval eval_configs/quickstart.yaml",
-                       "llminfo eval eval_configs/quickstart.yaml --set dataset.limit=10 --output-dir runs/small",
+                       "llminfo eval eval_configs/quickstart.yaml --set dataset.limit=10 \\\n"
+                       "      --output-dir runs/small",
                        "llminfo eval eval_configs/qa_hallucination.yaml --validate",
                        "llminfo eval --compare runs/quickstart runs/small"],
              extra=_wrap("\nshipped configs (eval_configs/): " + ", ".join(configs)) if configs else "")

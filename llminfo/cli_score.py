@@ -32,9 +32,9 @@ def add_score(sub) -> None:
         "with --on-bad-row skip. An input without rows prints a warning and exits 0. Without --calibrator, risk is the "
         "rank-normalised average of the methods within each batch; fit one with `llminfo calibrate`.",
         examples=["llminfo score questions.jsonl --output scored.jsonl",
-                  "llminfo score in.jsonl --output out.jsonl --methods msp,semantic_entropy --samples 5 "
-                  "--method-arg semantic_entropy.temperature=0.9",
-                  "llminfo score in.jsonl --output out.jsonl --calibrator calibrator.json --on-bad-row stop"])
+                  "llminfo score in.jsonl --output out.jsonl --methods msp,semantic_entropy \\\n"
+                  "      --samples 5 --method-arg semantic_entropy.temperature=0.9",
+                  "llminfo score in.jsonl --output scored.jsonl --calibrator cal.json \\\n      --on-bad-row stop"])
     p.add_argument("input", help="JSONL file, one question per line (UTF-8; a BOM is fine)")
     p.add_argument("--output", required=True, help="output JSONL (appended; existing ids are skipped)")
     cli.add_model_args(p)
@@ -160,8 +160,8 @@ def add_calibrate(sub) -> None:
         "map and one decision threshold) for `llminfo score --calibrator`; the file is replaced only when the fit "
         "succeeds.",
         examples=["llminfo calibrate labelled.jsonl --output calibrator.json",
-                  "llminfo calibrate labelled.jsonl --output cal.json --methods msp,mean_entropy --kind logistic "
-                  "--target-risk 0.3"])
+                  "llminfo calibrate labelled.jsonl --output cal.json --methods msp,perplexity \\\n"
+                  "      --kind logistic --target-risk 0.3"])
     p.add_argument("labelled", help="labelled JSONL file")
     p.add_argument("--output", required=True, help="calibrator JSON to write")
     cli.add_model_args(p)

@@ -26,7 +26,8 @@ def add_dispersion(sub) -> None:
         "gap, identity-order vs permutation-averaged accuracy and log-loss, and dispersion vs n. Runs the eval "
         "task `dispersion` once per ICL task: results.jsonl (resumable), metrics.json, report.html and its plots "
         "in --output (in --output/TASK when several tasks run).",
-        examples=["llminfo dispersion --task sentiment --orderings 4 --n-examples 2,4,8 --queries 8 --output runs/disp",
+        examples=["llminfo dispersion --task sentiment --orderings 4 --n-examples 2,4,8 \\\n"
+                  "      --queries 8 --output runs/disp",
                   "llminfo dispersion --config eval_configs/dispersion.yaml --queries 4"])
     p.add_argument("--data", default=None, help="JSONL with task/text/label per line (default: shipped icl_classification)")
     p.add_argument("--config", default=None, help="an eval config (task: dispersion); flags given here override it")
@@ -130,8 +131,9 @@ def add_capacity(sub) -> None:
         "model NLL bits per token, bits per byte, decode FLOPs per token F and IC = (TS - NLL + b) / log2 F. "
         "Runs the eval task `capacity` once per --model (results in --output/MODEL: results.jsonl, metrics.json, "
         "report.html); several --model flags compare models in one table.",
-        examples=["llminfo capacity --model default --max-tokens 256 --max-samples 8 --plot ic.png",
-                  "llminfo capacity --model default --model path/to/other_model --data my_corpus/ --json"])
+        examples=["llminfo capacity --max-tokens 256 --max-samples 1 --limit 8 --plot ic.png",
+                  "llminfo capacity --model default --model path/to/other_model \\\n"
+                  "      --data my_corpus/ --json"])
     p.add_argument("--model", action="append", default=None, help="model to measure (repeatable; default: default)")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="inference backend (default: hf)")
     p.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"], help="weights dtype")

@@ -18,6 +18,8 @@ from typing import Callable
 
 import pytest
 
+from test_cli_score import model_dir  # noqa: F401  (the tiny model saved to a folder)
+
 from llminfo.cli import main
 
 NO_MODEL = "/no/such/model"
@@ -35,17 +37,6 @@ def _jsonl(rows) -> str:
 
 def _read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from tiny import tiny_llama
-
-    model, tok = tiny_llama(0)
-    path = tmp_path_factory.mktemp("tiny_model")
-    model.save_pretrained(path)
-    tok.save_pretrained(path)
-    return str(path)
 
 
 @pytest.fixture(scope="module")

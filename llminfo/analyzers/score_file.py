@@ -235,29 +235,17 @@ def _bad(r: Row, e: Exception, on_bad_row: str, warn: Callable[[str], None], sou
     warn(f"skipping row that failed: {msg}")
 
 
-def score_file(
-    model: Any,
-    scorer: Any,
-    rows: list[Row],
-    output: str | Path,
-    *,
-    batch_size: int = 8,
-    seed: int = 0,
-    details: bool = False,
-    progress: bool = True,
-    producer: dict[str, Any] | None = None,
-    on_bad_row: str = "skip",
-    warn: Callable[[str], None] | None = None,
-    source: str = "input",
-) -> dict[str, int]:
-    """Score `rows` into `output` (appending; ids already there are skipped).
+def score_file(model: Any, scorer: Any, rows: list[Row], output: str | Path, *, producer: dict[str, Any] | None = None,
+               warn: Callable[[str], None] | None = None, **options: Any) -> dict[str, int]:
+    """Score `rows` into `output` (appending; ids already there are skipped): lock, check, resume.
+
+    `options` are `score_rows`'s (batch_size, seed, details, progress, on_bad_row, source).
 
     Returns:
         `{"scored": ..., "skipped_done": ..., "failed": ..., "total": ...}`.
     """
     with resumable_output(output, producer, warn) as done:
-        return score_rows(model, scorer, rows, output, done, batch_size=batch_size, seed=seed, details=details,
-                          progress=progress, producer=producer, on_bad_row=on_bad_row, warn=warn, source=source)
+        return score_rows(model, scorer, rows, output, done, producer=producer, warn=warn, **options)
 
 
 def score_rows(
