@@ -79,7 +79,8 @@ def _method_kwargs(items: list[str], names: list[str]) -> dict[str, dict]:
 
 def scorer_from_args(args: argparse.Namespace):
     """The scorer the flags describe (or the calibrator file, checked field by field)."""
-    from llminfo.analyzers.scorer import DEFAULT_METHODS, HallucinationScorer, available_methods
+    from llminfo.analyzers.registry import DEFAULT_METHODS, available_methods
+    from llminfo.analyzers.scorer import HallucinationScorer
 
     calibrator = getattr(args, "calibrator", None)
     if calibrator:

@@ -29,21 +29,10 @@ import numpy as np
 
 from llminfo.analyzers.base import HallucinationMethod, QAItem, SampleCache, answers_for, as_items
 from llminfo.analyzers.calibration import Calibrator, rank_normalize
+from llminfo.analyzers.registry import DEFAULT_METHODS, available_methods, get_method_class, method_names
 from llminfo.models.base import LanguageModel
 
-DEFAULT_METHODS = ("msp", "mean_entropy", "semantic_entropy", "iterative_mi", "edfl")
 FORMAT_VERSION = 2  # 2: one decision threshold, at the top level (1 also had one inside the calibrator)
-
-
-def available_methods() -> dict[str, type[HallucinationMethod]]:
-    """`{name: class}` of every method the scorer can build by name."""
-    from llminfo.analyzers.base import builtin_methods
-    from llminfo.analyzers.edfl import EDFLAnswerRiskAnalyzer, EDFLRiskAnalyzer
-
-    methods = dict(builtin_methods())
-    methods[EDFLRiskAnalyzer.name] = EDFLRiskAnalyzer
-    methods[EDFLAnswerRiskAnalyzer.name] = EDFLAnswerRiskAnalyzer
-    return methods
 
 
 def build_method(spec: str | tuple[str, Mapping[str, Any]] | HallucinationMethod) -> tuple[HallucinationMethod, dict]:
@@ -51,11 +40,9 @@ def build_method(spec: str | tuple[str, Mapping[str, Any]] | HallucinationMethod
     if isinstance(spec, HallucinationMethod):
         return spec, {}
     name, kwargs = (spec, {}) if isinstance(spec, str) else (spec[0], dict(spec[1]))
-    methods = available_methods()
-    if name not in methods:
-        raise ValueError(f"unknown method {name!r}; choose from {sorted(methods)}")
+    cls = get_method_class(name)
     try:
-        return methods[name](**kwargs), kwargs
+        return cls(**kwargs), kwargs
     except TypeError as e:
         raise ValueError(f"method {name!r}: bad parameters {kwargs}: {e}") from None
 
@@ -119,7 +106,7 @@ class HallucinationScorer:
         for spec in methods:
             if samples is not None and not isinstance(spec, HallucinationMethod):
                 name, kw = (spec, {}) if isinstance(spec, str) else (spec[0], dict(spec[1]))
-                if "num_samples" in _init_params(available_methods().get(name)):
+                if name in method_names() and "num_samples" in _init_params(get_method_class(name)):
                     kw.setdefault("num_samples", samples)
                 spec = (name, kw)
             method, params = build_method(spec)

@@ -38,7 +38,14 @@ from typing import Any, Literal, Mapping, Sequence
 
 from llminfo.errors import UserError
 
-TASKS = ("qa-hallucination", "typical-decoding", "halting", "dispersion", "capacity")
+
+def __getattr__(name: str) -> Any:
+    # `TASKS` is read from the task registry (`llminfo.eval.tasks`), which imports this module.
+    if name == "TASKS":
+        from llminfo.eval.tasks import task_names
+
+        return tuple(task_names())
+    raise AttributeError(f"module 'llminfo.eval.config' has no attribute {name!r}")
 MATCHERS = ("alias", "exact", "f1")
 # Config parts that change what is computed per item; the rest (output place, how many
 # items, which metrics/plots) can change between a run and its resumption.
@@ -108,7 +115,7 @@ class ReportConfig:
 
 @dataclass
 class EvalConfig:
-    task: Literal["qa-hallucination", "typical-decoding", "halting", "dispersion", "capacity"]
+    task: str  # a name of the task registry, `llminfo.eval.tasks.task_names()`
     dataset: DatasetConfig
     model: ModelConfig = field(default_factory=ModelConfig)
     methods: list = field(default_factory=list)  # list[MethodConfig]; empty = the task's defaults
@@ -173,14 +180,15 @@ def config_from_dict(raw: Mapping[str, Any], validate_task: bool = True) -> Eval
         data["methods"] = _methods(data["methods"])
     if "dataset" not in data:
         raise ConfigError("config key `dataset` is required (path, split, fields, limit, template)")
+    from llminfo.eval.tasks import get_task, task_names
+
     if "task" not in data:
-        raise ConfigError(f"config key `task` is required; one of {', '.join(TASKS)}")
+        raise ConfigError(f"config key `task` is required; one of {', '.join(task_names())}")
     cfg = _build(EvalConfig, data, "")
+    task = get_task(cfg.task)  # unknown names: an error listing the registered tasks
     _check_values(cfg)
     if validate_task:
-        from llminfo.eval.tasks import get_task
-
-        get_task(cfg.task).validate_config(cfg)
+        task.validate_config(cfg)
     return cfg
 
 

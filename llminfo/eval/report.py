@@ -22,6 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from llminfo.eval import metrics as M
+from llminfo.eval.tables import flatten
 from llminfo.fileio import atomic_write_bytes, atomic_write_text
 
 REPORT = "report.html"
@@ -171,8 +172,6 @@ def write_report(
 
 
 def _metrics_table(metrics: dict[str, Any]) -> str:
-    from llminfo.eval.runner import flatten
-
     rows = []
     for k, v in flatten(metrics).items():
         if isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) or x is None for x in v):

@@ -27,6 +27,7 @@ from typing import Any
 
 from llminfo.errors import UserError
 from llminfo.eval.config import ConfigError, EvalConfig
+from llminfo.eval.tables import flatten
 from llminfo.fileio import atomic_write_text
 
 RESULTS = "results.jsonl"
@@ -232,18 +233,6 @@ def _progress(total: int, initial: int, enabled: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, unit="item", desc="eval", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
-
-
-def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"methods": {"msp": {"auroc": 0.7}}} → {"methods.msp.auroc": 0.7}; lists of 2 → "lo–hi"."""
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 def compare_runs(run_a: str | Path, run_b: str | Path) -> str:

@@ -16,14 +16,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from llminfo.eval.config import ConfigError
-from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
+from llminfo.eval.tasks import Param, Task, fmt
 
 
 def _dispersion():
-    try:
-        from llminfo.analyzers import dispersion
-    except ImportError as e:
-        raise TaskUnavailable(f"task dispersion needs llminfo.analyzers.dispersion: {e}") from None
+    from llminfo.analyzers import dispersion  # lazy: the analyzer imports torch
+
     return dispersion
 
 
