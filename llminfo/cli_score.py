@@ -105,6 +105,7 @@ def scorer_from_args(args: argparse.Namespace):
 def producer(args: argparse.Namespace, scorer) -> dict:
     """What produced a scored row: resuming is refused when any of it differs."""
     from llminfo import __version__
+    from llminfo.analyzers.score_file import effective_params
 
     cal = None
     if getattr(args, "calibrator", None):
@@ -114,7 +115,7 @@ def producer(args: argparse.Namespace, scorer) -> dict:
         "model": args.model,
         "backend": args.backend,
         "dtype": args.dtype,
-        "methods": scorer.to_dict()["methods"],
+        "methods": [{"name": m.name, "params": effective_params(type(m), p)} for m, p in zip(scorer.methods, scorer.method_params)],
         "seed": args.seed,
         "calibrator": cal,
     }

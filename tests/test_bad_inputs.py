@@ -319,13 +319,29 @@ def test_id_less_rows_keep_their_ids_when_the_input_is_edited(tmp_path, model_di
     assert got[-1]["id"] == content_id(rows[0]["question"], rows[0]["answer"], None)
 
 
-def test_rows_say_what_produced_them(scored):
+def test_rows_say_what_produced_them(scored, model_dir):
     from llminfo import __version__
 
     for row in _read(scored / "out.jsonl"):
         p = row["producer"]
-        assert p["llminfo"] == __version__ and p["methods"] == [{"name": "msp", "params": {}}] and p["seed"] == 0
-        assert Path(p["model"]).name == Path(p["model"]).name and p["calibrator"] is None
+        assert p["llminfo"] == __version__ and [m["name"] for m in p["methods"]] == ["msp"] and p["seed"] == 0
+        assert p["model"] == model_dir and p["backend"] == "hf" and p["calibrator"] is None
+
+
+def test_producer_records_every_parameter_of_a_method(tmp_path, model_dir):
+    """Defaults too, read from the method as built: a later default change cannot hide."""
+    from llminfo.analyzers.semantic_entropy import SemanticEntropy
+
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text(_jsonl(ROWS[:1]))
+    assert main(["score", str(inp), "--output", str(out), "--model", model_dir, "--methods", "semantic_entropy",
+                 "--samples", "2", "--seed", "5", "--no-progress"]) == 0
+    [row] = _read(out)
+    [m] = row["producer"]["methods"]
+    built = SemanticEntropy(num_samples=2)
+    assert m["name"] == "semantic_entropy" and row["producer"]["seed"] == 5
+    assert m["params"]["num_samples"] == built.num_samples == 2
+    assert m["params"]["temperature"] == built.temperature and "max_new_tokens" in m["params"]
 
 
 def test_eval_refuses_to_resume_over_an_edited_dataset(tmp_path, model_dir, capsys):
@@ -335,7 +351,7 @@ def test_eval_refuses_to_resume_over_an_edited_dataset(tmp_path, model_dir, caps
     assert main(["eval", str(cfg), "--no-progress"]) == 0
     results = tmp_path / "run" / "results.jsonl"
     rows = _read(results)
-    assert all(r["producer"]["model"] == model_dir and r["producer"]["methods"] == [{"name": "msp", "params": {}}] for r in rows)
+    assert all(r["producer"]["model"] == model_dir and [m["name"] for m in r["producer"]["methods"]] == ["msp"] for r in rows)
     old = results.read_bytes()
     edited = data.read_text().replace('"answer": "four"', '"answer": "five"')
     data.write_text(edited)

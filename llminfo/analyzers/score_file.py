@@ -58,6 +58,29 @@ def content_id(question: str, answer: str | None, context: str | None) -> str:
     return "sha256:" + hashlib.sha256(blob).hexdigest()[:16]
 
 
+def effective_params(factory: Any, explicit: dict[str, Any]) -> dict[str, Any]:
+    """A method's parameters as it ran: the defaults of `factory` (a class or function) that
+    are plain JSON values, overridden by the `explicit` ones. Rows record this, so a results
+    file says what produced it even when a later llminfo changes a default."""
+    import inspect
+
+    out: dict[str, Any] = {}
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        sig = None
+    for name, p in (sig.parameters.items() if sig is not None else ()):
+        if p.default is inspect.Parameter.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        try:
+            json.dumps(p.default)
+        except (TypeError, ValueError):
+            continue
+        out[name] = p.default
+    out.update(explicit)
+    return out
+
+
 def _unencodable(obj: Any, path: str = "") -> str | None:
     """The field path of the first string that cannot be written as UTF-8 (a lone surrogate)."""
     if isinstance(obj, str):

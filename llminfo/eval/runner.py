@@ -145,15 +145,21 @@ def item_hash(item: dict[str, Any]) -> str:
 
 
 def producer(config: EvalConfig) -> dict[str, Any]:
-    """What produced a row: llminfo version, model, task and methods with their parameters."""
+    """What produced a row: llminfo version, model, task and methods with all their parameters."""
     from llminfo import __version__
+    from llminfo.analyzers.score_file import effective_params
+    from llminfo.eval.tasks import get_task
+
+    task = get_task(config.task)
+    registry = task.method_registry() if config.methods or task.default_methods else {}
+    chosen = [(m.name, m.params) for m in config.methods] or [(n, {}) for n in task.default_methods]
 
     return {
         "llminfo": __version__,
         "model": config.model.name,
         "backend": config.model.backend,
         "task": config.task,
-        "methods": [{"name": m.name, "params": m.params} for m in config.methods],
+        "methods": [{"name": name, "params": effective_params(registry.get(name), params)} for name, params in chosen],
         "params": config.params,
         "seed": config.seed,
     }
