@@ -79,6 +79,8 @@ def cmd_dispersion(args: argparse.Namespace) -> int:
     for flag in ("orderings", "shuffle", "band", "queries", "tasks_file"):
         if getattr(args, flag) is not None:
             params[flag] = getattr(args, flag)
+    if params.get("tasks_file"):
+        _check_tasks_file(params["tasks_file"])
     if args.data is not None or not raw["dataset"].get("path"):
         raw["dataset"]["path"] = args.data or "llminfo:icl_classification"
     if args.seed is not None:
@@ -109,6 +111,15 @@ def _checked(cfg):
     check_output_dir(cfg.output_dir, "--output")
     get_task(cfg.task)(cfg).load_items()
     return cfg
+
+
+def _check_tasks_file(path: str) -> None:
+    from llminfo.analyzers.dispersion_io import load_icl_tasks
+
+    try:
+        load_icl_tasks(path)
+    except (OSError, ValueError, TypeError, KeyError) as e:  # missing, not JSON, or not task descriptions
+        raise UserError(f"--tasks-file {path!r}: {type(e).__name__}: {e}") from None
 
 
 def _icl_tasks_in(raw: dict[str, Any]) -> list[str]:

@@ -246,6 +246,14 @@ CASES = [
     Case("eval: output_dir's parent is a file",
          lambda t, m: ["eval", str(_eval_cfg(t, NO_MODEL, t / "in.jsonl", str(t / "cal.json" / "run")))],
          needles=("cal.json' is a file, not a folder",)),
+    Case("dispersion: --tasks-file does not exist",
+         lambda t, m: ["dispersion", "--task", "sentiment", "--output", str(t / "d"), "--tasks-file", str(t / "none.json"),
+                       "--model", NO_MODEL],
+         needles=("--tasks-file", "none.json", "No such file")),
+    Case("dispersion: --tasks-file is not JSON",
+         _write("tasks.json", "{nope", lambda t, m: ["dispersion", "--task", "sentiment", "--output", str(t / "d"),
+                                                      "--tasks-file", str(t / "tasks.json"), "--model", NO_MODEL]),
+         needles=("--tasks-file", "tasks.json': JSONDecodeError")),
     # -- sampling flags (before the model loads) ---------------------------------------------------
     Case("generate: --typical-p out of range", lambda t, m: ["generate", "hi", "--typical-p", "1.5", "--model", NO_MODEL],
          needles=("--typical-p has to be in (0, 1]",)),
@@ -359,6 +367,26 @@ def test_eval_refuses_to_resume_over_an_edited_dataset(tmp_path, model_dir, caps
     err = capsys.readouterr().err
     assert "the dataset changed since these results were written (1 item(s) differ, e.g. b)" in err
     assert results.read_bytes() == old
+
+
+def test_eval_skips_an_item_that_fails_and_keeps_the_rest(tmp_path, model_dir, capsys):
+    """One over-long question in a batch: reported by key, the batch-mates and later items written;
+    a rerun retries only that item."""
+    data = tmp_path / "qa.jsonl"
+    rows = [{"id": r["id"], "question": r["question"], "answer": r["answer"], "answers": [r["answer"]]} for r in ROWS]
+    rows.insert(1, {"id": "long", "question": LONG, "answer": "x", "answers": ["x"]})
+    data.write_text(_jsonl(rows))
+    cfg = _eval_cfg(tmp_path, model_dir, data, str(tmp_path / "run"))
+    assert main(["eval", str(cfg), "--no-progress", "--set", "batch_size=3"]) == 0
+    err = capsys.readouterr().err
+    assert "qa.jsonl: item 'long'" in err and "context window" in err and "1 item(s) failed and were skipped" in err
+    results = tmp_path / "run" / "results.jsonl"
+    assert [r["key"] for r in _read(results)] == ["a", "b", "c"]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["failed_items"] == 1 and metrics["new_items"] == 3
+    old = results.read_bytes()
+    assert main(["eval", str(cfg), "--no-progress", "--set", "batch_size=3"]) == 0  # retried, fails again
+    assert "qa.jsonl: item 'long'" in capsys.readouterr().err and results.read_bytes() == old
 
 
 def test_dispersion_rerun_that_fails_keeps_previous_results(tmp_path, monkeypatch, capsys):

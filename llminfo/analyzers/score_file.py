@@ -73,10 +73,9 @@ def effective_params(factory: Any, explicit: dict[str, Any]) -> dict[str, Any]:
         if p.default is inspect.Parameter.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         try:
-            json.dumps(p.default)
+            out[name] = json.loads(json.dumps(p.default))  # tuples become lists, as in the file
         except (TypeError, ValueError):
             continue
-        out[name] = p.default
     out.update(explicit)
     return out
 
@@ -186,7 +185,7 @@ def finished_ids(output: Path, producer: dict[str, Any] | None = None, warn: Cal
                     break
                 raise UserError(f"{output}: line {i} is not a scored row (invalid JSON or no `id`); "
                                 "move the file away or pick another --output") from None
-            if producer is not None and row.get("producer") != producer:
+            if producer is not None and row.get("producer") != json.loads(json.dumps(producer)):
                 raise UserError(f"{output}: line {i} was written by a different run ({_producer_diff(row.get('producer'), producer)}); "
                                 "resuming would mix results: pick another --output or move the file away")
             ids.add(json.dumps(row["id"]))
@@ -198,11 +197,23 @@ def finished_ids(output: Path, producer: dict[str, Any] | None = None, warn: Cal
 
 
 def _producer_diff(old: Any, new: dict[str, Any]) -> str:
+    """The fields that differ, e.g. "methods[0].params.temperature: 1.0 in the file, 0.5 now"."""
     if not isinstance(old, dict):
         return "the row has no `producer` record"
-    diffs = [f"{k}: {old.get(k)!r} in the file, {new.get(k)!r} now" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
-    text = "; ".join(diffs)
-    return text if len(text) < 400 else text[:400] + "…"
+    diffs: list[str] = []
+
+    def walk(a: Any, b: Any, key: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in list(a) + [k for k in b if k not in a]:
+                walk(a.get(k), b.get(k), f"{key}.{k}" if key else str(k))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, f"{key}[{i}]")
+        elif a != b:
+            diffs.append(f"{key}: {a!r:.60} in the file, {b!r:.60} now")
+
+    walk(old, new, "")
+    return "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
 
 
 @contextmanager
@@ -218,44 +229,49 @@ def resumable_output(output: str | Path, producer: dict[str, Any] | None = None,
         yield finished_ids(output, producer, warn)
 
 
-def scored_chunks(rows: Sequence[Row], batch_size: int, fn: Callable[[list[Row]], list[Any]], *,
-                  on_bad_row: str = "skip", warn: Callable[[str], None] | None = None,
-                  source: str = "") -> Iterator[tuple[list[Row], list[Any], int]]:
+def scored_chunks(rows: Sequence[Any], batch_size: int, fn: Callable[[list[Any]], list[Any]], *,
+                  on_bad_row: str = "skip", warn: Callable[[str], None] | None = None, source: str = "",
+                  describe: Callable[[Any], str] | None = None) -> Iterator[tuple[list[Any], list[Any], int]]:
     """Run `fn` on batches of rows; yields (rows, results, rows consumed).
 
     A batch that raises ValueError (a row too long for the context, text the tokenizer
-    refuses, ...) is retried one row at a time; a row that fails alone is reported by line and
-    id and skipped, or raises `BadRow` with `on_bad_row="stop"`. Other exceptions propagate.
+    refuses, ...) is retried one row at a time; a row that fails alone is reported (by
+    `describe(row)`, default: file line and id) and skipped, or raises `BadRow` with
+    `on_bad_row="stop"`. A `UserError` (a problem of the whole run) and other exceptions propagate.
     """
     warn = warn or _stderr
+    describe = describe or (lambda r: f"{source}: line {r.line} (id {r.data.get('id')!r})")
+
+    def bad(r: Any, e: Exception) -> None:
+        if isinstance(e, UserError):
+            raise e
+        if on_bad_row == "stop":
+            raise BadRow(f"{describe(r)}: {e}") from None
+        warn(f"skipping row that failed: {describe(r)}: {e}")
+
     for start in range(0, len(rows), batch_size):
         chunk = list(rows[start : start + batch_size])
         try:
             results = fn(chunk)
         except ValueError as e:
             if len(chunk) == 1:
-                _bad(chunk[0], e, on_bad_row, warn, source)
+                bad(chunk[0], e)
                 yield [], [], 1
                 continue
+            if isinstance(e, UserError):
+                raise
             good, results = [], []
             for r in chunk:  # find the row that failed; the others are scored
                 try:
                     [res] = fn([r])
                 except ValueError as e1:
-                    _bad(r, e1, on_bad_row, warn, source)
+                    bad(r, e1)
                     continue
                 good.append(r)
                 results.append(res)
             yield good, results, len(chunk)
             continue
         yield chunk, results, len(chunk)
-
-
-def _bad(r: Row, e: Exception, on_bad_row: str, warn: Callable[[str], None], source: str) -> None:
-    msg = f"{source}: line {r.line} (id {r.data.get('id')!r}): {e}"
-    if on_bad_row == "stop":
-        raise BadRow(msg) from None
-    warn(f"skipping row that failed: {msg}")
 
 
 def score_file(model: Any, scorer: Any, rows: list[Row], output: str | Path, *, producer: dict[str, Any] | None = None,

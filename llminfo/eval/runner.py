@@ -64,6 +64,7 @@ def run_eval(
         model (*optional*): a ready `LanguageModel` (skips `load_model`; tests use it).
     """
     from llminfo.eval.tasks import get_task
+    from llminfo.analyzers.score_file import scored_chunks
     from llminfo.fileio import check_output_dir, exclusive_output
 
     log = log if log is not None else sys.stderr
@@ -97,13 +98,22 @@ def run_eval(
             model = load_model_from_config(config)
         made_by = producer(config)
         bar = _progress(len(items), len(items) - len(todo), progress)
+
+        def run(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            rows = task.run_batch(model, batch)
+            if len(rows) != len(batch):
+                raise RuntimeError(f"task {task.name} returned {len(rows)} rows for {len(batch)} items")
+            return rows
+
+        failed = 0
         try:
             with open(path, "a", encoding="utf-8") as f:
-                for start in range(0, len(todo), config.batch_size):
-                    batch = todo[start : start + config.batch_size]
-                    rows = task.run_batch(model, batch)
-                    if len(rows) != len(batch):
-                        raise RuntimeError(f"task {task.name} returned {len(rows)} rows for {len(batch)} items")
+                # An item that fails (too long for the context, ...) is reported and skipped; a rerun retries it.
+                for batch, rows, consumed in scored_chunks(
+                    todo, config.batch_size, run, warn=lambda msg: print(msg, file=log),
+                    describe=lambda it: f"{config.dataset.path}: item {it['key']!r}",
+                ):
+                    failed += consumed - len(batch)
                     lines = []
                     for it, row in zip(batch, rows):
                         row = {"key": it["key"], **row, "config_hash": chash, "item_sha256": item_hashes[it["key"]],
@@ -113,10 +123,12 @@ def run_eval(
                     f.write("".join(lines))  # serialised first: a bad value never leaves half a batch
                     f.flush()
                     os.fsync(f.fileno())
-                    bar.update(len(batch))
+                    bar.update(consumed)
         finally:
             bar.close()
-    rows = [done[k] for k in keys]
+    rows = [done[k] for k in keys if k in done]
+    if failed:
+        print(f"{failed} item(s) failed and were skipped (reported above); rerun to retry them", file=log)
     metrics = task.compute_metrics(rows)
     metrics = {
         "task": config.task,
@@ -126,7 +138,8 @@ def run_eval(
         "seed": config.seed,
         **metrics,
         "elapsed_s": round(time.time() - started, 2),
-        "new_items": len(todo),
+        "new_items": len(todo) - failed,
+        "failed_items": failed,
     }
     write_json(out / METRICS, metrics)
     summary = task.summary(metrics) if rows else ""
@@ -135,7 +148,7 @@ def run_eval(
         from llminfo.eval.report import write_report
 
         report_path = write_report(out, config, metrics, task.figures(rows, metrics), summary)
-    return RunResult(out, rows, metrics, len(todo), len(items) - len(todo), report_path, summary)
+    return RunResult(out, rows, metrics, len(todo) - failed, len(items) - len(todo), report_path, summary)
 
 
 def item_hash(item: dict[str, Any]) -> str:
@@ -256,7 +269,7 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> str:
     lines = [f"{'metric':<{width}}  {'A':>10}  {'B':>10}  {'B − A':>10}", "-" * (width + 38)]
     for k in keys:
         va, vb = a.get(k), b.get(k)
-        if isinstance(va, list) or isinstance(vb, list) or k in ("elapsed_s", "new_items"):
+        if isinstance(va, list) or isinstance(vb, list) or k in ("elapsed_s", "new_items", "failed_items"):
             continue
         delta = vb - va if _num(va) and _num(vb) else None
         lines.append(f"{k:<{width}}  {_cell(va):>10}  {_cell(vb):>10}  {_cell(delta, signed=True):>10}")
