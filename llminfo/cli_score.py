@@ -140,12 +140,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     if not rows:
         print(f"llminfo score: warning: {args.input} has no usable rows; nothing to score", file=sys.stderr)
         return 0
-    with resumable_output(args.output, producer(args, scorer)) as done:
+    made_by = producer(args, scorer)
+    with resumable_output(args.output, made_by) as done:  # locked and checked before the model loads
         stats = {"scored": 0, "failed": 0, "skipped_done": len(rows)}
         if len(done) < len(rows):
             model = cli.load_model_from_args(args)
             stats = score_rows(model, scorer, rows, args.output, done, batch_size=args.batch_size, seed=args.seed,
-                               details=args.details, progress=not args.no_progress, producer=producer(args, scorer),
+                               details=args.details, progress=not args.no_progress, producer=made_by,
                                on_bad_row=args.on_bad_row, source=str(args.input))
     failed = f", {stats['failed']} failed and skipped" if stats.get("failed") else ""
     print(f"scored {stats['scored']} rows ({stats['skipped_done']} already in {args.output}{failed}) -> {args.output}",

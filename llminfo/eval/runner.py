@@ -63,8 +63,8 @@ def run_eval(
         progress (`bool`): show a tqdm bar (items, rate, ETA) on stderr.
         model (*optional*): a ready `LanguageModel` (skips `load_model`; tests use it).
     """
-    from llminfo.eval.tasks import get_task
     from llminfo.analyzers.score_file import scored_chunks
+    from llminfo.eval.tasks import get_task
     from llminfo.fileio import check_output_dir, exclusive_output
 
     log = log if log is not None else sys.stderr
