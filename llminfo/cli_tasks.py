@@ -65,7 +65,6 @@ def _set_model(raw: dict[str, Any], args: argparse.Namespace, name: str | None) 
 
 
 def cmd_dispersion(args: argparse.Namespace) -> int:
-    from llminfo.eval.config import config_from_dict
     from llminfo.eval.runner import run_eval
 
     raw = _base_config(args, "dispersion")
@@ -94,13 +93,34 @@ def cmd_dispersion(args: argparse.Namespace) -> int:
         one = json.loads(json.dumps(raw))
         one["params"]["task"] = name
         one["output_dir"] = output if len(tasks) == 1 else f"{output}/{name}"
-        configs.append(_checked(config_from_dict(one)))
+        configs.append(_config(one))
     model = cli.load_model_from_args(argparse.Namespace(model=raw["model"].get("name"), backend=raw["model"].get("backend", "hf"),
                                                         dtype=raw["model"].get("dtype")))
     for cfg in configs:
         print(f"== ICL task {cfg.params['task']}", file=sys.stderr)
         cli._report_run(run_eval(cfg, resume=not args.no_resume, progress=not args.no_progress, model=model))
     return 0
+
+
+_FLAGS = {"params.orderings": "--orderings", "params.shuffle": "--shuffle", "params.band": "--band",
+          "params.queries": "--queries", "params.n_examples": "--n-examples", "params.task": "--task",
+          "params.tasks_file": "--tasks-file", "params.max_tokens": "--max-tokens", "params.bias": "--bias",
+          "params.max_samples": "--max-samples", "batch_size": "--batch-size", "dataset.limit": "--limit",
+          "dataset.path": "--data", "seed": "--seed"}
+
+
+def _config(raw: dict[str, Any]):
+    """The checked config (its task has read the dataset; no model yet); an error about a key
+    that a flag sets names the flag too."""
+    from llminfo.eval.config import ConfigError, config_from_dict
+
+    try:
+        return _checked(config_from_dict(raw))
+    except ConfigError as e:
+        msg = str(e)
+        for key, flag in _FLAGS.items():
+            msg = msg.replace(f"config key `{key}`", f"{flag} (config key `{key}`)")
+        raise ConfigError(msg) from None
 
 
 def _checked(cfg):
@@ -170,7 +190,6 @@ def _slug(name: str) -> str:
 
 
 def cmd_capacity(args: argparse.Namespace) -> int:
-    from llminfo.eval.config import config_from_dict
     from llminfo.eval.runner import run_eval
     from llminfo.fileio import check_output_file
 
@@ -189,7 +208,7 @@ def cmd_capacity(args: argparse.Namespace) -> int:
         raw = {"task": "capacity", "model": {"name": name, "backend": args.backend, "dtype": args.dtype},
                "dataset": dict(dataset), "batch_size": args.batch_size, "output_dir": f"{args.output}/{_slug(name)}",
                "params": {"max_tokens": args.max_tokens, "bias": args.bias, "max_samples": args.max_samples}}
-        configs.append(_checked(config_from_dict(raw)))
+        configs.append(_config(raw))
     results = []
     for name, cfg in zip(names, configs):
         model = cli._load_model(name, args.backend, args.dtype)

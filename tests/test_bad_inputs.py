@@ -254,6 +254,12 @@ CASES = [
          _write("tasks.json", "{nope", lambda t, m: ["dispersion", "--task", "sentiment", "--output", str(t / "d"),
                                                       "--tasks-file", str(t / "tasks.json"), "--model", NO_MODEL]),
          needles=("--tasks-file", "tasks.json': JSONDecodeError")),
+    Case("dispersion: --orderings 0 is named as the flag",
+         lambda t, m: ["dispersion", "--task", "sentiment", "--output", str(t / "d"), "--orderings", "0", "--model", NO_MODEL],
+         needles=("--orderings (config key `params.orderings`): orderings per query: an integer >= 1; got 0",)),
+    Case("capacity: --data does not exist",
+         lambda t, m: ["capacity", "--data", str(t / "none.txt"), "--output", str(t / "r"), "--model", NO_MODEL],
+         needles=("--data (config key `dataset.path`)", "none.txt' not found")),
     # -- sampling flags (before the model loads) ---------------------------------------------------
     Case("generate: --typical-p out of range", lambda t, m: ["generate", "hi", "--typical-p", "1.5", "--model", NO_MODEL],
          needles=("--typical-p has to be in (0, 1]",)),
