@@ -77,15 +77,17 @@ def add_model_args(p: argparse.ArgumentParser, default: str | None = "default") 
 
 
 def load_model_from_args(args: argparse.Namespace):
-    return _load_model(args.model or "default", args.backend, args.dtype)
+    """The model `--model/--backend/--dtype` name (plus `device`/`engine_args` when a config set them)."""
+    extra = {"device": getattr(args, "device", None), **(getattr(args, "engine_args", None) or {})}
+    return _load_model(args.model or "default", args.backend, args.dtype, **{k: v for k, v in extra.items() if v is not None})
 
 
-def _load_model(name: str, backend: str, dtype: str | None):
+def _load_model(name: str, backend: str, dtype: str | None, **extra):
     from llminfo import models
 
     try:
-        return models.load_model(name, backend=backend, dtype=dtype)
-    except (OSError, ImportError) as e:  # a model folder or hub id that cannot be read
+        return models.load_model(name, backend=backend, dtype=dtype, **extra)
+    except (OSError, ImportError, TypeError, ValueError) as e:  # a model or engine argument that cannot be used
         raise UserError(f"--model {name!r}: could not load it: {e}") from None
 
 

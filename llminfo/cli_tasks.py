@@ -94,8 +94,9 @@ def cmd_dispersion(args: argparse.Namespace) -> int:
         one["params"]["task"] = name
         one["output_dir"] = output if len(tasks) == 1 else f"{output}/{name}"
         configs.append(_config(one))
-    model = cli.load_model_from_args(argparse.Namespace(model=raw["model"].get("name"), backend=raw["model"].get("backend", "hf"),
-                                                        dtype=raw["model"].get("dtype")))
+    m = configs[0].model
+    model = cli.load_model_from_args(argparse.Namespace(model=m.name, backend=m.backend, dtype=m.dtype, device=m.device,
+                                                        engine_args=m.engine_args))
     for cfg in configs:
         print(f"== ICL task {cfg.params['task']}", file=sys.stderr)
         cli._report_run(run_eval(cfg, resume=not args.no_resume, progress=not args.no_progress, model=model))

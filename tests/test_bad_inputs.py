@@ -260,6 +260,13 @@ CASES = [
     Case("capacity: --data does not exist",
          lambda t, m: ["capacity", "--data", str(t / "none.txt"), "--output", str(t / "r"), "--model", NO_MODEL],
          needles=("--data (config key `dataset.path`)", "none.txt' not found")),
+    Case("eval: unknown engine argument for the backend",
+         lambda t, m: (t.joinpath("cfg.yaml").write_text(json.dumps(
+             {"task": "qa-hallucination", "model": {"name": m, "engine_args": {"foo": 1}},
+              "dataset": {"path": str(t / "in.jsonl"), "fields": {"answers": "answer"}}, "methods": ["msp"],
+              "output_dir": str(t / "run")})),
+             ["eval", str(t / "cfg.yaml"), "--no-progress"])[1],
+         needles=("config key `model`: could not load", "unexpected arguments for backend 'hf': foo")),
     # -- sampling flags (before the model loads) ---------------------------------------------------
     Case("generate: --typical-p out of range", lambda t, m: ["generate", "hi", "--typical-p", "1.5", "--model", NO_MODEL],
          needles=("--typical-p has to be in (0, 1]",)),

@@ -186,6 +186,8 @@ def load_model_from_config(config: EvalConfig) -> Any:
         return load_model(m.name, backend=m.backend, dtype=m.dtype, device=m.device, **m.engine_args)
     except (OSError, ImportError) as e:
         raise ConfigError(f"config key `model.name`: could not load {m.name!r}: {e}") from None
+    except (TypeError, ValueError) as e:  # load_model's own checks of backend/engine arguments
+        raise ConfigError(f"config key `model`: could not load {m.name!r}: {e}") from None
 
 
 def read_results(path: Path, config_hash: str, log=None) -> dict[str, dict[str, Any]]:
