@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
+from llminfo.errors import UserError
 
 
 def __getattr__(name: str) -> Any:
@@ -51,7 +52,7 @@ MATCHERS = ("alias", "exact", "f1")
 _NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit", "model.device_map"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config problem; the message names the key (`dataset.fields.question`)."""
 
 
