@@ -67,6 +67,12 @@ def test_halting_matches_run_halting(tmp_path, tiny_model):
         assert got["mean_tokens"] == pytest.approx(np.mean([d.tokens_used for d in direct]))
         assert got["accuracy"] == pytest.approx(np.mean([d.correct for d in direct]))
         assert [r["modes"][label]["answer_text"] for r in res.rows] == [d.answer_text for d in direct]
+        if mode == "adaptive":  # InfoBias at the last probe, InfoGain per probe step
+            assert got["info_bias"] == pytest.approx(np.mean([d.info_bias[-1] for d in direct]))
+            gains = [g for d in direct for g in d.info_gain]
+            assert got["info_gain"] == (pytest.approx(np.mean(gains)) if gains else None)
+        else:
+            assert got["info_bias"] is None
     assert "token_change_pct" in res.metrics["modes"]["adaptive_low"]
     with pytest.raises(ConfigError, match=r"methods\[0\].*unknown halting mode 'sleepy'"):
         config_from_dict({"task": "halting", "dataset": {"path": data}, "methods": ["sleepy"]})
