@@ -103,6 +103,10 @@ def test_dispersion_batching_invariant_and_consistent(tmp_path, tiny_model):
         res = [r for row in four.rows for r in row["results"] if r["n_examples"] == int(n)]
         assert m["accuracy_identity"] == pytest.approx(np.mean([r["correct_identity"] for r in res]))
         assert m["kl_dispersion"] >= 0 and m["jensen_gap"] >= -1e-12
+        assert m["mad"] == pytest.approx(np.mean([r["mad_pred"] for r in res]))
+        assert m["martingale_bound"] == pytest.approx(np.log(int(n)) / int(n))
+    assert four.metrics["fit_mad"]["b_low"] <= four.metrics["fit_mad"]["b"] <= four.metrics["fit_mad"]["b_high"]
+    assert four.metrics["cot"]["eps"] == 0.05 and "optimal_cot_tokens" in per_n["3"]
     # Examples never include the query itself.
     for row in four.rows:
         for r in row["results"]:
