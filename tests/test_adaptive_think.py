@@ -270,7 +270,8 @@ def test_adaptive_and_entropy_on_default_model(default_model):
     [r] = run_halting(m, [q], "adaptive", ratio=10.0, probe_samples=2, max_answer_tokens=6)
     assert r.halt_reason == "adaptive" and r.probes == [0] and r.thinking_tokens == 0 and r.answer_source == "probe"
     logp = m.next_token_logprobs([halting_prompt(m, q["question"]) + "\nThe answer is"], [r.candidates])
-    assert r.entropies[0] == pytest.approx(float(measures.answer_entropy_bits(logp)[0]), abs=1e-6)
+    # the probe scored the gold " 7" alongside (InfoBias): another call shape, float32 rounding
+    assert r.entropies[0] == pytest.approx(float(measures.answer_entropy_bits(logp)[0]), abs=1e-4)
     assert r.answer_text == r.candidates[int(np.argmax(logp[0]))].strip()
     assert 0 <= r.entropies[0] <= math.log2(len(r.candidates)) + 1e-9 and len(r.info_bias) == 1
     [e] = run_halting(m, [q], "entropy", entropy_threshold=1e6, window=1, min_tokens=6, max_answer_tokens=6)

@@ -132,6 +132,12 @@ def test_capacity_equals_analyzer_on_whole_corpus(tmp_path, tiny_model):
         assert m[key] == pytest.approx(getattr(ref, key), rel=1e-5), key
     with pytest.raises(ConfigError, match="task capacity has no methods"):
         config_from_dict({"task": "capacity", "dataset": {"path": data}, "methods": ["msp"]})
+    # no `bias`: the paper's constant for the corpus, by its file name (mixed_text: -24)
+    mixed = _jsonl(tmp_path / "mixed_text.jsonl", [{"text": t} for t in texts])
+    _, res = _run(tmp_path, tiny_model, out="mixed", task="capacity", dataset={"path": mixed}, params={"max_tokens": 24})
+    ref = InformationCapacity(tiny_model, max_tokens=24).measure_source(mixed)
+    assert res.metrics["bias"] == ref.bias == -24.0 and res.metrics["bias_source"] == "paper (mixed_text)"
+    assert res.metrics["information_capacity"] == pytest.approx(ref.information_capacity, rel=1e-5)
 
 
 def test_capacity_text_folder_streams_windows(tmp_path, tiny_model):
