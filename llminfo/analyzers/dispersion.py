@@ -58,6 +58,8 @@ class ICLTask:
             and end with `{label}`.
         instruction (`str`, defaults to `""`): text before the examples.
         separator (`str`, defaults to `"\\n\\n"`): between instruction, examples and query.
+        label_names (`dict`, *optional*): a dataset's raw label values to label strings
+            ({"0": "negative", "1": "positive"} for SST-2).
     """
 
     name: str
@@ -65,6 +67,7 @@ class ICLTask:
     template: str = DEFAULT_TEMPLATE
     instruction: str = ""
     separator: str = "\n\n"
+    label_names: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.labels, str) or not isinstance(self.labels, (list, tuple)):
@@ -98,7 +101,13 @@ class ICLTask:
             template=spec.get("template", spec.get("example_template", DEFAULT_TEMPLATE)),
             instruction=spec.get("instruction", ""),
             separator=spec.get("separator", "\n\n"),
+            label_names=spec.get("label_names"),
         )
+
+    def label_of(self, raw: Any) -> str:
+        """A dataset's label value as a label string (through `label_names` when set)."""
+        key = str(raw)
+        return self.label_names.get(key, key) if self.label_names else key
 
     def candidates(self) -> list[str]:
         """Label strings as the model should continue the prompt with (leading space kept)."""

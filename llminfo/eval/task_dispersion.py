@@ -77,7 +77,7 @@ class DispersionTask(Task):
         rows = load_rows(config.dataset)
         if rows and fmap["task"] in rows[0]:
             rows = [r for r in rows if r.get(fmap["task"]) == self.icl.name]
-        self.pool = [(str(r[fmap["text"]]), str(r[fmap["label"]])) for r in rows]
+        self.pool = [(str(r[fmap["text"]]), self.icl.label_of(r[fmap["label"]])) for r in rows]
         if len(self.pool) < max(self.p["n_examples"]) + 1:
             raise ConfigError(f"config key `params.n_examples`: ICL task {self.icl.name!r} has only {len(self.pool)} rows")
         self.analyzer = None
@@ -101,10 +101,11 @@ class DispersionTask(Task):
         for i, it in enumerate(items):
             # Context drawn from the other rows, keyed by the item (batching does not matter).
             rng = np.random.default_rng([self.config.seed, abs(hash_key(it["key"]))])
-            pool = [p for p in self.pool if p != (str(it["text"]), str(it["label"]))]
+            label = self.icl.label_of(it["label"])
+            pool = [p for p in self.pool if p != (str(it["text"]), label)]
             order = rng.permutation(len(pool))
             for n in sorted(self.p["n_examples"]):
-                ditems.append(disp.DispersionItem([pool[k] for k in order[:n]], str(it["text"]), str(it["label"]), id=f"{it['key']}-n{n}"))
+                ditems.append(disp.DispersionItem([pool[k] for k in order[:n]], str(it["text"]), label, id=f"{it['key']}-n{n}"))
                 owners.append(i)
         results = self.analyzer.analyze(self.icl, ditems)
         rows: list[dict[str, Any]] = [{"query": it["text"], "label": it["label"], "results": []} for it in items]
