@@ -197,8 +197,8 @@ def _add_dispersion(sub) -> None:
     p.add_argument("--task", action="append", default=None, help="task(s) to run (repeatable; default: all in the data)")
     p.add_argument("--tasks-file", default=None, help="JSON task descriptions (default: shipped icl_tasks.json)")
     p.add_argument("--orderings", type=int, default=None, help="orderings per query, identity included (default 8)")
-    p.add_argument("--shuffle", choices=["full", "banded"], default=None, help="default full")
-    p.add_argument("--band", type=int, default=None, help="shuffled tail length with --shuffle banded")
+    p.add_argument("--shuffle", choices=["banded", "full", "tail"], default=None, help="default banded (the paper's: shuffled within bands)")
+    p.add_argument("--band", type=int, default=None, help="examples per band (banded, default 4) or shuffled tail length (tail)")
     p.add_argument("--n-examples", default=None, help="comma-separated numbers of examples (default 2,4,8,16)")
     p.add_argument("--queries", type=int, default=None, help="queries per task and n (default 20)")
     p.add_argument("--seed", type=int, default=None)
@@ -246,7 +246,7 @@ def _cmd_dispersion(args: argparse.Namespace) -> int:
         if name not in rows_by_task:
             raise UserError(f"task {name!r} has no rows in {data} (tasks there: {', '.join(sorted(rows_by_task))})")
     model = load_model_from_args(args)
-    pd = PermutationDispersion(model, orderings=int(opt("orderings", 8)), shuffle=opt("shuffle", "full"),
+    pd = PermutationDispersion(model, orderings=int(opt("orderings", 8)), shuffle=opt("shuffle", "banded"),
                                band=opt("band", None) or None, seed=int(opt("seed", 0)))  # band 0 = default
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)

@@ -177,19 +177,8 @@ def capacity_table(results: Sequence[Any], source: str = "") -> str:
 
 def plot_capacity(results: Sequence[Any], path: str, title: str = "") -> None:
     """Information capacity against log₂ FLOPs per token, one labelled point per model (PNG)."""
-    import matplotlib
+    from llminfo.eval import report
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for r in results:
-        ax.scatter([r.log2_flops], [r.information_capacity])
-        ax.annotate(r.model, (r.log2_flops, r.information_capacity), fontsize=8, xytext=(3, 3), textcoords="offset points")
-    ax.set_xlabel("log2 decode FLOPs per token")
-    ax.set_ylabel("information capacity")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    points = {r.model: ([r.log2_flops], [r.information_capacity]) for r in results}
+    png = report.plot_xy(points, "log2 decode FLOPs per token" + (f" — {title}" if title else ""), "information capacity")
+    Path(path).write_bytes(png)
