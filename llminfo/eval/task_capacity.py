@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from llminfo.eval import metrics as M
 from llminfo.eval.config import ConfigError
-from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
+from llminfo.eval.tasks import Param, Task, fmt
 
 
 def _capacity():
-    try:
-        from llminfo.analyzers import capacity
-    except ImportError as e:
-        raise TaskUnavailable(f"task capacity needs llminfo.analyzers.capacity: {e}") from None
+    from llminfo.analyzers import capacity  # lazy: the analyzer imports torch
+
     return capacity
 
 
@@ -160,18 +158,24 @@ def corpus_capacity(tokens: np.ndarray, bytes_: np.ndarray, nll_bits: np.ndarray
     }
 
 
+def _field(r: Any, key: str, default: Any = None) -> Any:
+    return r.get(key, default) if isinstance(r, Mapping) else getattr(r, key, default)
+
+
 def capacity_table(results: Sequence[Any], source: str = "") -> str:
-    """Several models' `CapacityResult`s ranked by information capacity, highest first."""
-    ranked = sorted(results, key=lambda r: r.information_capacity, reverse=True)
+    """Several models ranked by information capacity, highest first: `CapacityResult`s or
+    metrics dicts of task `capacity` (with a "model" key), as `llminfo capacity` prints them."""
+    ranked = sorted(results, key=lambda r: _field(r, "information_capacity"), reverse=True)
     lines = []
     if ranked:
         r0 = ranked[0]
-        lines.append(f"corpus: {source or '-'}  (L = {r0.max_tokens}, b = {r0.bias:g} [{r0.bias_source}], FLOPs: {r0.flops_count})")
-    lines.append(f"{'rank':>4} {'model':<28} {'params':>9} {'tokens':>8} {'TS bits/tok':>11} {'NLL bits/tok':>12} {'bits/byte':>9} {'log2 F':>7} {'IC':>8}")
+        L = _field(r0, "max_tokens")
+        lines.append(f"corpus: {source or '-'}  ({f'L = {L}, ' if L else ''}b = {_field(r0, 'bias'):g} [{_field(r0, 'bias_source', 'user')}])")
+    lines.append(f"{'rank':>4} {'model':<28} {'tokens':>8} {'TS bits/tok':>11} {'NLL bits/tok':>12} {'bits/byte':>9} {'log2 F':>7} {'IC':>8}")
     for k, r in enumerate(ranked, 1):
-        params = f"{r.num_parameters / 1e6:.1f}M" if r.num_parameters else "-"
-        lines.append(f"{k:>4} {r.model[:28]:<28} {params:>9} {r.tokens:>8} {r.text_bits_per_token:>11.3f} {r.nll_bits_per_token:>12.3f} "
-                     f"{r.bits_per_byte:>9.3f} {r.log2_flops:>7.2f} {r.information_capacity:>8.4f}")
+        lines.append(f"{k:>4} {str(_field(r, 'model'))[-28:]:<28} {_field(r, 'tokens'):>8} {_field(r, 'text_bits_per_token'):>11.3f} "
+                     f"{_field(r, 'nll_bits_per_token'):>12.3f} {_field(r, 'bits_per_byte'):>9.3f} {_field(r, 'log2_flops'):>7.2f} "
+                     f"{_field(r, 'information_capacity'):>8.4f}")
     return "\n".join(lines)
 
 
@@ -179,6 +183,8 @@ def plot_capacity(results: Sequence[Any], path: str, title: str = "") -> None:
     """Information capacity against log₂ FLOPs per token, one labelled point per model (PNG)."""
     from llminfo.eval import report
 
-    points = {r.model: ([r.log2_flops], [r.information_capacity]) for r in results}
+    points = {str(_field(r, "model")): ([_field(r, "log2_flops")], [_field(r, "information_capacity")]) for r in results}
     png = report.plot_xy(points, "log2 decode FLOPs per token" + (f" — {title}" if title else ""), "information capacity")
-    Path(path).write_bytes(png)
+    from llminfo.fileio import atomic_write_bytes
+
+    atomic_write_bytes(path, png)
