@@ -177,8 +177,8 @@ def load_items(
     mapping = {}
     for f, required in {**fields, "id": False}.items():
         col = cfg.fields.get(f, f)
-        if col in columns:
-            mapping[f] = col
+        if col in columns or (col not in columns and "." in col and col.split(".")[0] in columns):
+            mapping[f] = col  # "answer.aliases": a nested field of a hub row (TriviaQA)
         elif f in cfg.fields or (required and not (cfg.template and f == input_field)):
             raise ConfigError(
                 f"config key `dataset.fields.{f}`: column {col!r} not in the dataset; columns: {', '.join(columns)}"
@@ -196,7 +196,7 @@ def load_items(
     for idx in order:
         row = rows[int(idx)]
         where = f"dataset row {int(idx)}"
-        item = {f: row[c] for f, c in mapping.items()}
+        item = {f: _nested(row, c, where) for f, c in mapping.items()}
         if render is not None and input_field:
             item[input_field] = render({**row, **item}, where)
         for f, required in fields.items():
@@ -209,6 +209,18 @@ def load_items(
         item["key"] = key
         items.append(item)
     return items
+
+
+def _nested(row: Mapping[str, Any], col: str, where: str) -> Any:
+    """`row[col]`, or for a dotted column not in the row ("answer.aliases") the nested value."""
+    if col in row:
+        return row[col]
+    value: Any = row
+    for part in col.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            raise ConfigError(f"{where}: nested field {col!r} not found (no {part!r})")
+        value = value[part]
+    return value
 
 
 def make_template(template: str, fmt: str = "auto"):
