@@ -188,3 +188,12 @@ def test_gemma_on_vllm_scores_like_hf_with_bos(gemma):
         assert c.text.strip() == "Paris"
     finally:
         del m
+
+
+@needs_gemma
+def test_cli_generate_chat_on_base_model_is_one_line_error(capsys):
+    from llminfo.cli import main
+
+    assert main(["generate", "hi", "--model", "gemma3-270m", "--chat", "--max-new-tokens", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--chat: model 'gemma3-270m' has no chat template" in err and "Traceback" not in err

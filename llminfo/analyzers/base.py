@@ -17,7 +17,8 @@ Example:
     >>> items = [QAItem("What is the capital of France?")]
     >>> cache = SampleCache()
     >>> [r] = SemanticEntropy().score(model, items, seed=0, cache=cache)
-    >>> r.score, r.details["cluster_sizes"]
+    >>> r.score >= 0, sum(r.details["cluster_sizes"])  # nats; 10 samples, clustered by meaning
+    (True, 10)
 """
 
 from __future__ import annotations
@@ -94,8 +95,10 @@ class MethodResult:
 #: "prompts": the standard short-answer prompt per item (`qa_prompt`);
 #: "answers": the answer to score per item (its own, else the model's greedy answer);
 #: "answer_scores": `Scored` of each answer teacher-forced after its prompt (one batched call);
-#: "samples": `num_samples` completions per prompt at the method's `temperature` (one batched call).
-STATISTICS: tuple[str, ...] = ("prompts", "answers", "answer_scores", "samples")
+#: "samples": `num_samples` completions per prompt at the method's `temperature` (one batched call);
+#: "clusters": the samples, their cleaned texts ("sampled_answers") and the meaning cluster of each
+#:     ("cluster_ids"), clustered with the method's `clustering` / `clustering_kwargs` (one batch).
+STATISTICS: tuple[str, ...] = ("prompts", "answers", "answer_scores", "samples", "clusters")
 
 
 class HallucinationMethod(ABC):
@@ -106,7 +109,7 @@ class HallucinationMethod(ABC):
     statistics named in `needs` (see `STATISTICS`) through that cache — so methods scoring the
     same batch share one `generate` and one `score` call — and then calls the method's own
     `reduce`. A method with `"samples"` in `needs` sets `num_samples`, `temperature` and
-    `max_new_tokens` attributes.
+    `max_new_tokens` attributes; with `"clusters"` also `clustering` and `clustering_kwargs`.
 
     To add a method: subclass, set `name` and `needs`, implement `reduce`, and add one line to
     `llminfo.analyzers.registry` (or call `register_method`).
@@ -172,7 +175,15 @@ class HallucinationMethod(ABC):
         if "answer_scores" in needs:
             conts = [answer_continuation(model, a) for a in stats["answers"]]
             stats["answer_scores"] = cache.score(model, stats["prompts"], conts)
-        if "samples" in needs:
+        if "clusters" in needs:
+            from llminfo.analyzers.clustering import sample_and_cluster
+
+            _, stats["samples"], stats["sampled_answers"], stats["cluster_ids"] = sample_and_cluster(
+                model, items, cache, num_samples=self.num_samples, temperature=self.temperature,  # type: ignore[attr-defined]
+                max_new_tokens=max_new_tokens, seed=seed, clustering=self.clustering,  # type: ignore[attr-defined]
+                clustering_kwargs=self.clustering_kwargs,  # type: ignore[attr-defined]
+            )
+        elif "samples" in needs:
             stats["samples"] = cache.get(
                 model, stats["prompts"], n=self.num_samples, temperature=self.temperature,  # type: ignore[attr-defined]
                 max_new_tokens=max_new_tokens, seed=seed,
@@ -255,9 +266,14 @@ class SampleCache:
         max_rows_per_call (`int`, defaults to 128): prompts × n per `generate` call.
 
     Example:
+        >>> from llminfo import load_model
+        >>> model = load_model("default")
+        >>> prompts = [qa_prompt(model, "What is the capital of France?")]
         >>> cache = SampleCache()
-        >>> samples = cache.get(model, prompts, n=10, temperature=1.0, seed=0)  # doctest: +SKIP
-        >>> again = cache.get(model, prompts, n=5, temperature=1.0, seed=0)     # no model call
+        >>> samples = cache.get(model, prompts, n=4, temperature=1.0, seed=0)
+        >>> again = cache.get(model, prompts, n=2, temperature=1.0, seed=0)  # no model call
+        >>> cache.generate_calls, again[0] == samples[0][:2]
+        (1, True)
     """
 
     def __init__(self, max_rows_per_call: int = MAX_ROWS_PER_CALL):

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
+from llminfo.errors import UserError
 
 
 def __getattr__(name: str) -> Any:
@@ -49,10 +50,10 @@ MATCHERS = ("alias", "exact", "f1")
 # Config parts that change what is computed per item; the rest (output place, how many
 # items, which metrics/plots) can change between a run and its resumption.
 # `models` too: each model of a multi-model config runs as its own config (with `model` set).
-_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit", "models"}
+_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit", "model.device_map", "models"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config problem; the message names the key (`dataset.fields.question`)."""
 
 
@@ -64,14 +65,17 @@ class ModelConfig:
     backend: Literal["hf", "vllm"] = "hf"
     dtype: Literal["auto", "float32", "bfloat16", "float16", None] = None
     device: str | None = None
+    device_map: str | None = None  # HF: "auto" spreads a model larger than one GPU (accelerate)
     engine_args: dict = field(default_factory=dict)
 
 
 @dataclass
 class DatasetConfig:
-    """`dataset:` — `path` is a local .jsonl/.json/.csv/.parquet file, `llminfo:NAME` for a
-    dataset shipped in the package, or a `datasets.load_dataset` name (needs a network
-    unless cached). `fields` maps the task's field names to column names. `template`
+    """`dataset:` — `path` is a local .jsonl/.json/.csv/.parquet file, a folder written by
+    `Dataset.save_to_disk` / `DatasetDict.save_to_disk` (a DatasetDict gives its `split`),
+    `llminfo:NAME` for a dataset shipped in the package, or a `datasets.load_dataset` name
+    (needs a network unless cached). From Python, `run_eval(config, dataset=...)` takes a
+    `datasets.Dataset` / `DatasetDict` object instead (then `path` only names it). `fields` maps the task's field names to column names. `template`
     builds the task's input text from a row: str.format (`"Q: {question}"`) or Jinja
     (`"Q: {{ question }}"`)."""
 

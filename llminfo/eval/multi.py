@@ -39,7 +39,8 @@ def run_models(
     resume: bool = True,
     progress: bool = True,
     models: Mapping[str, Any] | None = None,
-    log=sys.stderr,
+    log=None,
+    dataset: Any = None,
 ) -> Any:
     """Run `config` once per entry of `config.models`; returns a `RunResult` of the whole run.
 
@@ -47,12 +48,14 @@ def run_models(
         config: a validated config naming several models (`models:`).
         resume, progress: as `run_eval`, for every model.
         models (*optional*): ready `LanguageModel`s by model name (tests use it).
+        dataset (*optional*): a `datasets.Dataset` / `DatasetDict`, as `run_eval`'s, for every model.
 
     The returned `RunResult.rows` are every model's rows, each with a `"model"` key;
     `metrics` is `{"task", "models": {name: metrics}}`.
     """
     from llminfo.eval.runner import METRICS, RunResult, run_eval, write_json
 
+    log = log if log is not None else sys.stderr
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     per_model: dict[str, Any] = {}
@@ -60,7 +63,7 @@ def run_models(
         name = sub.model.name
         print(f"model {name}: results in {sub.output_dir}", file=log)
         ready = (models or {}).get(name)
-        per_model[name] = run_eval(sub, resume=resume, progress=progress, model=ready, log=log)
+        per_model[name] = run_eval(sub, resume=resume, progress=progress, model=ready, log=log, dataset=dataset)
         gc.collect()  # the model loaded by run_eval is garbage now: free it before the next one
     metrics = {
         "task": config.task,

@@ -23,6 +23,7 @@ import numpy as np
 
 from llminfo.eval import metrics as M
 from llminfo.eval.tables import flatten
+from llminfo.fileio import atomic_write_bytes, atomic_write_text
 
 REPORT = "report.html"
 
@@ -139,7 +140,7 @@ def write_report(
     imgs = []
     for i, (caption, png) in enumerate(figures, 1):
         name = f"fig{i}_{_slug(caption)}.png"
-        (out / name).write_bytes(png)
+        atomic_write_bytes(out / name, png)
         b64 = base64.b64encode(png).decode("ascii")
         imgs.append(
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{b64}">'
@@ -166,7 +167,7 @@ def write_report(
         + "</body></html>\n"
     )
     path = out / REPORT
-    path.write_text(page, encoding="utf-8")
+    atomic_write_text(path, page)
     return path
 
 
