@@ -14,9 +14,9 @@ Analyzers and eval tasks call `question_prompt` (short answers) or `instruction_
 Example:
     >>> from llminfo import load_model
     >>> from llminfo.analyzers.prompts import question_prompt
-    >>> print(question_prompt(load_model("gemma3-270m"), "What is the capital of France?")[-60:])
-    Question: What is the capital of France?
-    Answer:
+    >>> p = question_prompt(load_model("gemma3-270m"), "What is the capital of France?")
+    >>> p.splitlines()[-2:]
+    ['Question: What is the capital of France?', 'Answer:']
 """
 
 from __future__ import annotations

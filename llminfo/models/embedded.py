@@ -13,10 +13,10 @@ transformers — encodes prompts with `<bos>`, as the original Hugging Face rele
 
 Example:
     >>> from llminfo.models.embedded import EMBEDDED_MODELS, embedded_model_dir
-    >>> [(m.name, m.kind, m.installed()) for m in EMBEDDED_MODELS.values()]
-    [('default', 'instruct', True), ('gemma3-270m', 'base', True)]
-    >>> embedded_model_dir("gemma3-270m")  # converts once, then returns the cached folder
-    PosixPath('/root/.cache/llminfo/gemma-3-270m')
+    >>> [(m.name, m.kind) for m in EMBEDDED_MODELS.values()]
+    [('default', 'instruct'), ('gemma3-270m', 'base')]
+    >>> embedded_model_dir("gemma3-270m").name  # converts once, then returns the cached folder
+    'gemma-3-270m'
 """
 
 from __future__ import annotations
