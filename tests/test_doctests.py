@@ -30,6 +30,7 @@ NO_MODEL = [
     "llminfo.analyzers.calibration",
     "llminfo.analyzers.clustering",
     "llminfo.analyzers.flops",
+    "llminfo.processors.halting_reasons",
 ]
 
 WITH_MODEL = [

@@ -37,7 +37,8 @@ Example:
     >>> from llminfo.analyzers.adaptive_think import run_halting
     >>> m = load_model("default")
     >>> [r] = run_halting(m, [{"question": "What is 2 + 3?", "answer": "5"}], "adaptive")
-    >>> r.probes, r.entropies, r.prediction, r.info_bias
+    >>> r.probes, r.entropies, r.prediction, r.info_bias  # confident before any reasoning: halts at once
+    ([0], [0.066...], '5', [0.011...])
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import numpy as np
 from llminfo import measures
 from llminfo.analyzers.halting_entropy import eos_ids, reason_entropy
 from llminfo.models.base import LanguageModel
+from llminfo.processors.halting_reasons import BUDGET, CLOSED, ENTROPY, EOS
 
 HALTING_MODES = ("none", "no_think", "gated", "adaptive", "entropy")
 PROBING_MODES = ("gated", "adaptive")
@@ -90,7 +92,8 @@ class HaltingItemResult:
         prediction: the answer parsed from it (a number, an option letter, or the text).
         correct: prediction equals the gold answer (None without one).
         halted: True when a probe rule stopped the reasoning (not the model, not the budget).
-        halt_reason: "adaptive", "gated", "entropy", "no_think", "budget", "eos" (model
+        halt_reason: the mode whose rule stopped the reasoning ("adaptive", "gated", "no_think"), or
+            a name of `llminfo.processors.halting_reasons`: "entropy", "budget", "eos" (model
             ended) or "closed" (the model wrote the closing string).
         thinking_tokens / answer_tokens / tokens_used: generated tokens (used = sum).
         tokens_saved: `max_thinking_tokens − thinking_tokens`.
@@ -221,7 +224,7 @@ def run_halting(
         answers = reason_entropy(model, runs, p)
     elif mode == "no_think":
         for r in runs:
-            r.done, r.reason = True, "no_think"
+            r.done, r.reason = True, mode
     elif mode == "none":
         _reason(model, runs, p, probing=False)
     else:
@@ -232,7 +235,7 @@ def run_halting(
             _reason(model, runs, p, probing=True)
             closing = [r for r in runs if r.reason not in PROBING_MODES and (not r.probes or r.probes[-1] != r.tokens)]
             _probe(model, closing, p, mode, decide=False)  # the answer where reasoning ended
-    todo = [i for i, r in enumerate(runs) if i not in answers and not (mode == "adaptive" or r.reason == "gated")]
+    todo = [i for i, r in enumerate(runs) if i not in answers and not (mode == "adaptive" or r.reason in PROBING_MODES)]
     if todo:
         cue = p["close_marker"] + p["answer_cue"]
         outs = model.generate(
@@ -255,7 +258,7 @@ def run_halting(
                 answer_text=text,
                 prediction=pred,
                 correct=None if gold is None else is_correct(pred, gold, it.get("options")),
-                halted=run.reason in ("entropy", *PROBING_MODES),
+                halted=run.reason in (ENTROPY, *PROBING_MODES),
                 halt_reason=run.reason,
                 thinking_tokens=run.tokens,
                 answer_tokens=n_answer,
@@ -289,7 +292,7 @@ def _reason(model: LanguageModel, runs: list[_Run], p: dict[str, Any], probing: 
     stop = ["\n\n"] if probing and p["paragraph_probes"] else None
     for r in runs:
         if budget == 0 and not r.done:
-            r.done, r.reason = True, "budget"
+            r.done, r.reason = True, BUDGET
     while True:
         active = [r for r in runs if not r.done]
         if not active:
@@ -321,13 +324,13 @@ def _extend(r: _Run, c: Any, eos: set[int], stop: list[str] | None, close: str, 
         text += stop[0]  # the paragraph break the stop string cut off
     if close and close in text:
         r.text += text[: text.index(close)]
-        r.done, r.reason = True, "closed"
+        r.done, r.reason = True, CLOSED
         return
     r.text += text
     if ended or not ids:
-        r.done, r.reason = True, "eos"
+        r.done, r.reason = True, EOS
     elif r.tokens >= budget:
-        r.done, r.reason = True, "budget"
+        r.done, r.reason = True, BUDGET
 
 
 def _probe(model: LanguageModel, runs: list[_Run], p: dict[str, Any], mode: str, decide: bool = True) -> None:
