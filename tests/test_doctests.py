@@ -31,6 +31,7 @@ NO_MODEL = [
     "llminfo.analyzers.clustering",
     "llminfo.analyzers.flops",
     "llminfo.processors.halting_reasons",
+    "llminfo.analyzers.halting_answers",
 ]
 
 WITH_MODEL = [

@@ -30,7 +30,8 @@ that never writes a blank line is still probed; the paper has no cap), and mode 
 a streaming rule on the *next-token* entropy (`EntropyHaltingProcessor`, no probes, window
 mean below a threshold; `llminfo.analyzers.halting_entropy`), which is not the paper's rule.
 Everything is built on the `LanguageModel` interface (batched `generate` +
-`next_token_logprobs`), so it runs on every backend.
+`next_token_logprobs`), so it runs on every backend. Candidates, answer extraction and
+matching (text only) live in `llminfo.analyzers.halting_answers`.
 
 Example:
     >>> from llminfo import load_model
@@ -43,13 +44,20 @@ Example:
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from llminfo import measures
+from llminfo.analyzers.halting_answers import (
+    NUMBER,
+    answer_candidates,
+    canonical_number,
+    extract_answer,
+    gold_answer,
+    is_correct,
+)
 from llminfo.analyzers.halting_entropy import eos_ids, reason_entropy
 from llminfo.models.base import LanguageModel
 from llminfo.processors.halting_reasons import BUDGET, CLOSED, ENTROPY, EOS
@@ -76,7 +84,6 @@ _DEFAULTS: dict[str, Any] = {
     "entropy_threshold": 0.6,
     "window": 16,
 }
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
 @dataclass
@@ -152,40 +159,6 @@ def halting_prompt(model: LanguageModel, question: str, options: dict[str, str] 
     return model.chat(f"{body}\n\n{REASONING_INSTRUCTION}")
 
 
-def answer_candidates(options: dict[str, str] | None, found: Sequence[str] = ()) -> list[str]:
-    """The task's answer candidates as continuations of the cue: option letters (" A", " B",
-    ...) for multiple choice, else the full numbers `found` (" 52", " 133"), in order."""
-    if options:
-        return [f" {k}" for k in options]
-    return [f" {x}" for x in dict.fromkeys(found)]
-
-
-def gold_answer(gold: Any) -> str:
-    """The gold answer as compared: GSM8K-style solutions keep the part after "####"."""
-    s = str(gold)
-    return s.split("####")[-1].strip() if "####" in s else s.strip()
-
-
-def extract_answer(text: str, options: dict[str, str] | None = None) -> str:
-    """The option letter (multiple choice) or the first number in `text`; else the stripped text."""
-    if options:
-        letters = "".join(re.escape(k) for k in options)
-        m = re.search(rf"(?<![A-Za-z])([{letters}])(?![A-Za-z])", text)
-        return m.group(1) if m else text.strip()
-    m = _NUMBER.search(text)
-    return _canonical_number(m.group(0)) if m else text.strip()
-
-
-def is_correct(prediction: str, gold: Any, options: dict[str, str] | None = None) -> bool:
-    gold = gold_answer(gold)
-    if options:
-        return prediction.strip().upper() == gold.upper()
-    try:
-        return abs(float(prediction) - float(gold.replace(",", ""))) < 1e-9
-    except ValueError:
-        return prediction.strip().lower() == gold.lower()
-
-
 def run_halting(
     model: LanguageModel, items: Sequence[dict[str, Any]], mode: str, **params: Any
 ) -> list[HaltingItemResult]:
@@ -217,7 +190,7 @@ def run_halting(
     runs = []
     for it in items:
         opts, gold = it.get("options"), it.get("answer")
-        g = None if gold is None else " " + (gold_answer(gold).upper() if opts else _canonical_number(gold_answer(gold)))
+        g = None if gold is None else " " + (gold_answer(gold).upper() if opts else canonical_number(gold_answer(gold)))
         runs.append(_Run(it.get("prompt") or halting_prompt(model, it["question"], opts), opts, g))
     answers: dict[int, tuple[str, int]] = {}
     if mode == "entropy":
@@ -374,22 +347,13 @@ def _collect_numbers(model: LanguageModel, runs: list[_Run], prompts: list[str],
         outs = model.generate(prompts, max_new_tokens=p["max_answer_tokens"], stop=["\n"], seed=p["seed"], **kw)
         for r, comps in zip(runs, outs):
             for c in comps:
-                m = _NUMBER.search(c.text)
-                x = _canonical_number(m.group(0)) if m else None
+                m = NUMBER.search(c.text)
+                x = canonical_number(m.group(0)) if m else None
                 if x is not None and x not in r.pool and len(r.pool) < p["max_candidates"]:
                     r.pool.append(x)
     for r in runs:
         if not r.pool:  # the model answered no number at all: a single placeholder, H = 0
             r.pool.append("0")
-
-
-def _canonical_number(s: str) -> str:
-    s = s.replace(",", "").rstrip(".")
-    try:
-        v = float(s)
-    except ValueError:
-        return s
-    return str(int(v)) if v.is_integer() and "e" not in s.lower() else s
 
 
 def _count_tokens(model: LanguageModel, text: str) -> int:
