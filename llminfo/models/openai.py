@@ -59,6 +59,7 @@ from llminfo.models.base import (
     Scored,
     check_prompts,
     normalize_candidates,
+    per_prompt_seeds,
     validate_generate_args,
     validate_pairs,
 )
@@ -195,7 +196,7 @@ class OpenAIModel(LanguageModel):
         encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
         if max_new_tokens == 0:
             return [[Completion("", [], [], [], "length", []) for _ in range(n)] for _ in prompts]
-        seeds = per_prompt_seeds(seed, len(prompts))
+        seeds = per_prompt_seeds(seed, len(prompts)) or [random.randrange(2**31)] * len(prompts)
         xargs = self._xargs(processors, typical_p)
         extra: dict[str, Any] = {}
         if top_k:
@@ -365,18 +366,6 @@ def check_base_url(base_url: str) -> str:
     except ValueError:
         raise ValueError(f"`base_url` {base_url!r} has an invalid port") from None
     return base_url.strip().rstrip("/")
-
-
-def per_prompt_seeds(seed: int | Sequence[int] | None, num_prompts: int) -> list[int]:
-    """One seed per prompt from `generate`'s `seed` (an int for all, or one per prompt)."""
-    if seed is None:
-        return [random.randrange(2**31)] * num_prompts
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return [int(seed)] * num_prompts
-    seeds = list(seed)
-    if len(seeds) != num_prompts or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds):
-        raise ValueError(f"`seed` has to be an integer or one integer per prompt ({num_prompts}), got {seed!r}")
-    return [int(s) for s in seeds]
 
 
 def _load_tokenizer(name_or_path: str) -> Any:
