@@ -36,14 +36,30 @@ def build_parser() -> argparse.ArgumentParser:
 def add_model_args(p: argparse.ArgumentParser) -> None:
     """`--model`, `--backend`, `--dtype`: the same on every command that loads a model."""
     p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M-Instruct), a local HF folder, or a hub id")
-    p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="inference backend (default: hf)")
+    p.add_argument("--backend", default="hf", choices=["hf", "vllm", "openai"],
+                   help="inference backend (default: hf); openai = a running OpenAI-compatible server (--base-url; "
+                   "--model is the served model name; API key from OPENAI_API_KEY)")
+    p.add_argument("--base-url", default=None, help="server URL for --backend openai, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"], help="weights dtype")
+
+
+def model_kwargs_from_args(args: argparse.Namespace) -> dict:
+    """`load_model` keyword arguments from `--backend/--base-url/--dtype`; errors name the flag."""
+    if args.backend == "openai":
+        if not args.base_url:
+            raise UserError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+        if args.dtype:
+            raise UserError("--dtype does not apply to --backend openai (the server fixes the dtype)")
+        return {"base_url": args.base_url}
+    if args.base_url:
+        raise UserError(f"--base-url is for --backend openai, not --backend {args.backend}")
+    return {"dtype": args.dtype}
 
 
 def load_model_from_args(args: argparse.Namespace):
     from llminfo.models import load_model
 
-    return load_model(args.model, backend=args.backend, dtype=args.dtype)
+    return load_model(args.model, backend=args.backend, **model_kwargs_from_args(args))
 
 
 def _add_generate(sub) -> None:
@@ -388,6 +404,12 @@ def _add_score(sub) -> None:
     p.add_argument("--on-bad-row", default="skip", choices=["skip", "stop"], help="malformed rows: report and skip, or stop")
     p.add_argument("--details", action="store_true", help="also write each method's details")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run as a Ray Data job: on the Ray cluster at ADDRESS ('auto', 'ray://host:10001'), or a "
+                   "local Ray instance without ADDRESS; INPUT may be .jsonl or .parquet, --output is a folder of part files")
+    p.add_argument("--workers", type=int, default=1, help="with --ray: scoring actors, one model each (default 1)")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0, help="with --ray: GPUs per actor (default 0)")
+    p.add_argument("--output-format", default="jsonl", choices=["jsonl", "parquet"], help="with --ray: part file format")
     p.set_defaults(func=_cmd_score)
 
 
@@ -452,6 +474,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.input == args.output:
         raise UserError("--output must differ from INPUT")
     scorer = _scorer_from_args(args)
+    if args.ray is not None:
+        return _score_on_ray(args, scorer)
     try:
         rows = read_rows(args.input, on_bad_row=args.on_bad_row)
     except BadRow as e:
@@ -461,6 +485,25 @@ def _cmd_score(args: argparse.Namespace) -> int:
                        details=args.details, progress=not args.no_progress)
     print(f"scored {stats['scored']} rows ({stats['skipped_done']} already in {args.output}) -> {args.output}", file=sys.stderr)
     return 0
+
+
+def _score_on_ray(args: argparse.Namespace, scorer) -> int:
+    import json
+
+    from llminfo.scale import RayEngine, score_on_ray
+
+    try:
+        engine = RayEngine(address=None if args.ray == "local" else args.ray, workers=args.workers,
+                           gpus_per_worker=args.gpus_per_worker, batch_size=args.batch_size)
+    except ValueError as e:
+        raise UserError(str(e).replace("engine `workers`", "--workers").replace("engine `gpus_per_worker`", "--gpus-per-worker")) from None
+    stats = score_on_ray(args.input, args.output, model=args.model, backend=args.backend, model_kwargs=model_kwargs_from_args(args),
+                         scorer=scorer, seed=args.seed, engine=engine, output_format=args.output_format, details=args.details)
+    for row in stats["error_rows"][:20]:
+        print(f"failed row id {json.dumps(row['id'])}: {row['error']}", file=sys.stderr)
+    print(f"scored {stats['scored']} rows, {stats['errors']} failed, {stats['skipped_done']} already in {args.output} "
+          f"-> {args.output}", file=sys.stderr)
+    return 1 if stats["errors"] else 0
 
 
 def _add_calibrate(sub) -> None:

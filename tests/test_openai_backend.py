@@ -172,3 +172,34 @@ def test_bounded_concurrency(stub, tok_dir):
     m = make(stub, tok_dir, max_concurrency=2)
     m.generate(["hi there"] * 6, temperature=0, max_new_tokens=1)
     assert peak[0] == 2
+
+
+def test_cli_score_through_the_stub(tiny_model, tok_dir, tmp_path, capsys):
+    import json
+
+    from llminfo.analyzers.scorer import HallucinationScorer
+    from llminfo.cli import main
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "question": q, "answer": a}) + "\n"
+                           for i, (q, a) in enumerate([("Who?", "Paris"), ("What is it?", "one two")])))
+    with StubServer(tiny_model, name=tok_dir) as s:
+        rc = main(["score", str(src), "--output", str(tmp_path / "o.jsonl"), "--methods", "msp,mean_entropy",
+                   "--no-progress", "--backend", "openai", "--base-url", s.url, "--model", tok_dir])
+    assert rc == 0
+    rows = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text().splitlines()]
+    ref = HallucinationScorer(["msp", "mean_entropy"]).score(tiny_model, [{"question": "Who?", "answer": "Paris"},
+                                                                          {"question": "What is it?", "answer": "one two"}])
+    for row, r in zip(rows, ref):
+        assert row["scores"]["msp"] == pytest.approx(r.scores["msp"], abs=1e-4)
+        assert row["scores"]["mean_entropy"] <= r.scores["mean_entropy"] + 1e-5  # top-20 lower bound
+        assert row["approximations"]["entropy"].startswith("top-20")
+    common = [str(src), "--output", str(tmp_path / "x.jsonl"), "--methods", "msp", "--model", tok_dir]
+    assert main(["score", *common, "--base-url", "http://127.0.0.1:1/v1"]) == 2
+    assert "--base-url is for --backend openai" in capsys.readouterr().err
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    assert main(["score", *common, "--backend", "openai", "--base-url", f"http://127.0.0.1:{port}/v1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach" in err and len(err.strip().splitlines()) == 1

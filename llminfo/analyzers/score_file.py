@@ -137,6 +137,8 @@ def score_file(
             for r, res in zip(chunk, results):
                 out = dict(r.data)
                 out.update(answer=res.answer, scores=res.scores, risk=res.risk, decision=res.decision)
+                if getattr(model, "approximations", None):  # e.g. OpenAIModel's top-k entropies
+                    out["approximations"] = model.approximations
                 if details:
                     out["details"] = res.details
                 f.write(json.dumps(out, ensure_ascii=False) + "\n")

@@ -78,14 +78,12 @@ def run_eval(
     (out / CONFIG_COPY).write_text(json.dumps({"config_hash": chash, **config.to_dict()}, indent=2, default=str))
     keys = [it["key"] for it in items]
     todo = [it for it in items if it["key"] not in done]
-    if todo and model is None:
+    if todo and model is None and config.engine is None:
         model = load_model_from_config(config)
     bar = _progress(len(items), len(items) - len(todo), progress)
     try:
         with open(path, "a", encoding="utf-8") as f:
-            for start in range(0, len(todo), config.batch_size):
-                batch = todo[start : start + config.batch_size]
-                rows = task.run_batch(model, batch)
+            for batch, rows in _scored_batches(task, model, todo, config):
                 if len(rows) != len(batch):
                     raise RuntimeError(f"task {task.name} returned {len(rows)} rows for {len(batch)} items")
                 for it, row in zip(batch, rows):
@@ -117,6 +115,18 @@ def run_eval(
 
         report_path = write_report(out, config, metrics, task.figures(rows, metrics), summary)
     return RunResult(out, rows, metrics, len(todo), len(items) - len(todo), report_path, summary)
+
+
+def _scored_batches(task: Any, model: Any, todo: list[dict], config: EvalConfig):
+    """(batch, rows) pairs: in this process, or on Ray actors when the config has an `engine`."""
+    if config.engine is not None and todo:
+        from llminfo.scale.ray_eval import eval_batches_on_ray
+
+        yield from eval_batches_on_ray(config, todo)
+        return
+    for start in range(0, len(todo), config.batch_size):
+        batch = todo[start : start + config.batch_size]
+        yield batch, task.run_batch(model, batch)
 
 
 def load_model_from_config(config: EvalConfig) -> Any:
