@@ -176,6 +176,8 @@ def score_on_ray(
     total = ds.count()
     if done:
         ds = ds.filter(lambda row: row["_id"] not in done, **_LIGHT)
+        if ds.count() == 0:  # all written: start no actor (each would load a model)
+            return {"scored": 0, "errors": 0, "skipped_done": total, "total": total, "error_rows": [], "output": str(out)}
     results = ds.map_batches(
         ScoringActor,
         fn_constructor_kwargs={"spec": spec, "output": str(out), "output_format": output_format},
