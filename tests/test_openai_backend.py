@@ -51,7 +51,9 @@ def test_score_matches_hf_exact_mode(stub, tok_dir, tiny_model):
         np.testing.assert_allclose(g.logprobs, r.logprobs, atol=1e-4)
         np.testing.assert_allclose(g.entropy, r.entropy, atol=1e-4)
     assert m.approximations == {}
-    assert all(b["logprobs"] == -1 and b["echo"] for b in stub.requests)
+    # one full-vocabulary distribution per continuation position, never per prompt position
+    assert all(b["logprobs"] == -1 and not b.get("echo") and b["max_tokens"] == 1 for b in stub.requests)
+    assert sum(len(b["prompt"]) for b in stub.requests) == sum(len(r.token_ids) for r in ref)
 
 
 def test_topk_entropy_is_a_marked_lower_bound(stub, tok_dir, tiny_model):
@@ -96,7 +98,7 @@ def test_per_prompt_seeds_are_sent(stub, tok_dir):
 
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_transient_errors_are_retried(stub, tok_dir, tiny_model, status):
-    m = make(stub, tok_dir, entropy="exact", max_concurrency=1)
+    m = make(stub, tok_dir, max_concurrency=1)  # top-k mode: one echo request for the pair
     stub.fail_with = [status, status]
     n_before = len(stub.requests)
     [s] = m.score(PROMPTS[:1], CONTS[:1])
@@ -140,6 +142,12 @@ def test_bad_arguments(stub, tok_dir):
         make(stub, tok_dir, max_concurrency=0)
     with pytest.raises(ValueError, match="tokenizer"):
         OpenAIModel(stub.url, stub.name, tokenizer="/nonexistent/tok")
+
+
+def test_exact_needs_vllm(tiny_model, tok_dir):
+    with StubServer(tiny_model, owned_by="someone") as s:
+        with pytest.raises(ValueError, match="entropy='exact'.*not vLLM"):
+            OpenAIModel(s.url, s.name, tokenizer=tok_dir, entropy="exact")
 
 
 def test_processors_need_a_vllm_server(tiny_model, tok_dir):

@@ -100,16 +100,17 @@ def test_topk_mode_exact_logprobs_lower_entropy(server, default_model):
     assert "top-5" in m.approximations["entropy"]
 
 
-def test_generate_greedy_and_typical_through_processors(exact, default_model):
+def test_generate_greedy_and_typical_through_processors(server, exact, default_model):
     prompt = default_model.chat(QUESTIONS[0])
-    [[c]] = exact.generate([prompt], temperature=0, max_new_tokens=6)
-    [[h]] = default_model.generate([prompt], temperature=0, max_new_tokens=6)
+    [[c]] = exact.generate([prompt], temperature=0, max_new_tokens=4)
+    [[h]] = default_model.generate([prompt], temperature=0, max_new_tokens=4)
     assert c.token_ids == h.token_ids and c.text == h.text
     np.testing.assert_allclose(c.model_logprobs, h.model_logprobs, atol=TOL)
     np.testing.assert_allclose(c.entropy, h.entropy, atol=TOL)
     # typical_p goes to llminfo's vLLM processor as vllm_xargs; seeded samples repeat
-    a = exact.generate([prompt], n=2, temperature=1.0, typical_p=0.5, max_new_tokens=4, seed=[3])
-    b = exact.generate([prompt], n=2, temperature=1.0, typical_p=0.5, max_new_tokens=4, seed=3)
+    topk = OpenAIModel(server, "default", top_logprobs=1)
+    a = topk.generate([prompt], n=2, temperature=1.0, typical_p=0.5, max_new_tokens=4, seed=[3])
+    b = topk.generate([prompt], n=2, temperature=1.0, typical_p=0.5, max_new_tokens=4, seed=3)
     assert [x.token_ids for x in a[0]] == [x.token_ids for x in b[0]]
 
 

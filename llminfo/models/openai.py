@@ -25,9 +25,11 @@ only, so the entropy of the full next-token distribution has two modes (`entropy
   the mass. The model says so in `approximations` (`{"entropy": ...}`), and `llminfo score`
   writes that into every output row.
 - `"exact"`: full-vocabulary log-probabilities (`logprobs=-1`); the vLLM server must be
-  started with `--max-logprobs -1`. Exact and equal to the in-process backends, but every
-  scored position sends the whole vocabulary over HTTP (~1-3 MB of JSON per position for a
-  50k vocabulary): for audits and tests, not for throughput.
+  started with `--max-logprobs -1`. `score` then asks for one next-token distribution per
+  continuation position (prompt + continuation[:t], the server's prefix cache sharing the
+  prompt), as echo would return a vocabulary for every prompt position too. Exact and equal
+  to the in-process backends, but every scored position sends the whole vocabulary over HTTP
+  (megabytes of JSON for a 50k vocabulary): for audits and tests, not for throughput.
 
 llminfo's entropy-recording vLLM processor cannot send its floats back through an HTTP
 response (vLLM's OpenAI server has no field for per-request processor output), so it is not
@@ -69,10 +71,16 @@ ENTROPY_MODES = ("topk", "exact")
 DEFAULT_TOP_LOGPROBS = 20
 # Pairs per scoring request: bounds one response's size (top-k dicts per position).
 SCORE_PAIRS_PER_REQUEST = 16
+# Positions per request in entropy="exact" scoring: each returns a whole vocabulary.
+FULL_VOCAB_POSITIONS_PER_REQUEST = 2
 
 
-class OpenAIServerError(RuntimeError):
-    """The server could not be reached, or answered with an error after the retries."""
+class OpenAIServerError(ValueError):
+    """The server could not be reached, or answered with an error after the retries.
+
+    Something the user fixes (start the server, fix the URL, lower the load), so the CLI
+    shows it as one line.
+    """
 
 
 class OpenAIModel(LanguageModel):
@@ -144,6 +152,8 @@ class OpenAIModel(LanguageModel):
         self.client = openai.OpenAI(base_url=self.base_url, api_key=key, max_retries=max_retries, timeout=float(timeout))
         self.server: dict[str, Any] = self._served_model() if check else {}
         self.is_vllm = self.server.get("owned_by") == "vllm"
+        if entropy == "exact" and check and not self.is_vllm:
+            raise ValueError(f"`entropy='exact'` needs a vLLM server started with --max-logprobs -1; {self.base_url} is not vLLM")
         self._tokenizer = _load_tokenizer(tokenizer or model)
         self.max_context = int(self.server.get("max_model_len") or getattr(self._tokenizer, "model_max_length", 0) or 2048)
         if self.max_context > 10**7:  # transformers' "no limit" sentinel
@@ -248,6 +258,8 @@ class OpenAIModel(LanguageModel):
                 )
         results = [Scored([], [], []) for _ in prompts]
         todo = [k for k in range(len(prompts)) if cont_ids[k]]
+        if entropy and self.entropy_mode == "exact":
+            return self._score_full_vocab(prompt_ids, cont_ids, todo, results)
         chunks = [todo[s : s + SCORE_PAIRS_PER_REQUEST] for s in range(0, len(todo), SCORE_PAIRS_PER_REQUEST)]
 
         def one(chunk: list[int]) -> list[tuple[int, Scored]]:
@@ -273,6 +285,49 @@ class OpenAIModel(LanguageModel):
         for part in self._map(one, chunks):
             for k, s in part:
                 results[k] = s
+        return results
+
+    def _score_full_vocab(
+        self, prompt_ids: list[list[int]], cont_ids: list[list[int]], todo: list[int], results: list[Scored]
+    ) -> list[Scored]:
+        """Exact entropies: one full-vocabulary next-token distribution per continuation position.
+
+        Echo would return the full vocabulary for every *prompt* position too; here each
+        position is its own one-token generation over prompt + continuation[:t] (the server's
+        prefix cache shares the prompt), so only continuation positions cost a vocabulary.
+        """
+        positions = [(k, t) for k in todo for t in range(len(cont_ids[k]))]
+        chunks = [positions[s : s + FULL_VOCAB_POSITIONS_PER_REQUEST] for s in range(0, len(positions), FULL_VOCAB_POSITIONS_PER_REQUEST)]
+
+        def one(chunk: list[tuple[int, int]]) -> list[tuple[int, int, float, float]]:
+            resp = self._call(
+                f"continuations[{chunk[0][0]}] token {chunk[0][1]}",
+                prompt=[prompt_ids[k] + cont_ids[k][:t] for k, t in chunk],
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=-1,
+                extra_body={"return_tokens_as_token_ids": True},
+            )
+            choices = sorted(resp.choices, key=lambda c: c.index)
+            out = []
+            for (k, t), ch in zip(chunk, choices):
+                top = (ch.logprobs.top_logprobs or [None])[0] if ch.logprobs else None
+                want = f"token_id:{cont_ids[k][t]}"
+                if not top or want not in top:
+                    raise OpenAIServerError(
+                        f"server returned no full-vocabulary logprobs for token {t} of continuations[{k}]: "
+                        "start vLLM with --max-logprobs -1 for entropy='exact'"
+                    )
+                out.append((k, t, float(top[want]), measures.topk_entropy_lower_bound(list(top.values()))))
+            return out
+
+        per: dict[int, list[tuple[int, float, float]]] = {k: [] for k in todo}
+        for part in self._map(one, chunks):
+            for k, t, lp, h in part:
+                per[k].append((t, lp, h))
+        for k in todo:
+            rows = sorted(per[k])
+            results[k] = Scored(list(cont_ids[k]), [r[1] for r in rows], [r[2] for r in rows])
         return results
 
     def next_token_logprobs(
