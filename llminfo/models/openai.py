@@ -54,6 +54,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from llminfo import measures
+from llminfo.errors import UserError
 from llminfo.models.base import (
     Completion,
     LanguageModel,
@@ -75,11 +76,11 @@ SCORE_PAIRS_PER_REQUEST = 16
 FULL_VOCAB_POSITIONS_PER_REQUEST = 2
 
 
-class OpenAIServerError(ValueError):
+class OpenAIServerError(UserError):
     """The server could not be reached, or answered with an error after the retries.
 
-    Something the user fixes (start the server, fix the URL, lower the load), so the CLI
-    shows it as one line.
+    A problem of the whole run that the user fixes (start the server, fix the URL, lower the
+    load): the CLI shows it as one line, and a scoring run stops instead of skipping rows.
     """
 
 

@@ -120,6 +120,7 @@ class ScorerSpec:
     seed: int = 0
     details: bool = False
     threads: int = 1
+    producer: dict[str, Any] | None = None
 
 
 def score_on_ray(
@@ -135,6 +136,7 @@ def score_on_ray(
     engine: RayEngine | None = None,
     output_format: str = "jsonl",
     details: bool = False,
+    producer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score every row of `source` into the folder `output` on Ray actors; resumable.
 
@@ -151,6 +153,7 @@ def score_on_ray(
         engine (`RayEngine`, *optional*): address, workers, GPUs per worker, batch size.
         output_format (`str`, defaults to `"jsonl"`): `"jsonl"` or `"parquet"` part files.
         details (`bool`, defaults to False): also write each method's details.
+        producer (`dict`, *optional*): written into every row as `producer` (what made it).
 
     Returns:
         `{"scored", "errors", "skipped_done", "total", "error_rows": [{id, error}, ...], "output"}`.
@@ -165,7 +168,7 @@ def score_on_ray(
     elif methods is not None:
         raise ValueError("give `scorer` or `methods`, not both")
     spec = ScorerSpec(model, backend, dict(model_kwargs or {}), scorer.to_dict(), int(seed), bool(details),
-                      threads=max(1, int(engine.cpus_per_worker)))
+                      threads=max(1, int(engine.cpus_per_worker)), producer=dict(producer) if producer else None)
     ray = _import_ray()
     if not ray.is_initialized():
         ray.init(address=engine.address, ignore_reinit_error=True, log_to_driver=False)
@@ -297,6 +300,8 @@ class ScoringActor:
             out["approximations"] = approx
         if self.spec.details:
             out["details"] = res.details
+        if self.spec.producer:
+            out["producer"] = self.spec.producer
         return out
 
     def _write(self, kind: str, rows: list[dict], fmt: str | None = None) -> None:
