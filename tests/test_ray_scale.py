@@ -208,3 +208,34 @@ def test_eval_config_engine_ray_matches_one_process(local_ray, tmp_path, tiny_di
             assert v == pytest.approx(ref[r["key"]]["scores"][name], abs=1e-5)
     with pytest.raises(ConfigError, match="engine.*workers"):
         config_from_dict({**base, "engine": {"kind": "ray", "workers": 0}})
+
+
+def test_resume_refuses_rows_produced_differently(tmp_path):
+    from llminfo.errors import UserError
+    from llminfo.scale.ray_job import _check_same_producer
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "part-a.jsonl").write_text(json.dumps({"id": 1, "producer": {"model": "m", "seed": 0}}) + "\n")
+    _check_same_producer(out, {"seed": 0, "model": "m"})  # same producer, key order aside
+    with pytest.raises(UserError, match="produced differently"):
+        _check_same_producer(out, {"model": "m", "seed": 1})
+
+
+def test_cli_score_ray(local_ray, tmp_path, tiny_dir, capsys):
+    from llminfo.cli import main
+
+    src = write_jsonl(tmp_path / "in.jsonl", rows_for(3))
+    args = ["score", str(src), "--methods", "msp", "--model", tiny_dir, "--no-progress", "--ray", "--workers", "1"]
+    assert main([*args, "--output", str(tmp_path / "out")]) == 0
+    got = read_results(tmp_path / "out")
+    assert sorted(r["id"] for r in got) == [0, 1, 2] and all(r["producer"]["model"] for r in got)
+    assert "scored 3 rows, 0 failed" in capsys.readouterr().err
+    # a rerun with other parameters is refused rather than mixed in
+    assert main([*args, "--output", str(tmp_path / "out"), "--seed", "5"]) == 2
+    assert "produced differently" in capsys.readouterr().err
+    assert main([*args[:-2], "--workers", "0", "--output", str(tmp_path / "o2")]) == 2
+    assert "--workers" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main([*args, "--output", str(tmp_path / "file")]) == 2
+    assert "folder" in capsys.readouterr().err

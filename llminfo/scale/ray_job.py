@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from llminfo.errors import UserError
+
 OUTPUT_FORMATS = ("jsonl", "parquet")
 # Reading and id-tagging are light I/O: they take no CPU slot, so scoring actors holding every
 # CPU (2 workers on 2 cores) cannot starve them — Ray would otherwise wait forever.
@@ -175,6 +177,8 @@ def score_on_ray(
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     done = finished_ids(out)
+    if done and producer is not None:
+        _check_same_producer(out, dict(producer))
     ds = read_source(source).map_batches(_with_ids, batch_format="pyarrow", batch_size=None, **_LIGHT)
     total = ds.count()
     if done:
@@ -200,6 +204,18 @@ def score_on_ray(
             scored += 1
     return {"scored": scored, "errors": len(errors), "skipped_done": total - scored - len(errors),
             "total": total, "error_rows": errors, "output": str(out)}
+
+
+def _check_same_producer(out: Path, producer: dict[str, Any]) -> None:
+    """Resume only what the same model, methods, parameters and seed produced."""
+    first = next(_iter_parts(out), None)
+    if first is not None and json.dumps(first.get("producer"), sort_keys=True, default=str) != json.dumps(
+        producer, sort_keys=True, default=str
+    ):
+        raise UserError(
+            f"output folder {out} holds rows produced differently (model, methods, parameters, seed or llminfo "
+            "version); resuming would mix them: choose another output folder"
+        )
 
 
 def read_source(source: Any) -> Any:
