@@ -49,7 +49,6 @@ import os
 import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
-from urllib.parse import urlparse
 
 import numpy as np
 
@@ -67,6 +66,7 @@ from llminfo.models.base import (
     validate_pairs,
 )
 from llminfo.models.hf import HFModel
+from llminfo.models.openai_server import check_base_url, describe_failure, load_tokenizer
 
 ENTROPY_MODES = ("topk", "exact")
 DEFAULT_TOP_LOGPROBS = 20
@@ -155,7 +155,7 @@ class OpenAIModel(LanguageModel):
         self.is_vllm = self.server.get("owned_by") == "vllm"
         if entropy == "exact" and check and not self.is_vllm:
             raise ValueError(f"`entropy='exact'` needs a vLLM server started with --max-logprobs -1; {self.base_url} is not vLLM")
-        self._tokenizer = _load_tokenizer(tokenizer or model)
+        self._tokenizer = load_tokenizer(tokenizer or model)
         self.max_context = int(self.server.get("max_model_len") or getattr(self._tokenizer, "model_max_length", 0) or 2048)
         if self.max_context > 10**7:  # transformers' "no limit" sentinel
             self.max_context = 2048
@@ -361,7 +361,7 @@ class OpenAIModel(LanguageModel):
         try:
             listed = self.client.models.list()
         except Exception as e:
-            raise OpenAIServerError(_describe_failure(e, self.base_url, "listing models")) from None
+            raise OpenAIServerError(describe_failure(e, self.base_url, "listing models")) from None
         models = {m.id: m.model_dump() for m in listed.data}
         if self.name not in models:
             raise ValueError(
@@ -373,7 +373,7 @@ class OpenAIModel(LanguageModel):
         try:
             return self.client.completions.create(model=self.name, **kwargs)
         except Exception as e:
-            raise OpenAIServerError(_describe_failure(e, self.base_url, f"request for {where}")) from None
+            raise OpenAIServerError(describe_failure(e, self.base_url, f"request for {where}")) from None
 
     def _map(self, fn: Callable[[Any], Any], jobs: Sequence[Any] | range) -> list[Any]:
         jobs = list(jobs)
@@ -409,44 +409,3 @@ class OpenAIModel(LanguageModel):
         tid = self._tokenizer.convert_tokens_to_ids(token)
         return int(tid) if tid is not None else -1
 
-
-def check_base_url(base_url: str) -> str:
-    """`base_url` must be an http(s) URL with a host; errors name the argument."""
-    if not isinstance(base_url, str) or not base_url.strip():
-        raise ValueError(f"`base_url` has to be the server's URL, e.g. http://127.0.0.1:8000/v1, got {base_url!r}")
-    parsed = urlparse(base_url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ValueError(f"`base_url` {base_url!r} is not an http(s) URL with a host, e.g. http://127.0.0.1:8000/v1")
-    try:
-        parsed.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise ValueError(f"`base_url` {base_url!r} has an invalid port") from None
-    return base_url.strip().rstrip("/")
-
-
-def _load_tokenizer(name_or_path: str) -> Any:
-    from transformers import AutoTokenizer
-
-    from llminfo.models.loading import resolve_model_path
-
-    try:
-        return AutoTokenizer.from_pretrained(resolve_model_path(name_or_path))
-    except Exception as e:
-        raise ValueError(
-            f"OpenAIModel needs the served model's tokenizer here (chat template, token ids) and could not load it "
-            f"from {name_or_path!r}: pass `tokenizer=` a local folder or hub id ({' '.join(str(e).split())[:200]})"
-        ) from None
-
-
-def _describe_failure(e: Exception, base_url: str, what: str) -> str:
-    import openai
-
-    if isinstance(e, openai.APITimeoutError):
-        return f"OpenAI-compatible server at {base_url} timed out ({what}); raise `timeout` or lower the load"
-    if isinstance(e, openai.APIConnectionError):
-        return f"cannot reach an OpenAI-compatible server at {base_url} ({what}): is it running? ({e.__cause__ or e})"
-    if isinstance(e, openai.APIStatusError):
-        body = " ".join(str(getattr(e, "message", e)).split())[:300]
-        retried = " after retries" if e.status_code == 429 or e.status_code >= 500 else ""
-        return f"server at {base_url} answered HTTP {e.status_code}{retried} ({what}): {body}"
-    return f"request to {base_url} failed ({what}): {type(e).__name__}: {e}"
