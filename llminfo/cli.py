@@ -82,14 +82,33 @@ def add_model_args(p: argparse.ArgumentParser, default: str | None = "default") 
     """`--model`, `--backend`, `--dtype`: the same on every command that loads a model."""
     p.add_argument("--model", default=default, help="'default' (embedded SmolLM2-135M-Instruct), a local HF folder, or a hub id"
                    + ("" if default else " (default: the config's model, else default)"))
-    p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="inference backend (default: hf)")
+    p.add_argument("--backend", default="hf", choices=["hf", "vllm", "openai"],
+                   help="inference backend (default: hf); openai = a running OpenAI-compatible server (--base-url; "
+                   "--model is the served model name; API key from OPENAI_API_KEY)")
+    p.add_argument("--base-url", default=None, help="server URL for --backend openai, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"], help="weights dtype")
 
 
+def model_kwargs_from_args(args: argparse.Namespace) -> dict:
+    """`load_model` keyword arguments from `--backend/--base-url/--dtype`; errors name the flag."""
+    if args.backend == "openai":
+        if not args.base_url:
+            raise UserError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+        if args.dtype:
+            raise UserError("--dtype does not apply to --backend openai (the server fixes the dtype)")
+        return {"base_url": args.base_url}
+    if getattr(args, "base_url", None):
+        raise UserError(f"--base-url is for --backend openai, not --backend {args.backend}")
+    return {"dtype": args.dtype}
+
+
 def load_model_from_args(args: argparse.Namespace):
-    """The model `--model/--backend/--dtype` name (plus `device`/`engine_args` when a config set them)."""
+    """The model `--model/--backend/--dtype/--base-url` name (plus `device`/`engine_args` when a config set them)."""
     extra = {"device": getattr(args, "device", None), **(getattr(args, "engine_args", None) or {})}
-    return _load_model(args.model or "default", args.backend, args.dtype, **{k: v for k, v in extra.items() if v is not None})
+    kwargs = model_kwargs_from_args(args)
+    dtype = kwargs.pop("dtype", None)
+    extra.update(kwargs)
+    return _load_model(args.model or "default", args.backend, dtype, **{k: v for k, v in extra.items() if v is not None})
 
 
 def _load_model(name: str, backend: str, dtype: str | None, **extra):

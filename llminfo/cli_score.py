@@ -35,6 +35,12 @@ def add_score(sub) -> None:
                    help="malformed or failing rows: report by line and skip (default), or stop with exit 2")
     p.add_argument("--details", action="store_true", help="also write each method's details")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run as a Ray Data job: on the Ray cluster at ADDRESS ('auto', 'ray://host:10001'), or a "
+                   "local Ray instance without ADDRESS; INPUT may be .jsonl or .parquet, --output is a folder of part files")
+    p.add_argument("--workers", type=int, default=1, help="with --ray: scoring actors, one model each (default 1)")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0, help="with --ray: GPUs per actor (default 0)")
+    p.add_argument("--output-format", default="jsonl", choices=["jsonl", "parquet"], help="with --ray: part file format")
 
 
 def _add_method_args(p: argparse.ArgumentParser) -> None:
@@ -136,6 +142,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     """
     from llminfo.analyzers.score_file import read_rows, resumable_output, score_rows
 
+    if args.ray is not None:
+        return _score_on_ray(args)
     _check_common(args, "INPUT", args.input)
     scorer = scorer_from_args(args)
     rows = read_rows(args.input, on_bad_row=args.on_bad_row)
@@ -154,6 +162,35 @@ def cmd_score(args: argparse.Namespace) -> int:
     print(f"scored {stats['scored']} rows ({stats['skipped_done']} already in {args.output}{failed}) -> {args.output}",
           file=sys.stderr)
     return 0
+
+
+def _score_on_ray(args: argparse.Namespace) -> int:
+    """`llminfo score --ray`: the same scoring as a Ray Data job (`llminfo.scale.score_on_ray`)."""
+    import json
+
+    from llminfo.scale import RayEngine, score_on_ray
+
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size has to be >= 1, got {args.batch_size}")
+    if Path(args.output).is_file():
+        raise UserError(f"--output {args.output!r} is a file; with --ray it is a folder of part files")
+    scorer = scorer_from_args(args)
+    try:
+        engine = RayEngine(address=None if args.ray == "local" else args.ray, workers=args.workers,
+                           gpus_per_worker=args.gpus_per_worker, batch_size=args.batch_size)
+    except ValueError as e:
+        raise UserError(str(e).replace("engine `workers`", "--workers").replace("engine `gpus_per_worker`", "--gpus-per-worker")) from None
+    try:
+        stats = score_on_ray(args.input, args.output, model=args.model or "default", backend=args.backend,
+                             model_kwargs=cli.model_kwargs_from_args(args), scorer=scorer, seed=args.seed, engine=engine,
+                             output_format=args.output_format, details=args.details, producer=producer(args, scorer))
+    except (FileNotFoundError, ImportError) as e:
+        raise UserError(str(e)) from None
+    for row in stats["error_rows"][:20]:
+        print(f"failed row id {json.dumps(row['id'])}: {row['error']}", file=sys.stderr)
+    print(f"scored {stats['scored']} rows, {stats['errors']} failed, {stats['skipped_done']} already in {args.output} "
+          f"-> {args.output}", file=sys.stderr)
+    return 1 if stats["errors"] else 0
 
 
 def add_calibrate(sub) -> None:
