@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from llminfo import measures
+from llminfo.models import hf_decode
 from llminfo.models.base import (
     Completion,
     LanguageModel,
@@ -41,6 +42,12 @@ class HFModel(LanguageModel):
         model: a `PreTrainedModel` (causal LM), already on its device.
         tokenizer: its tokenizer.
         name (`str`, *optional*): display name.
+        static_cache (`bool`, defaults to False): decode with a `StaticCache` sized to prompt +
+            `max_new_tokens` (fixed shapes; finished rows are not dropped from the batch).
+            Meant for GPUs, with `compile`.
+        compile (`bool`, defaults to False): `torch.compile` the decode step (implies
+            `static_cache`). Off by default: compiling costs more than it saves on CPU and for
+            short generations.
 
     Example:
         >>> from llminfo.models import load_model
@@ -51,8 +58,13 @@ class HFModel(LanguageModel):
 
     backend = "hf"
 
-    def __init__(self, model: Any, tokenizer: Any, name: str | None = None):
+    def __init__(
+        self, model: Any, tokenizer: Any, name: str | None = None, *, static_cache: bool = False, compile: bool = False
+    ):
         self.model = model.eval()
+        self.static_cache = bool(static_cache or compile)
+        self.compile = bool(compile)
+        self._compiled: Any = None
         self._tokenizer = tokenizer
         self.name = name or getattr(model.config, "name_or_path", None) or type(model).__name__
         self.device = next(model.parameters()).device
@@ -142,70 +154,18 @@ class HFModel(LanguageModel):
         prompts = validate_generate_args(prompts, n, max_new_tokens, temperature, top_p, top_k, typical_p)
         stop = [stop] if isinstance(stop, str) else list(stop or [])
         encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
-        # As in transformers' generate: user processors see the raw logits, then the warpers run.
-        warpers = list(processors or []) + self._warpers(temperature, top_p, top_k, typical_p)
-        rows = len(prompts) * n
-        gens = _row_generators(seed, len(prompts), n, self.device)
-
         ids, mask = self._left_pad(encoded)
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), use_cache=True, logits_to_keep=1)
-        cache = out.past_key_values
-        logits = out.logits[:, -1, :]
-        if n > 1:  # every sample of a prompt reuses the prompt's KV cache
-            cache.batch_repeat_interleave(n)
-            logits = logits.repeat_interleave(n, dim=0)
-            ids = ids.repeat_interleave(n, dim=0)
-            mask = mask.repeat_interleave(n, dim=0)
-
-        generated: list[list[int]] = [[] for _ in range(rows)]
-        logprobs: list[list[float]] = [[] for _ in range(rows)]
-        model_logprobs: list[list[float]] = [[] for _ in range(rows)]
-        entropies: list[list[float]] = [[] for _ in range(rows)]
-        finish = ["length"] * rows
-        active = torch.ones(rows, dtype=torch.bool, device=self.device)
-        seq = ids
-        for _step in range(max_new_tokens):
-            raw = torch.log_softmax(logits.float(), dim=-1)
-            ent = measures.entropy_from_logprobs(raw)
-            scores = logits.float()
-            for proc in warpers:
-                scores = proc(seq, scores)
-            if temperature == 0:
-                next_tok = scores.argmax(dim=-1)
-            else:
-                probs = torch.softmax(scores, dim=-1)
-                next_tok = torch.empty(rows, dtype=torch.long, device=self.device)
-                for r in range(rows):
-                    if active[r]:
-                        next_tok[r] = torch.multinomial(probs[r], 1, generator=gens[r])[0]
-                    else:
-                        next_tok[r] = self.pad_id
-            next_tok = torch.where(active, next_tok, torch.full_like(next_tok, self.pad_id))
-            chosen_lp = torch.log_softmax(scores, dim=-1).gather(1, next_tok[:, None])[:, 0]
-            chosen_raw = raw.gather(1, next_tok[:, None])[:, 0]
-            tok_list = next_tok.tolist()
-            for r in torch.nonzero(active).flatten().tolist():
-                t = tok_list[r]
-                generated[r].append(t)
-                logprobs[r].append(float(chosen_lp[r]))
-                model_logprobs[r].append(float(chosen_raw[r]))
-                entropies[r].append(float(ent[r]))
-                if t in self.eos_ids:
-                    finish[r] = "stop"
-                    active[r] = False
-                elif stop and _hits_stop(self._tokenizer, generated[r], stop):
-                    finish[r] = "stop"
-                    active[r] = False
-            if not bool(active.any()) or _step == max_new_tokens - 1:
-                break
-            mask = torch.cat([mask, active[:, None].long()], dim=1)
-            seq = torch.cat([seq, next_tok[:, None]], dim=1)
-            pos = (mask.sum(dim=1, keepdim=True) - 1).clamp(min=0)
-            out = self.model(
-                input_ids=next_tok[:, None], attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True
-            )
-            cache = out.past_key_values
-            logits = out.logits[:, -1, :]
+        tok = self._tokenizer
+        rows_out = hf_decode.decode(
+            self.model, ids, mask, n=n, max_new_tokens=max_new_tokens, greedy=temperature == 0,
+            # As in transformers' generate: user processors see the raw logits, then the warpers run.
+            warpers=self._warpers(temperature, top_p, top_k, typical_p), processors=list(processors or []),
+            keys=hf_decode.row_keys(seed, len(prompts), n), pad_id=self.pad_id, eos_ids=self.eos_ids,
+            is_stopped=(lambda toks: _hits_stop(tok, toks, stop)) if stop else None,
+            static_cache=self.static_cache, compiled_step=self._compiled_step(),
+        )
+        generated, logprobs, model_logprobs = rows_out.tokens, rows_out.logprobs, rows_out.model_logprobs
+        entropies, finish = rows_out.entropy, rows_out.finish
 
         results: list[list[Completion]] = []
         for i in range(len(prompts)):
@@ -384,6 +344,16 @@ class HFModel(LanguageModel):
             results += [Scored(list(c), lp[r][: len(c)], ent[r][: len(c)]) for r, (_u, c) in enumerate(chunk)]
         return results
 
+    def _compiled_step(self) -> Any:
+        """The compiled forward used for decode steps (built once), or None."""
+        if not self.compile:
+            return None
+        if self._compiled is None:
+            # Decode steps have fixed shapes with the static cache: one graph, CUDA graphs on GPU.
+            mode = "reduce-overhead" if self.device.type == "cuda" else None
+            self._compiled = torch.compile(self.model.forward, mode=mode, fullgraph=False, dynamic=False)
+        return self._compiled
+
     def _warpers(self, temperature: float, top_p: float, top_k: int, typical_p: float) -> list[Any]:
         if temperature == 0:
             return []
@@ -438,19 +408,6 @@ def _scored_from_logits(rows: torch.Tensor, tokens: list[int], entropy: bool = T
 
 def _positions(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(dim=1) - 1).clamp(min=0)
-
-
-def _row_generators(seed: int | None, num_prompts: int, n: int, device: torch.device) -> list[torch.Generator]:
-    """One generator per (prompt, sample): sample j's stream depends only on (seed, j)."""
-    if seed is None:
-        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
-    gens = []
-    for _i in range(num_prompts):
-        for j in range(n):
-            g = torch.Generator(device=device)
-            g.manual_seed((int(seed) * 1_000_003 + j) % (2**63 - 1))
-            gens.append(g)
-    return gens
 
 
 def _hits_stop(tokenizer: Any, toks: list[int], stop: list[str]) -> bool:
