@@ -384,3 +384,71 @@ def test_static_cache_path_gives_same_tokens(tiny_model, monkeypatch, compile_st
         for a, b in zip(a_row, b_row):
             assert a.token_ids == b.token_ids
             np.testing.assert_allclose(a.entropy, b.entropy, atol=1e-4)
+
+
+# -- score: KV reuse across different prompts sharing a prefix -----------------------------
+
+SHARED = "Consider the following question: Q: what is the capital of France? "
+MI_PROMPTS = [SHARED + f"One answer to question Q is {a}. Provide an answer." for a in ("Paris", "Lyon", "Paris, France")]
+
+
+def test_prefix_groups_plan():
+    from llminfo.models.hf_score import plan_prefix_groups
+
+    seqs = [[1, 2, 3, 4, 5, 6, 9], [8, 8, 8], [1, 2, 3, 4, 5, 6, 7, 7], [1, 2, 3, 4, 5, 6], [1, 2]]
+    groups = plan_prefix_groups(seqs, overhead=2)
+    assert sorted(u for _ell, m in groups for u in m) == list(range(len(seqs)))
+    assert (5, [3, 2, 0]) in groups  # sorted order; the prefix leaves [1..6] one token of its own
+    for ell, members in groups:
+        assert all(ell < len(seqs[u]) and seqs[u][:ell] == seqs[members[0]][:ell] for u in members)
+        assert ell > 0 or len(members) == 1
+    # sharing 1 token is not worth an extra forward
+    assert all(ell == 0 for ell, _m in plan_prefix_groups([[1, 5], [1, 6]], overhead=8))
+
+
+@pytest.mark.parametrize("entropy, small_batches", [(True, False), (False, False), (True, True)])
+def test_shared_prefix_across_prompts_equals_plain(tiny_model, monkeypatch, entropy, small_batches):
+    from llminfo.models import hf_score
+
+    if small_batches:  # groups split across prompt batches, continuations over several batches
+        monkeypatch.setattr(hf_score, "PROMPT_ROWS", 2)
+        monkeypatch.setattr(hf_score, "CONT_ROWS", 3)
+    prompts, conts = [], []
+    for p in MI_PROMPTS:
+        for c in [" Paris", " Lyon is big", "", " the capital of France is Paris, of course"]:
+            prompts.append(p)
+            conts.append(c)
+    prompts += ["What is the capital of France?", "x", SHARED + "lone"]  # a 1-token prompt, a lone one
+    conts += [" Paris.", " y z", " w"]
+    scored = tiny_model.score(prompts, conts, entropy=entropy)
+    monkeypatch.setattr(tiny_model, "share_prefixes", False)
+    plain = tiny_model.score(prompts, conts, entropy=entropy)
+    for s, q, p, c in zip(scored, plain, prompts, conts):
+        assert s.token_ids == q.token_ids
+        np.testing.assert_allclose(s.logprobs, q.logprobs, atol=1e-5)
+        np.testing.assert_allclose(s.entropy, q.entropy, atol=1e-5)
+        if c:
+            ref_lp, ref_ent = direct_logprobs(tiny_model, p, c)
+            np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
+            if entropy:
+                np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+
+
+def test_shared_prefix_is_encoded_once(tiny_model, monkeypatch):
+    tokens = []
+    orig = tiny_model.model.forward
+
+    def counting(*a, **kw):
+        tokens.append(int(kw["attention_mask"][:, -kw["input_ids"].shape[1] :].sum()))
+        return orig(*a, **kw)
+
+    monkeypatch.setattr(tiny_model.model, "forward", counting)
+    conts = [" Paris", " Lyon"]
+    prompts = [p for p in MI_PROMPTS for _ in conts]
+    tiny_model.score(prompts, conts * len(MI_PROMPTS))
+    shared_tokens = sum(tokens)
+    tokens.clear()
+    monkeypatch.setattr(tiny_model, "share_prefixes", False)
+    tiny_model.score(prompts, conts * len(MI_PROMPTS))
+    prefix = len(tiny_model.encode_prompt(SHARED)) - 2
+    assert shared_tokens <= sum(tokens) - (len(MI_PROMPTS) - 1) * prefix, (shared_tokens, sum(tokens))

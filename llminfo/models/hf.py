@@ -9,7 +9,6 @@ are never kept. Prompts are encoded once; their KV cache is repeated for the `n`
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections import OrderedDict
 from typing import Any, Sequence
@@ -17,8 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from llminfo import measures
-from llminfo.models import hf_decode
+from llminfo.models import hf_decode, hf_score
 from llminfo.models.base import (
     Completion,
     LanguageModel,
@@ -64,6 +62,8 @@ class HFModel(LanguageModel):
         self.model = model.eval()
         self.static_cache = bool(static_cache or compile)
         self.compile = bool(compile)
+        # Prompts sharing leading tokens encode them once in `score` (see `hf_score`).
+        self.share_prefixes = True
         self._compiled: Any = None
         self._tokenizer = tokenizer
         self.name = name or getattr(model.config, "name_or_path", None) or type(model).__name__
@@ -208,21 +208,24 @@ class HFModel(LanguageModel):
                     f"longer than the model's context window ({self.max_context})"
                 )
         results: list[Scored | None] = [None] * len(prompts)
-        if all(len(ks) == 1 for ks in groups.values()):
-            # No prompt is shared: one forward over prompt+continuation per batch is cheapest.
+        unique = list(groups)
+        uids = [prompt_ids[p] for p in unique]
+        shared_prefix = self.share_prefixes and any(ell and len(m) > 1 for ell, m in hf_score.plan_prefix_groups(uids))
+        if all(len(ks) == 1 for ks in groups.values()) and not shared_prefix:
+            # No prompt or prefix is shared: one forward over prompt+continuation per batch is cheapest.
             for start in range(0, len(prompts), _SCORE_ROWS):
                 ks = list(range(start, min(start + _SCORE_ROWS, len(prompts))))
                 scored = self._score_plain([prompt_ids[prompts[k]] for k in ks], [cont_ids[k] for k in ks], entropy)
                 for k, s in zip(ks, scored):
                     results[k] = s
             return results  # type: ignore[return-value]
-        unique = list(groups)
-        for start in range(0, len(unique), _SCORE_ROWS):
-            chunk = unique[start : start + _SCORE_ROWS]
-            pairs = [(u, k) for u, p in enumerate(chunk) for k in groups[p]]
-            scored = self._score_shared([prompt_ids[p] for p in chunk], [(u, cont_ids[k]) for u, k in pairs], entropy)
-            for (_u, k), s in zip(pairs, scored):
-                results[k] = s
+        pairs = [(u, k) for u, p in enumerate(unique) for k in groups[p]]
+        scored = hf_score.score_shared(
+            self.model, uids, [(u, cont_ids[k]) for u, k in pairs], self.pad_id, self.device, entropy,
+            share_prefixes=self.share_prefixes,
+        )
+        for (_u, k), s in zip(pairs, scored):
+            results[k] = s
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
@@ -294,55 +297,12 @@ class HFModel(LanguageModel):
         for r, c in enumerate(cont_ids):
             if c:
                 targets[r, keep - 1 - len(c) :] = torch.tensor(c)
-        lp, ent = _token_logprobs_and_entropy(logits, targets, entropy)
+        lp, ent = hf_score.token_logprobs_and_entropy(logits, targets, entropy)
         lp, ent = lp.tolist(), ent.tolist()
         return [
             Scored(list(c), lp[r][keep - 1 - len(c) :], ent[r][keep - 1 - len(c) :]) if c else Scored([], [], [])
             for r, c in enumerate(cont_ids)
         ]
-
-    def _score_shared(
-        self, prompts: list[list[int]], pairs: list[tuple[int, list[int]]], entropy: bool = True
-    ) -> list[Scored]:
-        """Encode each prompt once (one batched forward); run every continuation on its prompt's KV cache.
-
-        pairs: (index into `prompts`, continuation ids).
-        """
-        ids, pmask = self._left_pad(prompts)
-        first = self.model(input_ids=ids, attention_mask=pmask, position_ids=_positions(pmask), use_cache=True, logits_to_keep=1)
-        last = first.logits[:, -1]
-        plen = pmask.sum(dim=1)
-        results: list[Scored] = []
-        for start in range(0, len(pairs), _SCORE_ROWS):
-            chunk = pairs[start : start + _SCORE_ROWS]
-            width = max(len(c) for _u, c in chunk) - 1
-            if width <= 0:  # single-token continuations: the prompts' last logits suffice
-                results += [_scored_from_logits(last[u][None], c, entropy) if c else Scored([], [], []) for u, c in chunk]
-                continue
-            rows = torch.tensor([u for u, _c in chunk], device=self.device)
-            cache = copy.deepcopy(first.past_key_values)
-            cache.batch_select_indices(rows)
-            inp = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
-            cmask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for r, (_u, c) in enumerate(chunk):
-                if len(c) > 1:
-                    inp[r, : len(c) - 1] = torch.tensor(c[:-1])
-                    cmask[r, : len(c) - 1] = 1
-            mask = torch.cat([pmask[rows], cmask.to(self.device)], dim=1)
-            pos = plen[rows, None] + torch.arange(width, device=self.device)[None]
-            logits = self.model(
-                input_ids=inp.to(self.device), attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True
-            ).logits
-            # Position 0 is predicted by the prompt's last logits, the rest by the continuation forward.
-            full = torch.cat([last[rows][:, None], logits[:, : width]], dim=1)
-            targets = torch.zeros(full.shape[:2], dtype=torch.long, device=self.device)
-            for r, (_u, c) in enumerate(chunk):
-                if c:
-                    targets[r, : len(c)] = torch.tensor(c)
-            lp, ent = _token_logprobs_and_entropy(full, targets, entropy)
-            lp, ent = lp.tolist(), ent.tolist()
-            results += [Scored(list(c), lp[r][: len(c)], ent[r][: len(c)]) for r, (_u, c) in enumerate(chunk)]
-        return results
 
     def _compiled_step(self) -> Any:
         """The compiled forward used for decode steps (built once), or None."""
@@ -381,29 +341,6 @@ def _typical_processor(typical_p: float) -> Any:
     except ImportError:  # pragma: no cover - only while the processor module is absent
         from transformers.generation.logits_process import TypicalLogitsWarper as LocallyTypicalLogitsProcessor
     return LocallyTypicalLogitsProcessor(float(typical_p))
-
-
-def _token_logprobs_and_entropy(
-    logits: torch.Tensor, targets: torch.Tensor, entropy: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """logits (..., vocab), targets (...) → log p(target) and entropy, both (...).
-
-    Without entropy, log p = logit − logsumexp: no (..., vocab) log-softmax is materialised.
-    The entropy is then an empty (..., 0) tensor, so per-row `.tolist()` slices are empty lists.
-    """
-    logits = logits.float()
-    if not entropy:
-        lp = logits.gather(-1, targets[..., None])[..., 0] - torch.logsumexp(logits, dim=-1)
-        return lp, torch.empty(*lp.shape[:-1], 0, device=lp.device)
-    logp = torch.log_softmax(logits, dim=-1)
-    lp = logp.gather(-1, targets[..., None])[..., 0]
-    return lp, measures.entropy_from_logprobs(logp)
-
-
-def _scored_from_logits(rows: torch.Tensor, tokens: list[int], entropy: bool = True) -> Scored:
-    """rows: (len(tokens), vocab) logits predicting each token."""
-    lp, ent = _token_logprobs_and_entropy(rows, torch.tensor(tokens, device=rows.device), entropy)
-    return Scored(token_ids=list(tokens), logprobs=lp.tolist(), entropy=ent.tolist())
 
 
 def _positions(mask: torch.Tensor) -> torch.Tensor:
