@@ -32,7 +32,6 @@ from llminfo.analyzers.base import (
     MethodResult,
     QAItem,
     SampleCache,
-    as_items,
 )
 from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
 from llminfo.models.base import LanguageModel
@@ -75,16 +74,15 @@ class SemanticEntropy(HallucinationMethod):
     def _value(self, cluster_ids: list[int], seq_logprobs: list[float]) -> float:
         return measures.semantic_entropy(cluster_ids, seq_logprobs)
 
-    def score(
+    def reduce(
         self,
         model: LanguageModel,
-        items: Sequence[QAItem],
+        items: list[QAItem],
+        stats: dict[str, Any],
         *,
-        seed: int = 0,
-        cache: SampleCache | None = None,
+        seed: int,
+        cache: SampleCache,
     ) -> list[MethodResult]:
-        items = as_items(items)
-        cache = cache if cache is not None else SampleCache()
         _prompts, samples, answers, ids_per_item = sample_and_cluster(
             model, items, cache, num_samples=self.num_samples, temperature=self.temperature,
             max_new_tokens=self.max_new_tokens, seed=seed, clustering=self.clustering,
