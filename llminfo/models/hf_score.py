@@ -58,7 +58,7 @@ def plan_prefix_groups(prompt_ids: Sequence[Sequence[int]], overhead: int = GROU
 
     Example:
         >>> plan_prefix_groups([[1, 2, 3, 4, 5, 9], [7, 7], [1, 2, 3, 4, 5, 8]], overhead=1)
-        [(5, [0, 2]), (0, [1])]
+        [(5, [2, 0]), (0, [1])]
     """
     order = sorted(range(len(prompt_ids)), key=lambda i: list(prompt_ids[i]))
     seqs = [prompt_ids[i] for i in order]
