@@ -4,7 +4,11 @@ Generation is llminfo's own decode loop (not `model.generate`) so that, per step
 entropy of the full next-token distribution and the chosen token's log-probability are
 reduced to one float each while the step's logits are in hand: `(steps, vocab)` tensors
 are never kept. Prompts are encoded once; their KV cache is repeated for the `n` samples
-(generation) or the continuations that share them (scoring).
+(generation) or the continuations that share them (scoring), and prompts that start alike
+encode their common prefix once (scoring).
+
+The decode loop (vectorised seeded sampling, compaction of finished rows, static cache) is
+in `hf_decode`; the scoring internals (prefix groups, KV reuse) in `hf_score`.
 """
 
 from __future__ import annotations
