@@ -12,10 +12,11 @@ Example:
     >>> from llminfo import load_model
     >>> from llminfo.analyzers import HallucinationScorer
     >>> model = load_model("default")
-    >>> scorer = HallucinationScorer(["msp", "semantic_entropy", "edfl"])
-    >>> scorer.fit(model, train_items, correct)          # optional: calibrate on labelled data
+    >>> scorer = HallucinationScorer(["msp", "mean_entropy"])
+    >>> # optional: scorer.fit(model, train_items, correct) calibrates on labelled data
     >>> [r] = scorer.score(model, [{"question": "Who wrote 'Hamlet'?"}])
-    >>> r.answer, r.scores, r.risk, r.decision
+    >>> sorted(r.scores), 0 <= r.risk <= 1, r.decision in ("answer", "abstain")
+    (['mean_entropy', 'msp'], True, True)
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ class HallucinationScorer:
     Example:
         >>> scorer = HallucinationScorer(["msp", ("semantic_entropy", {"num_samples": 5})])
         >>> results = scorer.score(model, ["What is the capital of France?"])  # doctest: +SKIP
-        >>> scorer.save("calibrator.json"); HallucinationScorer.load("calibrator.json")
+        >>> scorer.save("calibrator.json"); HallucinationScorer.load("calibrator.json").names
+        ['msp', 'semantic_entropy']
     """
 
     def __init__(

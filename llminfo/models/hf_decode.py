@@ -46,12 +46,13 @@ def _splitmix64(x: int) -> int:
     return x ^ (x >> 31)
 
 
-def row_keys(seed: int | None, num_prompts: int, n: int) -> list[int]:
-    """One 64-bit key per (prompt, sample) row: sample j's key depends only on (seed, j)."""
-    if seed is None:
-        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
-    keys = [_splitmix64(int(seed) * 1_000_003 + j) for j in range(n)]
-    return keys * num_prompts
+def row_keys(seeds: Sequence[int] | None, n: int, num_prompts: int = 0) -> list[int]:
+    """One 64-bit key per (prompt, sample) row: sample j's key depends only on (its prompt's
+    seed, j). `seeds`: one per prompt (`per_prompt_seeds`), or None for one random seed shared
+    by `num_prompts` prompts."""
+    if seeds is None:
+        seeds = [int(torch.randint(0, 2**31 - 1, (1,)).item())] * num_prompts
+    return [_splitmix64(int(s) * 1_000_003 + j) for s in seeds for j in range(n)]
 
 
 def row_uniforms(keys: Sequence[int], step: int) -> list[float]:
@@ -140,12 +141,12 @@ def decode(
         mask_buf[:, :width] = prompt_mask
         first = model(input_ids=prompt_ids, attention_mask=mask_buf, position_ids=_positions(prompt_mask),
                       past_key_values=cache, use_cache=True, logits_to_keep=1)
-        logits = first.logits[:, -1, :]
+        logits = first.logits[:, -1, :].to(device)  # the last device under a device_map
     else:
         first = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=_positions(prompt_mask),
                       use_cache=True, logits_to_keep=1)
         cache = first.past_key_values
-        logits = first.logits[:, -1, :]
+        logits = first.logits[:, -1, :].to(device)  # the last device under a device_map
         if n > 1:  # every sample of a prompt reuses the prompt's KV cache
             cache.batch_repeat_interleave(n)
             logits = logits.repeat_interleave(n, dim=0)
@@ -235,7 +236,7 @@ def decode(
                 past_key_values=cache, use_cache=True,
             )
         pos = pos + 1
-        logits = step_out.logits[:, -1, :]
+        logits = step_out.logits[:, -1, :].to(device)
     return out
 
 

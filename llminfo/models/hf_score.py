@@ -151,7 +151,7 @@ def encode_prompts(
     if not any(prefix_len):
         ids, mask = _pad(prompts, pad_id, left=True, device=device)
         out = _forward(model, ids, mask, (mask.cumsum(1) - 1).clamp(min=0), None)
-        return _Encoded(out.past_key_values, mask, mask.sum(1), out.logits[:, -1])
+        return _Encoded(out.past_key_values, mask, mask.sum(1), out.logits[:, -1].to(device))
     if not all(0 < ell < len(p) for p, ell in zip(prompts, prefix_len)):
         raise ValueError("every prefix has to be non-empty and shorter than its prompt")
     first: dict[int, int] = {}
@@ -166,7 +166,7 @@ def encode_prompts(
     tpos = start[:, None] + (tmask.cumsum(1) - 1).clamp(min=0)
     mask = torch.cat([hmask[rows], tmask], dim=1)
     out = _forward(model, tids, mask, tpos, select_rows(head_out.past_key_values, rows))
-    return _Encoded(out.past_key_values, mask, start + tmask.sum(1), out.logits[:, -1])
+    return _Encoded(out.past_key_values, mask, start + tmask.sum(1), out.logits[:, -1].to(device))
 
 
 def score_continuations(
@@ -197,7 +197,7 @@ def score_continuations(
             out = _forward(model, ids, torch.cat([enc.mask[rows], cmask], dim=1), pos, select_rows(enc.cache, rows),
                            keep=width)
             # Position 0 is predicted by the prompt's last logits, the rest by the continuation forward.
-            logits = torch.cat([last[:, None], out.logits], dim=1)
+            logits = torch.cat([last[:, None], out.logits.to(device)], dim=1)
         targets = torch.zeros(logits.shape[:2], dtype=torch.long, device=device)
         for r, c in enumerate(conts):
             if c:
