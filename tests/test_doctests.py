@@ -32,6 +32,7 @@ NO_MODEL = [
     "llminfo.analyzers.flops",
     "llminfo.processors.halting_reasons",
     "llminfo.analyzers.halting_answers",
+    "llminfo.models.hf_score",
 ]
 
 WITH_MODEL = [

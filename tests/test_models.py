@@ -270,3 +270,185 @@ def test_user_processors_see_raw_logits_before_temperature(tiny_model):
     with torch.no_grad():
         raw = tiny_model.model(torch.tensor([tiny_model.encode_prompt(PROMPTS[0])])).logits[0, -1]
     torch.testing.assert_close(seen[0], raw, atol=1e-5, rtol=1e-5)
+
+
+# -- decode loop: seeded sampling, compaction, static cache --------------------------------
+
+
+def _first_token_logits(m, prompt: str) -> torch.Tensor:
+    with torch.no_grad():
+        return m.model(torch.tensor([m.encode_prompt(prompt)])).logits[0, -1].double()
+
+
+def _chi_square_p(counts: np.ndarray, probs: np.ndarray) -> float:
+    """Pearson chi-square p-value, categories with expected count < 5 pooled into one."""
+    from scipy import stats
+
+    expected = probs * counts.sum()
+    big = expected >= 5
+    obs = np.append(counts[big], counts[~big].sum())
+    exp = np.append(expected[big], expected[~big].sum())
+    keep = exp > 0
+    return float(stats.chisquare(obs[keep], exp[keep] * obs[keep].sum() / exp[keep].sum()).pvalue)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"temperature": 0.5, "top_k": 20}])
+def test_seeded_samples_follow_the_softmax(tiny_model, kwargs):
+    """Chi-square of 6000 seeded first tokens against the (processed) softmax of the model."""
+    prompt = PROMPTS[0]
+    rows = tiny_model.generate([prompt], n=6000, max_new_tokens=1, seed=123, **kwargs)[0]
+    logits = _first_token_logits(tiny_model, prompt) / kwargs.get("temperature", 1.0)
+    if "top_k" in kwargs:
+        kth = logits.topk(kwargs["top_k"]).values[-1]
+        logits = logits.masked_fill(logits < kth, -float("inf"))
+    probs = torch.softmax(logits, -1).numpy()
+    counts = np.bincount([c.token_ids[0] for c in rows], minlength=len(probs))
+    assert counts[probs == 0].sum() == 0  # never a filtered token
+    assert _chi_square_p(counts, probs) > 1e-3
+    # and a wrong reference is rejected: the distribution at temperature 1 vs 2
+    wrong = torch.softmax(logits / 2, -1).numpy()
+    assert _chi_square_p(counts, wrong) < 1e-6
+
+
+def test_sample_j_does_not_depend_on_n_or_other_prompts(tiny_model):
+    small = tiny_model.generate([PROMPTS[1]], n=2, max_new_tokens=8, seed=5)[0]
+    big = tiny_model.generate([PROMPTS[0], PROMPTS[1]], n=5, max_new_tokens=8, seed=5)[1]
+    assert [c.token_ids for c in small] == [c.token_ids for c in big[:2]]
+    other_seed = tiny_model.generate([PROMPTS[1]], n=2, max_new_tokens=8, seed=6)[0]
+    assert [c.token_ids for c in other_seed] != [c.token_ids for c in small]
+
+
+def _frequent_tokens_as_eos(m, k: int = 25) -> set[int]:
+    """The k likeliest first tokens of a prompt: as EOS, rows end at many different steps."""
+    return set(_first_token_logits(m, PROMPTS[2]).topk(k).indices.tolist())
+
+
+def test_compaction_gives_same_tokens_as_no_compaction(tiny_model, monkeypatch):
+    from llminfo.models import hf_decode
+
+    monkeypatch.setattr(tiny_model, "eos_ids", _frequent_tokens_as_eos(tiny_model))
+    batch_sizes = []
+    orig = tiny_model.model.forward
+
+    def spy(*a, **kw):
+        batch_sizes.append(kw["input_ids"].shape[0])
+        return orig(*a, **kw)
+
+    monkeypatch.setattr(tiny_model.model, "forward", spy)
+    kw = dict(n=6, max_new_tokens=16, seed=9)
+    monkeypatch.setattr(hf_decode, "COMPACT_FRACTION", 0.0)  # drop rows as soon as they end
+    compacted = tiny_model.generate(PROMPTS, **kw)
+    assert min(batch_sizes) < max(batch_sizes[1:]), batch_sizes  # rows were dropped
+    sizes_compacted, batch_sizes[:] = list(batch_sizes), []
+    monkeypatch.setattr(hf_decode, "COMPACT_FRACTION", float("inf"))  # never drop rows
+    full = tiny_model.generate(PROMPTS, **kw)
+    assert set(batch_sizes[1:]) == {len(PROMPTS) * 6} and sum(batch_sizes) > sum(sizes_compacted)
+    lengths = {len(c.token_ids) for row in full for c in row}
+    assert len(lengths) > 3  # rows really ended at different steps
+    for row_a, row_b in zip(compacted, full):
+        for a, b in zip(row_a, row_b):
+            assert a.token_ids == b.token_ids and a.finish_reason == b.finish_reason
+            np.testing.assert_allclose(a.entropy, b.entropy, atol=1e-5)
+            np.testing.assert_allclose(a.logprobs, b.logprobs, atol=1e-5)
+
+
+def test_finished_rows_match_separate_forward_after_compaction(tiny_model, monkeypatch):
+    """Entropy/logprobs of every row (some dropped early) equal a plain forward of its tokens."""
+    from llminfo.models import hf_decode
+
+    monkeypatch.setattr(tiny_model, "eos_ids", _frequent_tokens_as_eos(tiny_model))
+    monkeypatch.setattr(hf_decode, "COMPACT_FRACTION", 0.0)
+    rows = tiny_model.generate(PROMPTS[:2], n=4, max_new_tokens=12, seed=4)
+    for p, row in zip(PROMPTS, rows):
+        for c in row:
+            p_ids = tiny_model.encode_prompt(p)
+            with torch.no_grad():
+                logits = tiny_model.model(torch.tensor([p_ids + c.token_ids])).logits[0, len(p_ids) - 1 : -1]
+            ref_lp = logits.log_softmax(-1).gather(1, torch.tensor(c.token_ids)[:, None])[:, 0]
+            np.testing.assert_allclose(c.model_logprobs, ref_lp.tolist(), atol=1e-5)
+            np.testing.assert_allclose(c.entropy, measures.entropy_from_logits(logits).tolist(), atol=1e-5)
+
+
+@pytest.mark.parametrize("compile_step", [False, True])
+def test_static_cache_path_gives_same_tokens(tiny_model, monkeypatch, compile_step):
+    kw = dict(n=3, max_new_tokens=10, seed=2, stop=["zz"])
+    dynamic = tiny_model.generate(PROMPTS, **kw)
+    greedy = tiny_model.generate(PROMPTS, temperature=0, max_new_tokens=10)
+    monkeypatch.setattr(tiny_model, "static_cache", True)
+    if compile_step:  # the compiled path's plumbing, with the eager backend (no C++ compiler on CPU)
+        monkeypatch.setattr(tiny_model, "compile", True)
+        monkeypatch.setattr(tiny_model, "_compiled", torch.compile(tiny_model.model.forward, backend="eager", dynamic=False))
+    static = tiny_model.generate(PROMPTS, **kw)
+    static_greedy = tiny_model.generate(PROMPTS, temperature=0, max_new_tokens=10)
+    for a_row, b_row in zip(dynamic + greedy, static + static_greedy):
+        for a, b in zip(a_row, b_row):
+            assert a.token_ids == b.token_ids
+            np.testing.assert_allclose(a.entropy, b.entropy, atol=1e-4)
+
+
+# -- score: KV reuse across different prompts sharing a prefix -----------------------------
+
+SHARED = "Consider the following question: Q: what is the capital of France? "
+MI_PROMPTS = [SHARED + f"One answer to question Q is {a}. Provide an answer." for a in ("Paris", "Lyon", "Paris, France")]
+
+
+def test_prefix_groups_plan():
+    from llminfo.models.hf_score import plan_prefix_groups
+
+    seqs = [[1, 2, 3, 4, 5, 6, 9], [8, 8, 8], [1, 2, 3, 4, 5, 6, 7, 7], [1, 2, 3, 4, 5, 6], [1, 2]]
+    groups = plan_prefix_groups(seqs, overhead=2)
+    assert sorted(u for _ell, m in groups for u in m) == list(range(len(seqs)))
+    assert (5, [3, 2, 0]) in groups  # sorted order; the prefix leaves [1..6] one token of its own
+    for ell, members in groups:
+        assert all(ell < len(seqs[u]) and seqs[u][:ell] == seqs[members[0]][:ell] for u in members)
+        assert ell > 0 or len(members) == 1
+    # sharing 1 token is not worth an extra forward
+    assert all(ell == 0 for ell, _m in plan_prefix_groups([[1, 5], [1, 6]], overhead=8))
+
+
+@pytest.mark.parametrize("entropy, small_batches", [(True, False), (False, False), (True, True)])
+def test_shared_prefix_across_prompts_equals_plain(tiny_model, monkeypatch, entropy, small_batches):
+    from llminfo.models import hf_score
+
+    if small_batches:  # groups split across prompt batches, continuations over several batches
+        monkeypatch.setattr(hf_score, "PROMPT_ROWS", 2)
+        monkeypatch.setattr(hf_score, "CONT_ROWS", 3)
+    prompts, conts = [], []
+    for p in MI_PROMPTS:
+        for c in [" Paris", " Lyon is big", "", " the capital of France is Paris, of course"]:
+            prompts.append(p)
+            conts.append(c)
+    prompts += ["What is the capital of France?", "x", SHARED + "lone"]  # a 1-token prompt, a lone one
+    conts += [" Paris.", " y z", " w"]
+    scored = tiny_model.score(prompts, conts, entropy=entropy)
+    monkeypatch.setattr(tiny_model, "share_prefixes", False)
+    plain = tiny_model.score(prompts, conts, entropy=entropy)
+    for s, q, p, c in zip(scored, plain, prompts, conts):
+        assert s.token_ids == q.token_ids
+        np.testing.assert_allclose(s.logprobs, q.logprobs, atol=1e-5)
+        np.testing.assert_allclose(s.entropy, q.entropy, atol=1e-5)
+        if c:
+            ref_lp, ref_ent = direct_logprobs(tiny_model, p, c)
+            np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
+            if entropy:
+                np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+
+
+def test_shared_prefix_is_encoded_once(tiny_model, monkeypatch):
+    tokens = []
+    orig = tiny_model.model.forward
+
+    def counting(*a, **kw):
+        tokens.append(int(kw["attention_mask"][:, -kw["input_ids"].shape[1] :].sum()))
+        return orig(*a, **kw)
+
+    monkeypatch.setattr(tiny_model.model, "forward", counting)
+    conts = [" Paris", " Lyon"]
+    prompts = [p for p in MI_PROMPTS for _ in conts]
+    tiny_model.score(prompts, conts * len(MI_PROMPTS))
+    shared_tokens = sum(tokens)
+    tokens.clear()
+    monkeypatch.setattr(tiny_model, "share_prefixes", False)
+    tiny_model.score(prompts, conts * len(MI_PROMPTS))
+    prefix = len(tiny_model.encode_prompt(SHARED)) - 2
+    assert shared_tokens <= sum(tokens) - (len(MI_PROMPTS) - 1) * prefix, (shared_tokens, sum(tokens))

@@ -4,12 +4,15 @@ Generation is llminfo's own decode loop (not `model.generate`) so that, per step
 entropy of the full next-token distribution and the chosen token's log-probability are
 reduced to one float each while the step's logits are in hand: `(steps, vocab)` tensors
 are never kept. Prompts are encoded once; their KV cache is repeated for the `n` samples
-(generation) or the continuations that share them (scoring).
+(generation) or the continuations that share them (scoring), and prompts that start alike
+encode their common prefix once (scoring).
+
+The decode loop (vectorised seeded sampling, compaction of finished rows, static cache) is
+in `hf_decode`; the scoring internals (prefix groups, KV reuse) in `hf_score`.
 """
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections import OrderedDict
 from typing import Any, Sequence
@@ -17,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from llminfo import measures
+from llminfo.models import hf_decode, hf_score
 from llminfo.models.base import (
     Completion,
     LanguageModel,
@@ -42,6 +45,12 @@ class HFModel(LanguageModel):
         model: a `PreTrainedModel` (causal LM), already on its device.
         tokenizer: its tokenizer.
         name (`str`, *optional*): display name.
+        static_cache (`bool`, defaults to False): decode with a `StaticCache` sized to prompt +
+            `max_new_tokens` (fixed shapes; finished rows are not dropped from the batch).
+            Meant for GPUs, with `compile`.
+        compile (`bool`, defaults to False): `torch.compile` the decode step (implies
+            `static_cache`). Off by default: compiling costs more than it saves on CPU and for
+            short generations.
 
     Example:
         >>> from llminfo.models import load_model
@@ -53,8 +62,15 @@ class HFModel(LanguageModel):
 
     backend = "hf"
 
-    def __init__(self, model: Any, tokenizer: Any, name: str | None = None):
+    def __init__(
+        self, model: Any, tokenizer: Any, name: str | None = None, *, static_cache: bool = False, compile: bool = False
+    ):
         self.model = model.eval()
+        self.static_cache = bool(static_cache or compile)
+        self.compile = bool(compile)
+        # Prompts sharing leading tokens encode them once in `score` (see `hf_score`).
+        self.share_prefixes = True
+        self._compiled: Any = None
         self._tokenizer = tokenizer
         self.name = name or getattr(model.config, "name_or_path", None) or type(model).__name__
         # Inputs go where the embeddings are (the first device when `device_map` spreads the model).
@@ -164,70 +180,18 @@ class HFModel(LanguageModel):
         prompts = validate_generate_args(prompts, n, max_new_tokens, temperature, top_p, top_k, typical_p)
         stop = [stop] if isinstance(stop, str) else list(stop or [])
         encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
-        # As in transformers' generate: user processors see the raw logits, then the warpers run.
-        warpers = list(processors or []) + self._warpers(temperature, top_p, top_k, typical_p)
-        rows = len(prompts) * n
-        gens = _row_generators(seed, len(prompts), n, self.device)
-
         ids, mask = self._left_pad(encoded)
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), use_cache=True, logits_to_keep=1)
-        cache = out.past_key_values
-        logits = out.logits[:, -1, :]
-        if n > 1:  # every sample of a prompt reuses the prompt's KV cache
-            cache.batch_repeat_interleave(n)
-            logits = logits.repeat_interleave(n, dim=0)
-            ids = ids.repeat_interleave(n, dim=0)
-            mask = mask.repeat_interleave(n, dim=0)
-
-        generated: list[list[int]] = [[] for _ in range(rows)]
-        logprobs: list[list[float]] = [[] for _ in range(rows)]
-        model_logprobs: list[list[float]] = [[] for _ in range(rows)]
-        entropies: list[list[float]] = [[] for _ in range(rows)]
-        finish = ["length"] * rows
-        active = torch.ones(rows, dtype=torch.bool, device=self.device)
-        seq = ids
-        for _step in range(max_new_tokens):
-            raw = torch.log_softmax(logits.float(), dim=-1)
-            ent = measures.entropy_from_logprobs(raw)
-            scores = logits.float()
-            for proc in warpers:
-                scores = proc(seq, scores)
-            if temperature == 0:
-                next_tok = scores.argmax(dim=-1)
-            else:
-                probs = torch.softmax(scores, dim=-1)
-                next_tok = torch.empty(rows, dtype=torch.long, device=self.device)
-                for r in range(rows):
-                    if active[r]:
-                        next_tok[r] = torch.multinomial(probs[r], 1, generator=gens[r])[0]
-                    else:
-                        next_tok[r] = self.pad_id
-            next_tok = torch.where(active, next_tok, torch.full_like(next_tok, self.pad_id))
-            chosen_lp = torch.log_softmax(scores, dim=-1).gather(1, next_tok[:, None])[:, 0]
-            chosen_raw = raw.gather(1, next_tok[:, None])[:, 0]
-            tok_list = next_tok.tolist()
-            for r in torch.nonzero(active).flatten().tolist():
-                t = tok_list[r]
-                generated[r].append(t)
-                logprobs[r].append(float(chosen_lp[r]))
-                model_logprobs[r].append(float(chosen_raw[r]))
-                entropies[r].append(float(ent[r]))
-                if t in self.eos_ids:
-                    finish[r] = "stop"
-                    active[r] = False
-                elif stop and _hits_stop(self._tokenizer, generated[r], stop):
-                    finish[r] = "stop"
-                    active[r] = False
-            if not bool(active.any()) or _step == max_new_tokens - 1:
-                break
-            mask = torch.cat([mask, active[:, None].long()], dim=1)
-            seq = torch.cat([seq, next_tok[:, None]], dim=1)
-            pos = (mask.sum(dim=1, keepdim=True) - 1).clamp(min=0)
-            out = self.model(
-                input_ids=next_tok[:, None], attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True
-            )
-            cache = out.past_key_values
-            logits = out.logits[:, -1, :]
+        tok = self._tokenizer
+        rows_out = hf_decode.decode(
+            self.model, ids, mask, n=n, max_new_tokens=max_new_tokens, greedy=temperature == 0,
+            # As in transformers' generate: user processors see the raw logits, then the warpers run.
+            warpers=self._warpers(temperature, top_p, top_k, typical_p), processors=list(processors or []),
+            keys=hf_decode.row_keys(per_prompt_seeds(seed, len(prompts)), n, len(prompts)), pad_id=self.pad_id, eos_ids=self.eos_ids,
+            is_stopped=(lambda toks: _hits_stop(tok, toks, stop)) if stop else None,
+            static_cache=self.static_cache, compiled_step=self._compiled_step(),
+        )
+        generated, logprobs, model_logprobs = rows_out.tokens, rows_out.logprobs, rows_out.model_logprobs
+        entropies, finish = rows_out.entropy, rows_out.finish
 
         results: list[list[Completion]] = []
         for i in range(len(prompts)):
@@ -270,21 +234,24 @@ class HFModel(LanguageModel):
                     f"longer than the model's context window ({self.max_context})"
                 )
         results: list[Scored | None] = [None] * len(prompts)
-        if all(len(ks) == 1 for ks in groups.values()):
-            # No prompt is shared: one forward over prompt+continuation per batch is cheapest.
+        unique = list(groups)
+        uids = [prompt_ids[p] for p in unique]
+        shared_prefix = self.share_prefixes and any(ell and len(m) > 1 for ell, m in hf_score.plan_prefix_groups(uids))
+        if all(len(ks) == 1 for ks in groups.values()) and not shared_prefix:
+            # No prompt or prefix is shared: one forward over prompt+continuation per batch is cheapest.
             for start in range(0, len(prompts), _SCORE_ROWS):
                 ks = list(range(start, min(start + _SCORE_ROWS, len(prompts))))
                 scored = self._score_plain([prompt_ids[prompts[k]] for k in ks], [cont_ids[k] for k in ks], entropy)
                 for k, s in zip(ks, scored):
                     results[k] = s
             return results  # type: ignore[return-value]
-        unique = list(groups)
-        for start in range(0, len(unique), _SCORE_ROWS):
-            chunk = unique[start : start + _SCORE_ROWS]
-            pairs = [(u, k) for u, p in enumerate(chunk) for k in groups[p]]
-            scored = self._score_shared([prompt_ids[p] for p in chunk], [(u, cont_ids[k]) for u, k in pairs], entropy)
-            for (_u, k), s in zip(pairs, scored):
-                results[k] = s
+        pairs = [(u, k) for u, p in enumerate(unique) for k in groups[p]]
+        scored = hf_score.score_shared(
+            self.model, uids, [(u, cont_ids[k]) for u, k in pairs], self.pad_id, self.device, entropy,
+            share_prefixes=self.share_prefixes,
+        )
+        for (_u, k), s in zip(pairs, scored):
+            results[k] = s
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
@@ -356,55 +323,22 @@ class HFModel(LanguageModel):
         for r, c in enumerate(cont_ids):
             if c:
                 targets[r, keep - 1 - len(c) :] = torch.tensor(c)
-        lp, ent = _token_logprobs_and_entropy(logits, targets, entropy)
+        lp, ent = hf_score.token_logprobs_and_entropy(logits, targets, entropy)
         lp, ent = lp.tolist(), ent.tolist()
         return [
             Scored(list(c), lp[r][keep - 1 - len(c) :], ent[r][keep - 1 - len(c) :]) if c else Scored([], [], [])
             for r, c in enumerate(cont_ids)
         ]
 
-    def _score_shared(
-        self, prompts: list[list[int]], pairs: list[tuple[int, list[int]]], entropy: bool = True
-    ) -> list[Scored]:
-        """Encode each prompt once (one batched forward); run every continuation on its prompt's KV cache.
-
-        pairs: (index into `prompts`, continuation ids).
-        """
-        ids, pmask = self._left_pad(prompts)
-        first = self.model(input_ids=ids, attention_mask=pmask, position_ids=_positions(pmask), use_cache=True, logits_to_keep=1)
-        last = first.logits[:, -1]
-        plen = pmask.sum(dim=1)
-        results: list[Scored] = []
-        for start in range(0, len(pairs), _SCORE_ROWS):
-            chunk = pairs[start : start + _SCORE_ROWS]
-            width = max(len(c) for _u, c in chunk) - 1
-            if width <= 0:  # single-token continuations: the prompts' last logits suffice
-                results += [_scored_from_logits(last[u][None], c, entropy) if c else Scored([], [], []) for u, c in chunk]
-                continue
-            rows = torch.tensor([u for u, _c in chunk], device=self.device)
-            cache = copy.deepcopy(first.past_key_values)
-            cache.batch_select_indices(rows)
-            inp = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
-            cmask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for r, (_u, c) in enumerate(chunk):
-                if len(c) > 1:
-                    inp[r, : len(c) - 1] = torch.tensor(c[:-1])
-                    cmask[r, : len(c) - 1] = 1
-            mask = torch.cat([pmask[rows], cmask.to(self.device)], dim=1)
-            pos = plen[rows, None] + torch.arange(width, device=self.device)[None]
-            logits = self.model(
-                input_ids=inp.to(self.device), attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True
-            ).logits
-            # Position 0 is predicted by the prompt's last logits, the rest by the continuation forward.
-            full = torch.cat([last[rows][:, None], logits[:, : width]], dim=1)
-            targets = torch.zeros(full.shape[:2], dtype=torch.long, device=self.device)
-            for r, (_u, c) in enumerate(chunk):
-                if c:
-                    targets[r, : len(c)] = torch.tensor(c)
-            lp, ent = _token_logprobs_and_entropy(full, targets, entropy)
-            lp, ent = lp.tolist(), ent.tolist()
-            results += [Scored(list(c), lp[r][: len(c)], ent[r][: len(c)]) for r, (_u, c) in enumerate(chunk)]
-        return results
+    def _compiled_step(self) -> Any:
+        """The compiled forward used for decode steps (built once), or None."""
+        if not self.compile:
+            return None
+        if self._compiled is None:
+            # Decode steps have fixed shapes with the static cache: one graph, CUDA graphs on GPU.
+            mode = "reduce-overhead" if self.device.type == "cuda" else None
+            self._compiled = torch.compile(self.model.forward, mode=mode, fullgraph=False, dynamic=False)
+        return self._compiled
 
     def _warpers(self, temperature: float, top_p: float, top_k: int, typical_p: float) -> list[Any]:
         if temperature == 0:
@@ -433,43 +367,8 @@ def _typical_processor(typical_p: float) -> Any:
     return LocallyTypicalLogitsProcessor(float(typical_p))
 
 
-def _token_logprobs_and_entropy(
-    logits: torch.Tensor, targets: torch.Tensor, entropy: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """logits (..., vocab), targets (...) → log p(target) and entropy, both (...).
-
-    Without entropy, log p = logit − logsumexp: no (..., vocab) log-softmax is materialised.
-    The entropy is then an empty (..., 0) tensor, so per-row `.tolist()` slices are empty lists.
-    """
-    logits = logits.float()
-    if not entropy:
-        lp = logits.gather(-1, targets[..., None])[..., 0] - torch.logsumexp(logits, dim=-1)
-        return lp, torch.empty(*lp.shape[:-1], 0, device=lp.device)
-    logp = torch.log_softmax(logits, dim=-1)
-    lp = logp.gather(-1, targets[..., None])[..., 0]
-    return lp, measures.entropy_from_logprobs(logp)
-
-
-def _scored_from_logits(rows: torch.Tensor, tokens: list[int], entropy: bool = True) -> Scored:
-    """rows: (len(tokens), vocab) logits predicting each token."""
-    lp, ent = _token_logprobs_and_entropy(rows, torch.tensor(tokens, device=rows.device), entropy)
-    return Scored(token_ids=list(tokens), logprobs=lp.tolist(), entropy=ent.tolist())
-
-
 def _positions(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(dim=1) - 1).clamp(min=0)
-
-
-def _row_generators(seed: int | Sequence[int] | None, num_prompts: int, n: int, device: torch.device) -> list[torch.Generator]:
-    """One generator per (prompt, sample): sample j's stream depends only on (the prompt's seed, j)."""
-    seeds = per_prompt_seeds(seed, num_prompts) or [int(torch.randint(0, 2**31 - 1, (1,)).item())] * num_prompts
-    gens = []
-    for i in range(num_prompts):
-        for j in range(n):
-            g = torch.Generator(device=device)
-            g.manual_seed((seeds[i] * 1_000_003 + j) % (2**63 - 1))
-            gens.append(g)
-    return gens
 
 
 def _hits_stop(tokenizer: Any, toks: list[int], stop: list[str]) -> bool:
