@@ -21,6 +21,8 @@ _EXPORTS = {
     "MeanTokenEntropy": "baselines",
     "SemanticEntropy": "semantic_entropy",
     "DiscreteSemanticEntropy": "semantic_entropy",
+    "PredictiveEntropy": "semantic_entropy",
+    "PTrue": "semantic_entropy",
     "IterativePromptingMI": "iterative_mi",
     "cluster_answers": "clustering",
     "EDFLRiskAnalyzer": "edfl",

@@ -311,7 +311,7 @@ def builtin_methods() -> dict[str, type[HallucinationMethod]]:
     """`{method.name: class}` for the sampling / white-box methods (lazy imports)."""
     from llminfo.analyzers.baselines import MaxSequenceProbability, MeanTokenEntropy, Perplexity
     from llminfo.analyzers.iterative_mi import IterativePromptingMI
-    from llminfo.analyzers.semantic_entropy import DiscreteSemanticEntropy, SemanticEntropy
+    from llminfo.analyzers.semantic_entropy import DiscreteSemanticEntropy, PredictiveEntropy, PTrue, SemanticEntropy
 
     classes = [
         MaxSequenceProbability,
@@ -319,6 +319,8 @@ def builtin_methods() -> dict[str, type[HallucinationMethod]]:
         MeanTokenEntropy,
         SemanticEntropy,
         DiscreteSemanticEntropy,
+        PredictiveEntropy,
+        PTrue,
         IterativePromptingMI,
     ]
     return {c.name: c for c in classes}
