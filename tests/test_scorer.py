@@ -17,7 +17,6 @@ from llminfo.analyzers.calibration import (
     fit_isotonic,
     fit_logistic,
     isotonic_predict,
-    rank_normalize,
 )
 from llminfo.analyzers.scorer import HallucinationScorer, available_methods
 
@@ -59,21 +58,6 @@ def test_isotonic_matches_sklearn(pairs):
     ref = IsotonicRegression(out_of_bounds="clip").fit(x, y)
     grid = np.linspace(-1, 7, 33)
     np.testing.assert_allclose(isotonic_predict(kx, ky, grid), ref.predict(grid), atol=1e-9)
-
-
-def test_rank_normalize_against_scipy_ranks():
-    from scipy.stats import rankdata
-
-    rng = np.random.default_rng(0)
-    s = rng.integers(0, 5, size=(30, 3)).astype(float)
-    expected = np.mean([(rankdata(s[:, j]) - 1) / 29 for j in range(3)], axis=0)
-    np.testing.assert_allclose(rank_normalize(s), expected)
-    # NaN entries drop out of the average; an all-NaN row is 0.5; one item is 0.5.
-    s[0] = [np.nan, np.nan, np.nan]
-    s[1, 0] = np.nan
-    r = rank_normalize(s)
-    assert r[0] == 0.5 and 0 <= r[1] <= 1
-    assert rank_normalize(np.array([[3.0, 1.0]]))[0] == 0.5
 
 
 def test_threshold_brute_force():
@@ -156,17 +140,66 @@ def _items(values):
     return [QAItem(f"question {v}", answer=f"a{i}") for i, v in enumerate(values)]
 
 
-def test_scorer_uncalibrated_is_rank_average_and_threshold():
+def test_uncalibrated_risk_is_a_fixed_map_of_the_row():
+    from llminfo.analyzers.calibration import reference_risk
+
     a, b = Echo("a"), Echo("b", sign=-1.0)
     scorer = HallucinationScorer([a, b])
     res = scorer.score(None, _items([1, 2, 3, 4]))
     assert [r.scores for r in res][0] == {"a": 1.0, "b": -1.0}
-    # a ranks up, b ranks down: each item's average percentile is 0.5.
-    assert all(r.risk == pytest.approx(0.5) for r in res)
+    # no reference quantiles for these names: 0.5 + 0.5·x/(1+|x|), averaged
+    squash = lambda x: 0.5 + 0.5 * x / (1 + abs(x))  # noqa: E731
+    assert [r.risk for r in res] == pytest.approx([(squash(v) + squash(-v)) / 2 for v in (1, 2, 3, 4)])
+    assert all(r.calibrated is False for r in res)
     assert [r.answer for r in res] == ["a0", "a1", "a2", "a3"]
     assert res[0].details["a"] == {"answer": "a0"}
-    single = HallucinationScorer([Echo("a")]).score(None, _items([1, 2, 3, 4]))
+    single = HallucinationScorer([Echo("a")]).score(None, _items([-2, -1, 1, 2]))
     assert [r.decision for r in single] == ["answer", "answer", "abstain", "abstain"]
+    # with reference quantiles: the percentile among them (linear between quantiles)
+    refs = {"a": [0.0, 1.0, 2.0, 4.0]}
+    np.testing.assert_allclose(reference_risk(["a"], np.array([[0.5], [3.0], [9.0], [np.nan]]), refs),
+                               [1 / 6, 5 / 6, 1.0, 0.5])
+
+
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_row_risk_never_depends_on_the_batch(calibrated):
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=40).round(3)
+    scorer = HallucinationScorer([Echo("a"), Echo("b", sign=-0.5)])
+    if calibrated:
+        scorer.fit(None, _items(values), values < 0.1, kind="stacked")
+    for size in (1, 2, 7, 40):
+        for start in range(0, 40, size):
+            batch = scorer.score(None, _items(values[start : start + size]))
+            for k, r in enumerate(batch):
+                alone = scorer.score(None, _items(values[start + k : start + k + 1]))[0]
+                assert r.risk == alone.risk and r.decision == alone.decision and r.calibrated is calibrated
+
+
+def test_shipped_calibrator_is_used_for_its_model_and_methods_only(tmp_path, monkeypatch):
+    from llminfo.analyzers import calibration
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=60).round(3)
+    fitted = HallucinationScorer(["msp"]).fit_scores(values[:, None], values < 0.2, kind="logistic")
+    (tmp_path / "calibrators").mkdir()
+    fitted.save(tmp_path / "calibrators" / "toy.json")
+    monkeypatch.setattr("llminfo.data.DATA_DIR", tmp_path)
+
+    class Named:
+        name = "toy"
+
+    s = np.array([[0.5], [-1.0]])
+    risk, dec, cal = HallucinationScorer(["msp"]).combine(s, Named())
+    assert cal is True
+    np.testing.assert_allclose(risk, fitted.calibrator.predict(s))
+    # another model, or other methods / parameters: the fixed uncalibrated map
+    Named.name = "other"
+    assert HallucinationScorer(["msp"]).combine(s, Named())[2] is False
+    Named.name = "toy"
+    assert HallucinationScorer(["perplexity"]).combine(s, Named())[2] is False
+    assert HallucinationScorer([("msp", {"max_new_tokens": 5})]).combine(s, Named())[2] is False
+    assert calibration.shipped_calibrator_path("../etc") is None
 
 
 def test_scorer_fit_save_load_round_trip(tmp_path):
