@@ -291,3 +291,23 @@ def test_internal_auroc_matches_sklearn():
     y = (rng.random(80) < 0.4).astype(float)
     s = rng.integers(0, 6, 80).astype(float)
     assert _auroc(y, s) == pytest.approx(roc_auc_score(y, s))
+
+
+def test_default_scorer_uses_the_calibrator_shipped_for_the_default_model():
+    from llminfo.analyzers.calibration import shipped_calibrator_path
+    from llminfo.analyzers.scorer import DEFAULT_METHODS
+
+    path = shipped_calibrator_path("default")
+    assert path is not None
+    shipped = HallucinationScorer.load(path)
+    scorer = HallucinationScorer()
+    assert shipped.names == scorer.names and shipped.method_params == scorer.method_params
+    assert scorer.names == [m if isinstance(m, str) else m[0] for m in DEFAULT_METHODS]
+
+    class Default:
+        name = "default"
+
+    s = np.array([[3.0, 0.2, 1.0, 0.1], [15.0, 1.5, 3.0, 0.6]])
+    risk, dec, calibrated = scorer.combine(s, Default())
+    assert calibrated and risk[0] < risk[1]
+    np.testing.assert_allclose(risk, shipped.calibrator.predict(s))
