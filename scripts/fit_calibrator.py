@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-# Parameters each method was scored with in the rows (the scorer builds them the same way).
-PARAMS = {"edfl_answer": {"num_skeletons": 4}}
+# Parameters each method was scored with in the rows, where not its defaults.
+PARAMS: dict[str, dict] = {}
 OLD_ROWS = ROOT / "bench_results" / "quality_hallucination_rows.jsonl"
 NEW_ROWS = ROOT / "bench_results" / "quality_hallucination_rows_v2.jsonl"
 # Methods whose protocol issue #17 did not change: their previous rows stay valid.

@@ -302,7 +302,7 @@ def test_default_scorer_uses_the_calibrator_shipped_for_the_default_model():
     shipped = HallucinationScorer.load(path)
     scorer = HallucinationScorer()
     assert shipped.names == scorer.names and shipped.method_params == scorer.method_params
-    assert scorer.names == [m if isinstance(m, str) else m[0] for m in DEFAULT_METHODS]
+    assert scorer.names == list(DEFAULT_METHODS)
 
     class Default:
         name = "default"

@@ -431,7 +431,7 @@ class EDFLAnswerRiskAnalyzer(EDFLRiskAnalyzer):
     llminfo's own event, not the paper's (which is the sampled answer/refuse decision): Δ̄ is
     how much the full question lifts the log-likelihood of the answer over the skeleton
     questions: an answer the question barely supports is risky. Defaults keep the protocol it
-    was measured with: llminfo's skeletons, the one-sided clip, q_floor 0.01. With a small chat model whose
+    was measured with: 4 of llminfo's skeletons, the one-sided clip, q_floor 0.01. With a small chat model whose
     answer/refuse decision tokens saturate, this reading separates right from wrong answers far
     better than the decision event (see BENCHMARKS.md).
     """
@@ -443,4 +443,5 @@ class EDFLAnswerRiskAnalyzer(EDFLRiskAnalyzer):
         kwargs.setdefault("skeleton_policy", "llminfo")
         kwargs.setdefault("clip_mode", "one-sided")
         kwargs.setdefault("q_floor", 0.01)
+        kwargs.setdefault("num_skeletons", 4)
         super().__init__(**kwargs)

@@ -37,7 +37,7 @@ from llminfo.models.base import LanguageModel
 # The methods of the calibrator shipped for the embedded default model, chosen by
 # cross-validation on the shipped factual set among the methods scored on all of it
 # (scripts/fit_calibrator.py, BENCHMARKS.md); a test keeps the two in sync.
-DEFAULT_METHODS: tuple = ("msp", "perplexity", "mean_entropy", ("edfl_answer", {"num_skeletons": 4}))
+DEFAULT_METHODS = ("msp", "perplexity", "mean_entropy", "edfl_answer")
 FORMAT_VERSION = 1
 
 
