@@ -376,8 +376,10 @@ def _add_score(sub) -> None:
         description="Score each row {\"id\"?, \"question\", \"answer\"?, \"context\"?} of INPUT.jsonl. Rows without an "
         "answer are answered greedily by the model. Output rows add `answer`, `scores` ({method: value}, higher = more "
         "uncertain), `risk` in [0, 1] and `decision` (answer/abstain); they are appended as batches finish, and "
-        "rerunning with the same --output resumes. Without --calibrator, risk is the rank-normalised average of the "
-        "methods within each batch; fit a calibrator with `llminfo calibrate` for a calibrated risk.",
+        "rerunning with the same --output resumes. With the default methods on an embedded model, risk is "
+        "calibrated by the calibrator shipped for that model (`calibrated`: true); otherwise, without --calibrator, "
+        "it is a fixed map of each row's scores (`calibrated`: false) — never dependent on the batch. Fit a "
+        "calibrator with `llminfo calibrate` for a calibrated risk.",
     )
     p.add_argument("input", help="JSONL file, one question per line")
     p.add_argument("--output", required=True, help="output JSONL (appended; existing ids are skipped)")
@@ -392,8 +394,8 @@ def _add_score(sub) -> None:
 
 
 def _add_method_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--methods", default=None, help="comma-separated methods (default: msp,mean_entropy,semantic_entropy,"
-                   "iterative_mi,edfl); see `available_methods()`")
+    p.add_argument("--methods", default=None, help="comma-separated methods (default: msp,perplexity,mean_entropy,"
+                   "edfl_answer); see `available_methods()`")
     p.add_argument("--samples", type=int, default=None, help="K samples for sampling methods (default: theirs, 10)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--method-arg", action="append", default=[], metavar="METHOD.KEY=VALUE",
@@ -475,9 +477,10 @@ def _add_calibrate(sub) -> None:
     p.add_argument("--output", required=True, help="calibrator JSON to write")
     add_model_args(p)
     _add_method_args(p)
-    p.add_argument("--kind", default="rank", choices=["rank", "logistic", "isotonic"],
+    p.add_argument("--kind", default="rank", choices=["rank", "stacked", "logistic", "isotonic"],
                    help="calibration map: rank = AUROC-weighted average of score percentiles → monotone logistic "
-                   "(default), logistic = logistic regression on all scores, isotonic = percentile average → isotonic")
+                   "(default), stacked = logit percentiles → L2 logistic regression (strength by cross-validation), "
+                   "logistic = logistic regression on all scores, isotonic = percentile average → isotonic")
     p.add_argument("--target-risk", type=float, default=0.2, help="error rate allowed among answered items (default 0.2)")
     p.add_argument("--on-bad-row", default="skip", choices=["skip", "stop"])
     p.set_defaults(func=_cmd_calibrate)

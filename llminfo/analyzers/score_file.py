@@ -136,7 +136,7 @@ def score_file(
             results = scorer.score(model, [r.item for r in chunk], seed=seed, cache=SampleCache())
             for r, res in zip(chunk, results):
                 out = dict(r.data)
-                out.update(answer=res.answer, scores=res.scores, risk=res.risk, decision=res.decision)
+                out.update(answer=res.answer, scores=res.scores, risk=res.risk, decision=res.decision, calibrated=res.calibrated)
                 if details:
                     out["details"] = res.details
                 f.write(json.dumps(out, ensure_ascii=False) + "\n")
