@@ -76,7 +76,7 @@ def test_threshold_brute_force():
     assert choose_threshold(np.array([0.1, 0.2]), np.array([1.0, 1.0]), 0.1)[0] == -1.0
 
 
-@pytest.mark.parametrize("kind", ["rank", "logistic", "isotonic"])
+@pytest.mark.parametrize("kind", ["rank", "stacked", "logistic", "isotonic"])
 def test_calibrator_learns_signal_and_orientation(kind):
     rng = np.random.default_rng(0)
     wrong = (rng.random(400) < 0.5).astype(float)
@@ -91,9 +91,17 @@ def test_calibrator_learns_signal_and_orientation(kind):
     auc_cal = roc_auc_score(wrong[200:], risk)
     auc_one = roc_auc_score(wrong[200:], informative[200:])
     assert risk.min() >= 0 and risk.max() <= 1
-    if kind == "logistic":
+    if kind in ("logistic", "stacked"):
         assert cal.coef[0] > 0 and cal.coef[1] < 0
         assert auc_cal > auc_one  # combining the reversed signal helps
+    if kind == "stacked":  # C chosen by inner CV; features = logits of the training percentiles
+        from llminfo.analyzers.calibration import STACKING_C_GRID, choose_c, fit_logistic
+
+        z = cal._logit_ecdf(s[:200])
+        assert cal.c in STACKING_C_GRID and cal.c == choose_c(z, wrong[:200])
+        w, b = fit_logistic(z, wrong[:200], c=cal.c)
+        np.testing.assert_allclose(cal.coef, w) and np.testing.assert_allclose(cal.intercept, b)
+        assert cal._logit_ecdf(np.array([[np.nan, 0.0, 0.0]]))[0, 0] == 0.0  # NaN = the median
     else:
         assert auc_cal > 0.75
     if kind == "rank":  # a strictly increasing map of the weighted percentile average
