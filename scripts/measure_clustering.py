@@ -9,7 +9,9 @@ entropy on the same samples as the baseline, and on the many-answer mix the AURO
 factual vs valid many-answer questions. Options: the shipped sentence embeddings at several
 cosine thresholds, the LLM judge with the paper's prompt (`--judge`: the scored embedded
 model itself; costly — every ordered pair of distinct answers is one greedy generation, so
-`--judge-limit` caps the questions), lexical token F1, exact match. An NLI model is not
+`--judge-limit` caps the questions whose SE it re-scores, default 0 — and first a sanity
+check on `--judge-pairs` questions: each first answer against itself (must be judged
+entailment) and against another question's first answer (must not)), lexical token F1, exact match. An NLI model is not
 shipped (none on PyPI), so "nli" is measured only when `--nli FOLDER` is given.
 
     python scripts/measure_clustering.py [--judge --judge-limit 40] [--nli FOLDER]
@@ -41,7 +43,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default=str(ROWS))
     ap.add_argument("--judge", action="store_true", help="also the LLM judge (the embedded model itself)")
-    ap.add_argument("--judge-limit", type=int, default=40)
+    ap.add_argument("--judge-limit", type=int, default=0)
+    ap.add_argument("--judge-pairs", type=int, default=20)
     ap.add_argument("--nli", default=None, help="a local HF sequence-classification MNLI folder")
     ap.add_argument("--output", default=str(ROOT / "bench_results" / "clustering_choice.json"))
     args = ap.parse_args()
@@ -89,15 +92,33 @@ def main() -> None:
 
         torch.set_num_threads(int(os.environ.get("LLMINFO_THREADS", "1")))
         judge = load_model("default")
-        sub = fact[: args.judge_limit]
+        from llminfo.analyzers.entailment import equivalence_prompt, parse_judgement
+
+        firsts = [(r["question"], r["details"]["semantic_entropy"]["answers"][0]) for r in fact[: args.judge_pairs]]
+        same = [equivalence_prompt(q, a, a) for q, a in firsts]
+        other = [equivalence_prompt(q, a, firsts[(k + 1) % len(firsts)][1]) for k, (q, a) in enumerate(firsts)]
         t0 = time.time()
-        f = se_scores(sub, "llm", judge=judge)
-        sw = wrong[: len(sub)]
-        report["options"]["llm_judge(self)"] = {**summary(sw, f), "seconds": round(time.time() - t0, 1),
-                                                "note": f"first {len(sub)} factual questions only"}
-        for label, (method, kw) in options.items():
-            report["options"][label][f"auroc_on_judge_subset_{len(sub)}"] = summary(sw, se_scores(sub, method, **kw))["auroc"]
-        report["predictive_entropy"][f"auroc_on_judge_subset_{len(sub)}"] = summary(sw, pe[: len(sub)])["auroc"]
+        out = judge.generate(same + other, n=1, max_new_tokens=10, temperature=0.0, seed=0)
+        labels = [parse_judgement(c[0].text) for c in out]
+        report["llm_judge_sanity"] = {
+            "n_pairs_each": len(firsts),
+            "identical_pairs_judged_entailment": sum(x == "entailment" for x in labels[: len(firsts)]) / len(firsts),
+            "unrelated_pairs_judged_entailment": sum(x == "entailment" for x in labels[len(firsts) :]) / len(firsts),
+            "label_counts": {k: labels.count(k) for k in ("entailment", "neutral", "contradiction")},
+            "example_replies": [c[0].text for c in out[:3]],
+            "seconds": round(time.time() - t0, 1),
+        }
+        print("judge sanity", report["llm_judge_sanity"])
+        sub = fact[: args.judge_limit]
+        if sub:
+            t0 = time.time()
+            f = se_scores(sub, "llm", judge=judge)
+            sw = wrong[: len(sub)]
+            report["options"]["llm_judge(self)"] = {**summary(sw, f), "seconds": round(time.time() - t0, 1),
+                                                    "note": f"first {len(sub)} factual questions only"}
+            for label, (method, kw) in options.items():
+                report["options"][label][f"auroc_on_judge_subset_{len(sub)}"] = summary(sw, se_scores(sub, method, **kw))["auroc"]
+            report["predictive_entropy"][f"auroc_on_judge_subset_{len(sub)}"] = summary(sw, pe[: len(sub)])["auroc"]
     report["loadavg"] = os.getloadavg()
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
     for k, v in report["options"].items():
