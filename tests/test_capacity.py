@@ -214,15 +214,21 @@ def test_cli_compares_models(tmp_path, monkeypatch, capsys):
     models = {"perfect": ScriptedScorer(0.0), "uniform": ScriptedScorer(-math.log(400))}
     monkeypatch.setattr(llminfo.models, "load_model", lambda name, **kw: models[name])
     rc = cli.main(["capacity", "--model", "perfect", "--model", "uniform", "--data", str(corpus),
-                   "--max-tokens", "16", "--json", "--plot", str(tmp_path / "ic.png")])
+                   "--max-tokens", "16", "--json", "--plot", str(tmp_path / "ic.png"), "--output", str(tmp_path / "runs"),
+                   "--no-progress"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert [r["model"] for r in out] == [models["perfect"].name, models["uniform"].name]
     assert out[0]["nll_bits_per_token"] == 0.0 and out[1]["nll_bits_per_token"] == pytest.approx(math.log2(400))
     assert (tmp_path / "ic.png").stat().st_size > 1000
-    rc = cli.main(["capacity", "--model", "perfect", "--data", str(corpus), "--max-tokens", "16"])
+    # Each model ran as the eval task `capacity`: its own resumable results and metrics.
+    metrics = json.loads((tmp_path / "runs" / "uniform" / "metrics.json").read_text())
+    assert metrics["nll_bits_per_token"] == pytest.approx(math.log2(400))
+    rc = cli.main(["capacity", "--model", "perfect", "--data", str(corpus), "--max-tokens", "16",
+                   "--output", str(tmp_path / "runs")])
     assert rc == 0 and "IC" in capsys.readouterr().out
-    assert cli.main(["capacity", "--model", "perfect", "--data", str(tmp_path / "missing.txt")]) == 2
+    assert cli.main(["capacity", "--model", "perfect", "--data", str(tmp_path / "missing.txt"),
+                     "--output", str(tmp_path / "runs2")]) == 2
 
 
 def test_uses_logprob_only_scoring_when_backend_offers_it():

@@ -49,7 +49,11 @@ def test_score_contract(tmp_path, model_dir):
     out = tmp_path / "out.jsonl"
     assert _score(tmp_path, model_dir, inp, out, "--batch-size", "3") == 0
     got = _read(out)
-    assert [r["id"] for r in got] == ["a", 2, 7, "d"]  # a row without id gets its line number
+    from llminfo.analyzers.score_file import content_id
+
+    # a row without id gets a hash of its content
+    assert [r["id"] for r in got] == ["a", content_id(ROWS[1]["question"], None, ROWS[1]["context"]), 7, "d"]
+    assert got[1]["id"].startswith("sha256:") and len(got[1]["id"]) == 7 + 16
     assert got[0]["topic"] == "geo" and got[0]["answer"] == "Paris" and got[3]["answer"] == "yes no"
     assert got[1]["context"] == ROWS[1]["context"]
     for r in got:
@@ -88,7 +92,7 @@ def test_crash_midway_loses_no_finished_row_and_resume_completes(tmp_path, model
     monkeypatch.setattr(HallucinationScorer, "score", crashing)
     with pytest.raises(RuntimeError, match="simulated crash"):
         _score(tmp_path, model_dir, inp, out, "--batch-size", "1")
-    assert [r["id"] for r in _read(out)] == ["a", 2]  # both finished batches are on disk
+    assert [r["id"] for r in _read(out)][:1] == ["a"] and len(_read(out)) == 2  # both finished batches are on disk
     monkeypatch.setattr(HallucinationScorer, "score", real)
 
     # A torn last line (killed mid-write) is dropped and that row redone.

@@ -307,12 +307,12 @@ def test_cli_writes_jsonl_summary_and_plot(tmp_path, monkeypatch):
     out = tmp_path / "out"
     rc = cli.main(["dispersion", "--data", str(data), "--task", "sentiment", "--orderings", "3",
                    "--n-examples", "2,4", "--queries", "4", "--output", str(out)])
-    assert rc == 0
-    rows = [json.loads(line) for line in (out / "dispersion.jsonl").read_text().splitlines()]
-    assert len(rows) == 8 and {r["n_examples"] for r in rows} == {2, 4}
-    summary = json.loads((out / "summary.json").read_text())
-    assert [row["n"] for row in summary["sentiment"]["per_n"]] == [2, 4]
-    assert (out / "dispersion.png").stat().st_size > 1000
+    assert rc == 0  # the eval task `dispersion` ran: results.jsonl, metrics.json, report + plots
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and all({r["n_examples"] for r in row["results"]} == {2, 4} for row in rows)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert sorted(metrics["per_n"], key=int) == ["2", "4"]
+    assert (out / "report.html").is_file() and max(p.stat().st_size for p in out.glob("*.png")) > 1000
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"task": "sentiment", "text": "x"}\n')
     assert cli.main(["dispersion", "--data", str(bad), "--output", str(out)]) == 2
@@ -384,9 +384,10 @@ def test_cli_reads_an_eval_config(tmp_path, monkeypatch):
     model = ScriptedICLModel(recency=0.5)
     monkeypatch.setattr(cli, "load_model_from_args", lambda args: model)
     assert cli.main(["dispersion", "--config", str(cfg), "--queries", "2"]) == 0  # flags override the config
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert [row["n"] for row in summary["sentiment"]["per_n"]] == [2, 3]
-    assert all(row["queries"] == 2 for row in summary["sentiment"]["per_n"])
-    assert summary["meta"]["shuffle"] == "banded" and len(model.calls) == 1
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert sorted(metrics["per_n"], key=int) == ["2", "3"]
+    assert metrics["n_items"] == 2 and all(row["queries"] == 2 for row in metrics["per_n"].values())
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["params"]["shuffle"] == "banded" and saved["params"]["orderings"] == 2
     cfg.write_text("task: capacity\ndataset: {path: x}\n")
     assert cli.main(["dispersion", "--config", str(cfg), "--output", str(tmp_path)]) == 2

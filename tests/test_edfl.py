@@ -433,6 +433,6 @@ def test_edfl_answer_preset_equals_answer_event():
     item = [QAItem("Capital of France?", answer="Paris")]
     a = EDFLAnswerRiskAnalyzer().score(ScriptedDecisionModel(0.5, 0.5, logp), item)[0]
     b = EDFLRiskAnalyzer(event="answer").score(ScriptedDecisionModel(0.5, 0.5, logp), item)[0]
-    c = EDFLRiskAnalyzer(event="answer", skeleton_policy="llminfo", clip_mode="one-sided", q_floor=0.01)
+    c = EDFLRiskAnalyzer(event="answer", skeleton_policy="llminfo", clip_mode="one-sided", q_floor=0.01, num_skeletons=4)
     b = c.score(ScriptedDecisionModel(0.5, 0.5, logp), item)[0]
     assert a.score == b.score and a.details == b.details

@@ -36,7 +36,7 @@ import math
 import random
 import re
 import zlib
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -47,7 +47,6 @@ from llminfo.analyzers.base import (
     QAItem,
     SampleCache,
     answers_for,
-    as_items,
     qa_prompt,
 )
 from llminfo.models.base import LanguageModel
@@ -379,16 +378,15 @@ class EDFLRiskAnalyzer(HallucinationMethod):
             "decision": "answer" if answer else "abstain",
         }
 
-    def score(
+    def reduce(
         self,
         model: LanguageModel,
-        items: Sequence[QAItem],
+        items: list[QAItem],
+        stats: dict[str, Any],
         *,
-        seed: int = 0,
-        cache: SampleCache | None = None,
+        seed: int,
+        cache: SampleCache,
     ) -> list[MethodResult]:
-        items = as_items(items)
-        cache = cache if cache is not None else SampleCache()
         width = self.num_skeletons + 1
         if self.event == "decision":
             flat = [p for it in items for p in self.prompts_for(model, it, seed)]

@@ -51,7 +51,6 @@ from llminfo.analyzers.base import (
     QAItem,
     SampleCache,
     answer_continuation,
-    as_items,
 )
 from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
 from llminfo.models.base import LanguageModel
@@ -164,16 +163,15 @@ class IterativePromptingMI(HallucinationMethod):
         """F_t(x, previous) as a chat prompt."""
         return model.chat(self.template.text(item.question, previous, item.context))
 
-    def score(
+    def reduce(
         self,
         model: LanguageModel,
-        items: Sequence[QAItem],
+        items: list[QAItem],
+        stats: dict[str, Any],
         *,
-        seed: int = 0,
-        cache: SampleCache | None = None,
+        seed: int,
+        cache: SampleCache,
     ) -> list[MethodResult]:
-        items = as_items(items)
-        cache = cache if cache is not None else SampleCache()
         f0, samples, answers, ids_per_item = sample_and_cluster(
             model, items, cache, num_samples=self.num_samples, temperature=self.temperature,
             max_new_tokens=self.max_new_tokens, seed=seed, clustering=self.clustering,

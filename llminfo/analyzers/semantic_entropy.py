@@ -41,12 +41,10 @@ import numpy as np
 from llminfo import measures
 from llminfo.analyzers.base import (
     ANSWER_MAX_NEW_TOKENS,
-    answers_for,
     HallucinationMethod,
     MethodResult,
     QAItem,
     SampleCache,
-    as_items,
 )
 from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
 from llminfo.models.base import LanguageModel
@@ -145,16 +143,15 @@ class SemanticEntropy(_SampledAnswers):
     def _value(self, cluster_ids: list[int], seq_logprobs: list[float]) -> float:
         return measures.semantic_entropy(cluster_ids, seq_logprobs)
 
-    def score(
+    def reduce(
         self,
         model: LanguageModel,
-        items: Sequence[QAItem],
+        items: list[QAItem],
+        stats: dict[str, Any],
         *,
-        seed: int = 0,
-        cache: SampleCache | None = None,
+        seed: int,
+        cache: SampleCache,
     ) -> list[MethodResult]:
-        items = as_items(items)
-        cache = cache if cache is not None else SampleCache()
         _prompts, samples, answers, ids_per_item = self._sample(model, items, seed, cache, self.clustering, self.clustering_kwargs)
         results = []
         for comps, ans, ids in zip(samples, answers, ids_per_item):
@@ -198,9 +195,7 @@ class PredictiveEntropy(_SampledAnswers):
 
     name = "predictive_entropy"
 
-    def score(self, model, items, *, seed=0, cache=None):  # type: ignore[override]
-        items = as_items(items)
-        cache = cache if cache is not None else SampleCache()
+    def reduce(self, model, items, stats, *, seed, cache):  # type: ignore[override]
         _p, samples, answers, _ids = self._sample(model, items, seed, cache)
         out = []
         for comps, ans in zip(samples, answers):
@@ -226,6 +221,7 @@ class PTrue(_SampledAnswers):
     """
 
     name = "p_true"
+    needs = ("answers",)
 
     def __init__(self, num_samples: int = 10, temperature: float = 1.0, max_new_tokens: int | None = None,
                  prompt: str = "short", few_shot: str = ""):
@@ -244,10 +240,8 @@ class PTrue(_SampledAnswers):
         text += "Possible answer: " + answer + "\n"
         return text + "Is the possible answer:\nA) True\nB) False\nThe possible answer is:"
 
-    def score(self, model, items, *, seed=0, cache=None):  # type: ignore[override]
-        items = as_items(items)
-        cache = cache if cache is not None else SampleCache()
-        answers = answers_for(model, items, cache=cache)
+    def reduce(self, model, items, stats, *, seed, cache):  # type: ignore[override]
+        answers = stats["answers"]
         _p, _samples, brainstormed, _ids = self._sample(model, items, seed, cache)
         prompts = [self.p_true_prompt(it.question, b, a, self.few_shot) for it, b, a in zip(items, brainstormed, answers)]
         scored = cache.score(model, prompts, [" A"] * len(prompts), entropy=False)

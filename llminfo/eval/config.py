@@ -36,14 +36,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
-TASKS = ("qa-hallucination", "typical-decoding", "halting", "dispersion", "capacity")
+from llminfo.errors import UserError
+
+
+def __getattr__(name: str) -> Any:
+    # `TASKS` is read from the task registry (`llminfo.eval.tasks`), which imports this module.
+    if name == "TASKS":
+        from llminfo.eval.tasks import task_names
+
+        return tuple(task_names())
+    raise AttributeError(f"module 'llminfo.eval.config' has no attribute {name!r}")
 MATCHERS = ("alias", "exact", "f1")
 # Config parts that change what is computed per item; the rest (output place, how many
 # items, which metrics/plots) can change between a run and its resumption.
 _NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config problem; the message names the key (`dataset.fields.question`)."""
 
 
@@ -106,7 +115,7 @@ class ReportConfig:
 
 @dataclass
 class EvalConfig:
-    task: Literal["qa-hallucination", "typical-decoding", "halting", "dispersion", "capacity"]
+    task: str  # a name of the task registry, `llminfo.eval.tasks.task_names()`
     dataset: DatasetConfig
     model: ModelConfig = field(default_factory=ModelConfig)
     methods: list = field(default_factory=list)  # list[MethodConfig]; empty = the task's defaults
@@ -171,14 +180,15 @@ def config_from_dict(raw: Mapping[str, Any], validate_task: bool = True) -> Eval
         data["methods"] = _methods(data["methods"])
     if "dataset" not in data:
         raise ConfigError("config key `dataset` is required (path, split, fields, limit, template)")
+    from llminfo.eval.tasks import get_task, task_names
+
     if "task" not in data:
-        raise ConfigError(f"config key `task` is required; one of {', '.join(TASKS)}")
+        raise ConfigError(f"config key `task` is required; one of {', '.join(task_names())}")
     cfg = _build(EvalConfig, data, "")
+    task = get_task(cfg.task)  # unknown names: an error listing the registered tasks
     _check_values(cfg)
     if validate_task:
-        from llminfo.eval.tasks import get_task
-
-        get_task(cfg.task).validate_config(cfg)
+        task.validate_config(cfg)
     return cfg
 
 

@@ -30,10 +30,8 @@ def resolve_path(spec: str) -> tuple[str, str | None]:
     """`(builder, data_file)`: a local file → ("json"/"csv"/..., path); a hub name → (name, None)."""
     if spec.startswith("llminfo:"):
         name = spec.split(":", 1)[1]
-        try:
-            from llminfo.data import data_path
-        except ImportError as e:  # the shipped data package is missing from this install
-            raise ConfigError(f"config key `dataset.path`: {spec!r} needs llminfo.data ({e})") from None
+        from llminfo.data import data_path
+
         try:
             path = Path(data_path(name))
         except (FileNotFoundError, ValueError, KeyError) as e:

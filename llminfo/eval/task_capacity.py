@@ -21,14 +21,12 @@ import numpy as np
 
 from llminfo.eval import metrics as M
 from llminfo.eval.config import ConfigError
-from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
+from llminfo.eval.tasks import Param, Task, fmt
 
 
 def _capacity():
-    try:
-        from llminfo.analyzers import capacity
-    except ImportError as e:
-        raise TaskUnavailable(f"task capacity needs llminfo.analyzers.capacity: {e}") from None
+    from llminfo.analyzers import capacity  # lazy: the analyzer imports torch
+
     return capacity
 
 

@@ -25,16 +25,14 @@ import numpy as np
 
 from llminfo.eval import metrics as M
 from llminfo.eval.config import ConfigError
-from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
+from llminfo.eval.tasks import Param, Task, fmt
 
 NS = (1, 2, 3, 4)
 
 
 def _decoding():
-    try:
-        from llminfo.analyzers import decoding
-    except ImportError as e:
-        raise TaskUnavailable(f"task typical-decoding needs llminfo.analyzers.decoding: {e}") from None
+    from llminfo.analyzers import decoding  # lazy: the analyzer imports torch
+
     return decoding
 
 

@@ -16,14 +16,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from llminfo.eval.config import ConfigError
-from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
+from llminfo.eval.tasks import Param, Task, fmt
 
 
 def _dispersion():
-    try:
-        from llminfo.analyzers import dispersion
-    except ImportError as e:
-        raise TaskUnavailable(f"task dispersion needs llminfo.analyzers.dispersion: {e}") from None
+    from llminfo.analyzers import dispersion  # lazy: the analyzer imports torch
+
     return dispersion
 
 
@@ -71,6 +69,10 @@ class DispersionTask(Task):
         rows = load_rows(config.dataset)
         if rows and fmap["task"] in rows[0]:
             rows = [r for r in rows if r.get(fmap["task"]) == self.icl.name]
+        for i, r in enumerate(rows, 1):
+            for f in ("text", "label"):
+                if r.get(fmap[f]) in (None, ""):
+                    raise ConfigError(f"{config.dataset.path}: row {i}: required field {f!r} (column {fmap[f]!r}) is missing or empty")
         self.pool = [(str(r[fmap["text"]]), str(r[fmap["label"]])) for r in rows]
         if len(self.pool) < max(self.p["n_examples"]) + 1:
             raise ConfigError(f"config key `params.n_examples`: ICL task {self.icl.name!r} has only {len(self.pool)} rows")

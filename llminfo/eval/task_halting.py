@@ -19,14 +19,12 @@ import numpy as np
 
 from llminfo.eval import metrics as M
 from llminfo.eval.config import ConfigError
-from llminfo.eval.tasks import Task, TaskUnavailable, fmt
+from llminfo.eval.tasks import Task, fmt
 
 
 def _adaptive():
-    try:
-        from llminfo.analyzers import adaptive_think
-    except ImportError as e:
-        raise TaskUnavailable(f"task halting needs llminfo.analyzers.adaptive_think: {e}") from None
+    from llminfo.analyzers import adaptive_think  # lazy: the analyzer imports torch
+
     return adaptive_think
 
 

@@ -406,10 +406,8 @@ class HFModel(LanguageModel):
 
 
 def _typical_processor(typical_p: float) -> Any:
-    try:
-        from llminfo.processors.typical import LocallyTypicalLogitsProcessor
-    except ImportError:  # pragma: no cover - only while the processor module is absent
-        from transformers.generation.logits_process import TypicalLogitsWarper as LocallyTypicalLogitsProcessor
+    from llminfo.processors.typical import LocallyTypicalLogitsProcessor
+
     return LocallyTypicalLogitsProcessor(float(typical_p))
 
 

@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Sequence
 
 import torch
+from transformers import LogitsProcessor
 
 from llminfo.processors.halting_core import HaltingCore, HaltingRecord
 
@@ -42,7 +44,7 @@ def encode_marker(tokenizer: Any, text: str | None, name: str, allow_empty: bool
     return ids
 
 
-class EntropyHaltingProcessor:
+class EntropyHaltingProcessor(LogitsProcessor):
     r"""Stops reasoning early once the model's next-token entropy has stayed low.
 
     Inside the reasoning span (after `open_marker`, or from the first generated token when
@@ -59,8 +61,9 @@ class EntropyHaltingProcessor:
     The entropy is that of the scores the processor receives: put it before temperature /
     top-k / top-p warpers to monitor the model's own distribution. Markers are matched as
     the token ids `tokenizer.encode(marker)` gives (exact for special tokens such as
-    `<think>`). Beam search is not supported (rows are assumed not to be reordered). One
-    instance serves one generation at a time; it resets itself when a new one starts, and
+    `<think>`). Beam search is not supported: each row's state assumes rows are never
+    reordered, so `generate(num_beams > 1)` raises a `ValueError` (so does any caller that
+    reorders rows between steps). One instance serves one generation at a time; it resets itself when a new one starts, and
     `records()` describes the last one.
 
     Args:
@@ -127,6 +130,7 @@ class EntropyHaltingProcessor:
         self._rows = 0
         self._last_len = -1
         self._prompt_tail: torch.Tensor | None = None
+        self._last_tokens: torch.Tensor | None = None
         self._prompt_len = 0
 
     def vllm_extra_args(self) -> dict[str, Any]:
@@ -146,10 +150,17 @@ class EntropyHaltingProcessor:
         """input_ids: (batch, prompt + generated); scores: (batch, vocab). Returns new scores."""
         b, length = input_ids.shape
         if not self._continues(input_ids):
+            _refuse_beam_search()
             self._start(input_ids, scores.device)
         else:
+            if not torch.equal(input_ids[:, -2], self._last_tokens):  # type: ignore[arg-type]
+                raise ValueError(
+                    "EntropyHaltingProcessor: the rows were reordered between two steps (beam search?); "
+                    "it keeps one state per row and supports sampling and greedy decoding only"
+                )
             self._observe(input_ids)
         self._last_len = length
+        self._last_tokens = input_ids[:, -1].clone()
         return self._core.apply(scores)  # type: ignore[union-attr]
 
     # -- internals ------------------------------------------------------------------------
@@ -188,6 +199,27 @@ class EntropyHaltingProcessor:
         closed = _ends_with(input_ids, self.close_ids).to(core.device) if self.close_ids else no
         ended = torch.isin(last, torch.tensor(self.eos_ids, device=core.device)) if self.eos_ids else no
         core.advance(rows, opened, closed, ended)
+
+
+def _refuse_beam_search() -> None:
+    """Raise when called from transformers' `generate` with `num_beams > 1`.
+
+    A logits processor is not told the generation settings; transformers' `generate` holds
+    them in its local `generation_config`, so the frames above are read once per generation.
+    """
+    frame = sys._getframe(2)
+    for _ in range(12):
+        if frame is None:
+            return
+        if frame.f_code.co_name == "generate" and frame.f_globals.get("__name__", "").startswith("transformers."):
+            num_beams = getattr(frame.f_locals.get("generation_config"), "num_beams", 1) or 1
+            if num_beams > 1:
+                raise ValueError(
+                    f"EntropyHaltingProcessor does not support beam search (num_beams={num_beams}): it keeps one "
+                    "state per row and beam search reorders rows; use greedy decoding or sampling (num_beams=1)"
+                )
+            return
+        frame = frame.f_back
 
 
 def _ends_with(input_ids: torch.Tensor, ids: list[int]) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 vLLM has no typical sampling of its own. This processor reads τ per request from
 `SamplingParams(extra_args={"typical_p": τ})` and filters those rows with the same tensor
-core as the HF processor (`llminfo.measures`). It is registered under the
+core as the HF processor (`llminfo.processors.typical_core`). It is registered under the
 entry-point group `vllm.logits_processors` (name `llminfo_typical`), so once llminfo is
 installed every vLLM engine loads it; requests that do not ask for it are untouched.
 
@@ -20,7 +20,7 @@ import torch
 from vllm import SamplingParams
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
-from llminfo.measures import _typical_filter_fast
+from llminfo.processors.typical_core import typical_filter_fast
 
 if TYPE_CHECKING:
     from vllm.config import VllmConfig
@@ -51,7 +51,7 @@ class TypicalLogitsProcessor(LogitsProcessor):
     cumulative mass is summed in float64 (transformers re-normalises and sums in float32),
     so the kept set is the warper's except when a cumulative mass lies within float32
     rounding (~1e-5) of τ. Summing in float64 lets a partial sort settle almost every row
-    exactly, which keeps the per-step cost low on CPU (`llminfo.measures._typical_filter_fast`).
+    exactly, which keeps the per-step cost low on CPU (`llminfo.processors.typical_core.typical_filter_fast`).
     Like vLLM's min-p it is applied after temperature and only to sampled (non-greedy)
     requests: a greedy request ignores τ, as in transformers.
 
@@ -141,9 +141,9 @@ class TypicalLogitsProcessor(LogitsProcessor):
             return logits  # a second registration of this processor: already filtered
         TypicalLogitsProcessor._last_filtered = weakref.ref(logits)
         if self._all_rows and logits.shape[0] == self._count:
-            return logits.masked_fill_(_typical_filter_fast(logits, self._mass), -math.inf)
+            return logits.masked_fill_(typical_filter_fast(logits, self._mass), -math.inf)
         sub = logits.index_select(0, self._rows)
-        logits.index_copy_(0, self._rows, sub.masked_fill_(_typical_filter_fast(sub, self._mass), -math.inf))
+        logits.index_copy_(0, self._rows, sub.masked_fill_(typical_filter_fast(sub, self._mass), -math.inf))
         return logits
 
     def __repr__(self) -> str:
