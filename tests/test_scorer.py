@@ -184,6 +184,12 @@ def test_row_risk_never_depends_on_the_batch(calibrated):
                 assert r.risk == alone.risk and r.decision == alone.decision and r.calibrated is calibrated
 
 
+def reference_risk_of(name, s):
+    from llminfo.analyzers.calibration import reference_risk
+
+    return reference_risk([name], s)
+
+
 def test_shipped_calibrator_is_used_for_its_model_and_methods_only(tmp_path, monkeypatch):
     from llminfo.analyzers import calibration
 
@@ -198,15 +204,16 @@ def test_shipped_calibrator_is_used_for_its_model_and_methods_only(tmp_path, mon
         name = "toy"
 
     s = np.array([[0.5], [-1.0]])
-    risk, dec, cal = HallucinationScorer(["msp"]).combine(s, Named())
-    assert cal is True
+    risk, dec = HallucinationScorer(["msp"]).combine(s, Named())
+    assert HallucinationScorer(["msp"]).calibrator_for(Named()) is not None
     np.testing.assert_allclose(risk, fitted.calibrator.predict(s))
     # another model, or other methods / parameters: the fixed uncalibrated map
     Named.name = "other"
-    assert HallucinationScorer(["msp"]).combine(s, Named())[2] is False
+    assert HallucinationScorer(["msp"]).calibrator_for(Named()) is None
     Named.name = "toy"
-    assert HallucinationScorer(["perplexity"]).combine(s, Named())[2] is False
-    assert HallucinationScorer([("msp", {"max_new_tokens": 5})]).combine(s, Named())[2] is False
+    assert HallucinationScorer(["perplexity"]).calibrator_for(Named()) is None
+    assert HallucinationScorer([("msp", {"max_new_tokens": 5})]).calibrator_for(Named()) is None
+    np.testing.assert_allclose(HallucinationScorer(["perplexity"]).combine(s, Named())[0], reference_risk_of("perplexity", s))
     assert calibration.shipped_calibrator_path("../etc") is None
 
 
@@ -316,6 +323,6 @@ def test_default_scorer_uses_the_calibrator_shipped_for_the_default_model():
         name = "default"
 
     s = np.array([[3.0, 0.2, 1.0, 0.1], [15.0, 1.5, 3.0, 0.6]])
-    risk, dec, calibrated = scorer.combine(s, Default())
-    assert calibrated and risk[0] < risk[1]
+    risk, dec = scorer.combine(s, Default())
+    assert scorer.calibrator_for(Default()) is not None and risk[0] < risk[1]
     np.testing.assert_allclose(risk, shipped.calibrator.predict(s))

@@ -167,24 +167,26 @@ class HallucinationScorer:
                     self._shipped[name] = shipped.calibrator
         return self._shipped[name]
 
-    def combine(self, scores: np.ndarray, model: LanguageModel | None = None) -> tuple[np.ndarray, list[str], bool]:
-        """Risk (N,), decisions and whether the risk is calibrated, from raw scores (N, M).
+    def combine(self, scores: np.ndarray, model: LanguageModel | None = None) -> tuple[np.ndarray, list[str]]:
+        """Risk (N,) and decisions from raw scores (N, M); calibrated when
+        `calibrator_for(model)` is not None.
 
         Each row's risk is a function of that row alone (no batch statistics).
         """
         cal = self.calibrator_for(model)
         if cal is not None:
             risk = cal.predict(scores)
-            return risk, cal.decide(risk), True
+            return risk, cal.decide(risk)
         risk = reference_risk(self.names, scores)
-        return risk, ["answer" if r <= self.threshold else "abstain" for r in risk], False
+        return risk, ["answer" if r <= self.threshold else "abstain" for r in risk]
 
     def score(
         self, model: LanguageModel, items: Sequence[QAItem | Mapping | str], *, seed: int = 0, cache: SampleCache | None = None
     ) -> list[ScoredItem]:
         """Score a batch: answers, each method's raw score, combined risk and decision."""
         answers, scores, details = self.raw_scores(model, items, seed=seed, cache=cache)
-        risk, decisions, calibrated = self.combine(scores, model)
+        risk, decisions = self.combine(scores, model)
+        calibrated = self.calibrator_for(model) is not None
         return [
             ScoredItem(
                 answer=a,
