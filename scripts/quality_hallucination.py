@@ -131,7 +131,7 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--evaluate-only", action="store_true", help="report on the rows already scored")
     ap.add_argument("--rows", default=str(ROWS))
-    ap.add_argument("--output", default=str(ROOT / "bench_results" / "quality_hallucination.json"))
+    ap.add_argument("--output", default=str(ROOT / "bench_results" / "quality_hallucination_v2.json"))
     args = ap.parse_args()
     items = load_items(args.limit)
     if not args.evaluate_only:
