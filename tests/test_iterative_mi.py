@@ -159,7 +159,8 @@ def test_default_model_contract(default_model):
     res = IterativePromptingMI(num_samples=6).score(default_model, items, seed=0)
     for r in res:
         C = r.details["num_clusters"]
-        assert len(r.details["centres"]) == C and len(r.details["answers"]) == 6
+        # the length filter drops answers cut at max_new_tokens (never all of them)
+        assert len(r.details["centres"]) == C and 1 <= len(r.details["answers"]) <= 6
         assert 0 <= r.score <= math.log(C) + 1e-9
         assert np.asarray(r.details["mu2"]).shape == (C, C)
         assert sum(r.details["mu1"]) == pytest.approx(1.0)
