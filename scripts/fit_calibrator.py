@@ -95,15 +95,17 @@ def main() -> None:
     report["shipped"] = str(out / f"{args.model}.json")
     if args.model == "default":
         quantiles = {n: np.quantile(S[:, j], np.linspace(0, 1, 101)).tolist() for j, n in enumerate(names)}
+        counts = {n: len(rows) for n in names}
         new_rows = [r for r in merged_rows([NEW_ROWS]) if r["set"] == "factual"] if NEW_ROWS.exists() else []
         for n in sorted({k for r in new_rows for k in r["scores"]} - set(quantiles)):
             v = np.array([r["scores"][n] for r in new_rows if r["scores"].get(n) is not None], dtype=float)
             if v.size >= 20:
                 quantiles[n] = np.quantile(v, np.linspace(0, 1, 101)).tolist()
+                counts[n] = int(v.size)
         (out / REFERENCE_FILE).write_text(json.dumps({
             "about": "101 quantiles of each method's score on the shipped factual set, embedded default model "
                      "(scripts/fit_calibrator.py): the fixed map of the uncalibrated risk",
-            "n": {n: (len(rows) if n in names else None) for n in quantiles},
+            "n": counts,
             "quantiles": quantiles}, indent=1) + "\n")
     Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: report[k] for k in ("chosen_on_development", "held_out_combined")}, indent=1))
