@@ -19,31 +19,24 @@ from llminfo.errors import UserError
 
 
 def add_dispersion(sub) -> None:
-    p = cli._sub(
-        sub, "dispersion", help="permutation dispersion of in-context classification",
-        description="Order sensitivity of in-context learning ('LLMs are Bayesian, in Expectation, not in "
-        "Realization', 2025): per query, the spread of P(label) over orderings of the examples, the Jensen "
-        "gap, identity-order vs permutation-averaged accuracy and log-loss, and dispersion vs n. Runs the eval "
-        "task `dispersion` once per ICL task: results.jsonl (resumable), metrics.json, report.html and its plots "
-        "in --output (in --output/TASK when several tasks run).",
-        examples=["llminfo dispersion --task sentiment --orderings 4 --n-examples 2,4,8 \\\n"
-                  "      --queries 8 --output runs/disp",
-                  "llminfo dispersion --config eval_configs/dispersion.yaml --queries 4"])
+    p = cli._sub(sub, "dispersion", cmd_dispersion, examples=[
+        "llminfo dispersion --task sentiment --orderings 4 --n-examples 2,4,8 \\\n"
+        "      --queries 8 --output runs/disp",
+        "llminfo dispersion --config eval_configs/dispersion.yaml --queries 4"])
     p.add_argument("--data", default=None, help="JSONL with task/text/label per line (default: shipped icl_classification)")
     p.add_argument("--config", default=None, help="an eval config (task: dispersion); flags given here override it")
     cli.add_model_args(p, default=None)
     p.add_argument("--task", action="append", default=None, help="ICL task(s) to run (repeatable; default: all in the data)")
     p.add_argument("--tasks-file", default=None, help="JSON task descriptions (default: shipped icl_tasks.json)")
     p.add_argument("--orderings", type=int, default=None, help="orderings per query, identity included (default 8)")
-    p.add_argument("--shuffle", choices=["full", "banded"], default=None, help="default full")
-    p.add_argument("--band", type=int, default=None, help="shuffled tail length with --shuffle banded")
+    p.add_argument("--shuffle", choices=["banded", "full", "tail"], default=None, help="default banded (the paper's: shuffled within bands)")
+    p.add_argument("--band", type=int, default=None, help="examples per band (banded, default 4) or shuffled tail length (tail)")
     p.add_argument("--n-examples", default=None, help="comma-separated numbers of examples (default 2,4,8)")
     p.add_argument("--queries", type=int, default=None, help="queries per task (default: all rows of the task)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--output", default=None, help="output folder (or `output_dir` of the config)")
     p.add_argument("--no-resume", action="store_true", help="move a previous results.jsonl aside instead of resuming")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=cmd_dispersion)
 
 
 def _base_config(args: argparse.Namespace, task: str) -> dict[str, Any]:
@@ -65,7 +58,14 @@ def _set_model(raw: dict[str, Any], args: argparse.Namespace, name: str | None) 
 
 
 def cmd_dispersion(args: argparse.Namespace) -> int:
-    from llminfo.eval.config import config_from_dict
+    """Permutation dispersion of in-context classification.
+
+    Order sensitivity of in-context learning ('LLMs are Bayesian, in Expectation, not in Realization',
+    2025): per query, the spread of P(label) over orderings of the examples, the Jensen gap,
+    identity-order vs permutation-averaged accuracy and log-loss, and dispersion vs n. Runs the eval task
+    `dispersion` once per ICL task: results.jsonl (resumable), metrics.json, report.html and its plots in
+    --output (in --output/TASK when several tasks run).
+    """
     from llminfo.eval.runner import run_eval
 
     raw = _base_config(args, "dispersion")
@@ -94,13 +94,35 @@ def cmd_dispersion(args: argparse.Namespace) -> int:
         one = json.loads(json.dumps(raw))
         one["params"]["task"] = name
         one["output_dir"] = output if len(tasks) == 1 else f"{output}/{name}"
-        configs.append(_checked(config_from_dict(one)))
-    model = cli.load_model_from_args(argparse.Namespace(model=raw["model"].get("name"), backend=raw["model"].get("backend", "hf"),
-                                                        dtype=raw["model"].get("dtype")))
+        configs.append(_config(one))
+    m = configs[0].model
+    model = cli.load_model_from_args(argparse.Namespace(model=m.name, backend=m.backend, dtype=m.dtype, device=m.device,
+                                                        engine_args=m.engine_args))
     for cfg in configs:
         print(f"== ICL task {cfg.params['task']}", file=sys.stderr)
         cli._report_run(run_eval(cfg, resume=not args.no_resume, progress=not args.no_progress, model=model))
     return 0
+
+
+_FLAGS = {"params.orderings": "--orderings", "params.shuffle": "--shuffle", "params.band": "--band",
+          "params.queries": "--queries", "params.n_examples": "--n-examples", "params.task": "--task",
+          "params.tasks_file": "--tasks-file", "params.max_tokens": "--max-tokens", "params.bias": "--bias",
+          "params.max_samples": "--max-samples", "batch_size": "--batch-size", "dataset.limit": "--limit",
+          "dataset.path": "--data", "seed": "--seed"}
+
+
+def _config(raw: dict[str, Any]):
+    """The checked config (its task has read the dataset; no model yet); an error about a key
+    that a flag sets names the flag too."""
+    from llminfo.eval.config import ConfigError, config_from_dict
+
+    try:
+        return _checked(config_from_dict(raw))
+    except ConfigError as e:
+        msg = str(e)
+        for key, flag in _FLAGS.items():
+            msg = msg.replace(f"config key `{key}`", f"{flag} (config key `{key}`)")
+        raise ConfigError(msg) from None
 
 
 def _checked(cfg):
@@ -136,15 +158,10 @@ def _icl_tasks_in(raw: dict[str, Any]) -> list[str]:
 
 
 def add_capacity(sub) -> None:
-    p = cli._sub(
-        sub, "capacity", help="information capacity: compression per unit of compute",
-        description="Information capacity (Yuan et al., 2025): over a text corpus, text bits per token (TS), "
-        "model NLL bits per token, bits per byte, decode FLOPs per token F and IC = (TS - NLL + b) / log2 F. "
-        "Runs the eval task `capacity` once per --model (results in --output/MODEL: results.jsonl, metrics.json, "
-        "report.html); several --model flags compare models in one table.",
-        examples=["llminfo capacity --max-tokens 256 --max-samples 1 --limit 8 --plot ic.png",
-                  "llminfo capacity --model default --model path/to/other_model \\\n"
-                  "      --data my_corpus/ --json"])
+    p = cli._sub(sub, "capacity", cmd_capacity, examples=[
+        "llminfo capacity --max-tokens 256 --max-samples 1 --limit 8 --plot ic.png",
+        "llminfo capacity --model default --model path/to/other_model \\\n"
+        "      --data my_corpus/ --json"])
     p.add_argument("--model", action="append", default=None, help="model to measure (repeatable; default: default)")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="inference backend (default: hf)")
     p.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"], help="weights dtype")
@@ -156,13 +173,12 @@ def add_capacity(sub) -> None:
     p.add_argument("--max-samples", type=int, default=0, help="samples (windows of L tokens) per text piece (default 0 = all)")
     p.add_argument("--limit", type=int, default=None, help="at most this many documents / text pieces")
     p.add_argument("--batch-size", type=int, default=4, help="documents per batch (default 4)")
-    p.add_argument("--bias", type=float, default=-27.0, help="dataset constant b (default -27)")
+    p.add_argument("--bias", type=float, default=None, help="dataset constant b (default: the paper's for the corpus: -24 mixed_text, -18.7 Ch-FineWeb-Edu, else -27)")
     p.add_argument("--output", default="runs/capacity", help="output folder, one subfolder per model (default runs/capacity)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--plot", default=None, metavar="PNG", help="also plot IC against FLOPs per token")
     p.add_argument("--no-resume", action="store_true", help="move previous results aside instead of resuming")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    p.set_defaults(func=cmd_capacity)
 
 
 def _slug(name: str) -> str:
@@ -170,7 +186,13 @@ def _slug(name: str) -> str:
 
 
 def cmd_capacity(args: argparse.Namespace) -> int:
-    from llminfo.eval.config import config_from_dict
+    """Information capacity: compression per unit of compute.
+
+    Information capacity (Yuan et al., 2025): over a text corpus, text bits per token (TS), model NLL bits
+    per token, bits per byte, decode FLOPs per token F and IC = (TS - NLL + b) / log2 F. Runs the eval
+    task `capacity` once per --model (results in --output/MODEL: results.jsonl, metrics.json,
+    report.html); several --model flags compare models in one table.
+    """
     from llminfo.eval.runner import run_eval
     from llminfo.fileio import check_output_file
 
@@ -189,28 +211,19 @@ def cmd_capacity(args: argparse.Namespace) -> int:
         raw = {"task": "capacity", "model": {"name": name, "backend": args.backend, "dtype": args.dtype},
                "dataset": dict(dataset), "batch_size": args.batch_size, "output_dir": f"{args.output}/{_slug(name)}",
                "params": {"max_tokens": args.max_tokens, "bias": args.bias, "max_samples": args.max_samples}}
-        configs.append(_checked(config_from_dict(raw)))
+        configs.append(_config(raw))
     results = []
     for name, cfg in zip(names, configs):
         model = cli._load_model(name, args.backend, args.dtype)
         run = run_eval(cfg, resume=not args.no_resume, progress=not args.no_progress, model=model)
         results.append({"model": getattr(model, "name", None) or name, "output_dir": str(run.output_dir),
                         **{k: v for k, v in run.metrics.items() if k not in ("task", "model", "config_hash")}})
+    from llminfo.eval.task_capacity import capacity_table, plot_capacity
+
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print(f"corpus: {configs[0].dataset.path}  (L = {args.max_tokens}, b = {args.bias:g})")
-        print(f"{'model':<28} {'docs':>5} {'tokens':>8} {'TS bits/tok':>11} {'NLL bits/tok':>12} {'bits/byte':>9} "
-              f"{'log2 F':>7} {'IC':>8}")
-        for r in results:
-            print(f"{r['model'][-28:]:<28} {r['n_items']:>5} {r['tokens']:>8} {r['text_bits_per_token']:>11.3f} "
-                  f"{r['nll_bits_per_token']:>12.3f} {r['bits_per_byte']:>9.3f} {r['log2_flops']:>7.2f} "
-                  f"{r['information_capacity']:>8.4f}")
+        print(capacity_table([{**r, "max_tokens": args.max_tokens} for r in results], configs[0].dataset.path))
     if args.plot:
-        from llminfo.eval.report import plot_xy
-        from llminfo.fileio import atomic_write_bytes
-
-        png = plot_xy({r["model"]: ([r["flops_per_token"]], [r["information_capacity"]]) for r in results},
-                      "decode FLOPs per token", "information capacity")
-        atomic_write_bytes(args.plot, png)
+        plot_capacity(results, args.plot)  # IC against log2 F, ranked table's points
     return 0

@@ -52,6 +52,8 @@ def check_output_file(path: str | os.PathLike, flag: str = "--output") -> Path:
         raise UserError(f"{flag} {str(path)!r} is a folder; give a file name")
     if p.exists() and not p.is_file():
         raise UserError(f"{flag} {str(path)!r} is not a regular file")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise UserError(f"{flag} {str(path)!r} is not writable")
     _check_parents(p, flag)
     return p
 
@@ -61,6 +63,8 @@ def check_output_dir(path: str | os.PathLike, flag: str = "--output") -> Path:
     p = Path(path).expanduser()
     if p.exists() and not p.is_dir():
         raise UserError(f"{flag} {str(path)!r} is a file; give a folder")
+    if p.exists() and not os.access(p, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {str(path)!r} is not writable")
     _check_parents(p, flag)
     return p
 

@@ -18,6 +18,29 @@ if TYPE_CHECKING:  # torch is imported inside the few tensor functions: numpy us
 
 LN2 = math.log(2.0)
 
+# The typical-sampling engine moved to `llminfo.processors.typical_core` (public names there);
+# the old private names still resolve, lazily, so code written against them keeps working.
+_MOVED_TO_TYPICAL_CORE = {
+    "_typical_filter_unchecked": "typical_filter",
+    "_typicality_scores": "typicality_scores",
+    "_sortable": "sortable",
+    "_SORTABLE_INT": "SORTABLE_INT",
+    "_typical_filter_sorted": "typical_filter_sorted",
+    "_TYPICAL_TOPK": "TYPICAL_TOPK",
+    "_typical_filter_fast": "typical_filter_fast",
+    "_typical_topk": "typical_topk",
+    "_check_typical_p": "check_typical_p",
+    "_check_min_tokens_to_keep": "check_min_tokens_to_keep",
+}
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_TYPICAL_CORE:
+        from llminfo.processors import typical_core
+
+        return getattr(typical_core, _MOVED_TO_TYPICAL_CORE[name])
+    raise AttributeError(f"module 'llminfo.measures' has no attribute {name!r}")
+
 # ---------------------------------------------------------------------------------------
 # Core information measures
 # ---------------------------------------------------------------------------------------
@@ -54,6 +77,29 @@ def entropy(p: np.ndarray | Sequence[float], axis: int = -1) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
     return -terms.sum(axis=axis)
+
+
+def topk_entropy_lower_bound(top_logprobs: np.ndarray | Sequence[float]) -> float:
+    """Entropy (nats) of the top-k distribution with the rest of the vocabulary as one outcome.
+
+    When only the top-k log-probabilities of a next-token distribution are known (an
+    OpenAI-compatible server returns at most `logprobs=20` by default), the distribution
+    (p_1, …, p_k, r) with r = 1 − Σ p_i is a coarsening of the true one, so its entropy
+    H_k = −Σ p_i ln p_i − r ln r is a lower bound on the true entropy (grouping outcomes never
+    raises entropy). It is exact when the top-k hold all the mass, e.g. full-vocabulary
+    logprobs (`logprobs=-1`).
+
+    Args:
+        top_logprobs: log-probabilities of the k most likely tokens (any order; normalised over
+            the full vocabulary).
+    Returns:
+        H_k in nats.
+    """
+    lp = np.asarray(top_logprobs, dtype=np.float64)
+    lp = lp[np.isfinite(lp)]
+    p = np.exp(lp)
+    rest = max(0.0, 1.0 - float(p.sum()))
+    return float(entropy(np.append(p, rest)))
 
 
 def kl_divergence(p: np.ndarray | Sequence[float], q: np.ndarray | Sequence[float], axis: int = -1) -> np.ndarray:
@@ -203,6 +249,7 @@ def semantic_entropy(cluster_ids: np.ndarray | Sequence[int], seq_logprobs: np.n
 
     Example:
         >>> semantic_entropy([0, 0, 1], [-0.1, -0.2, -0.1])
+        0.6438164686...
     """
     lc = cluster_log_probs(cluster_ids, seq_logprobs)
     p = np.exp(lc)
@@ -221,6 +268,7 @@ def discrete_semantic_entropy(cluster_ids: np.ndarray | Sequence[int]) -> float:
 
     Example:
         >>> discrete_semantic_entropy([0, 0, 1, 2])  # −(½ln½ + 2·¼ln¼)
+        1.0397207708...
     """
     ids = _as_cluster_ids(cluster_ids)
     counts = np.bincount(ids)
@@ -299,6 +347,7 @@ def iterative_prompting_mi(
 
     Example:
         >>> iterative_prompting_mi([0.5, 0.5], [[1.0, 0.0], [0.0, 1.0]])  # ln 2
+        0.6931471805...
     """
     m1 = np.asarray(mu1, dtype=np.float64)
     m2 = np.asarray(mu2, dtype=np.float64)
@@ -336,6 +385,7 @@ def iterative_prompting_mi_general(
 
     Example:
         >>> iterative_prompting_mi_general(np.full((2, 2, 2), 1 / 8))  # independent → 0
+        0.0
     """
     j = np.asarray(joint, dtype=np.float64)
     if j.ndim < 1 or j.size == 0:
@@ -711,12 +761,16 @@ def jensen_gap(q: np.ndarray | Sequence[Sequence[float]], y: int) -> float:
 
 def optimal_cot_tokens(n: float, eps: float, c: float = 1.0) -> float:
     """Rule of thumb for chain-of-thought length: k* = c · √n · ln(1/ε)
-    ("LLMs are Bayesian, in Expectation, not in Realization", 2025).
+    ("LLMs are Bayesian, in Expectation, not in Realization", 2025, v1: k* = Θ(√n log(1/ε))).
+
+    The paper gives the rate; the constant c is task- and model-dependent: fit it with
+    `fit_cot_constant` (the dispersion report does, from its measurements) rather than
+    trusting the default.
 
     Args:
         n: number of in-context examples (> 0).
         eps: target error (0 < eps < 1).
-        c (`float`, defaults to 1.0): task-dependent constant (> 0).
+        c (`float`, defaults to 1.0): the constant (> 0).
 
     Example:
         >>> round(optimal_cot_tokens(16, 0.01), 3)
@@ -734,15 +788,21 @@ def optimal_cot_tokens(n: float, eps: float, c: float = 1.0) -> float:
     return float(c * math.sqrt(n) * math.log(1.0 / eps))
 
 
-def log_curve_fit(n: np.ndarray | Sequence[float], values: np.ndarray | Sequence[float]) -> tuple[float, float]:
-    """Least-squares fit values ≈ a + b · ln n (how dispersion scales with the number of
-    in-context examples; the paper predicts it shrinks as n grows).
+def log_curve_fit(n: np.ndarray | Sequence[float], values: np.ndarray | Sequence[float], level: float | None = None) -> tuple[float, float] | dict[str, float]:
+    """Least-squares fit values ≈ a + b · ln n: how dispersion varies with the number of
+    in-context examples. "LLMs are Bayesian, in Expectation, not in Realization" (2025) fits
+    mean |q_π − q̄| this way and reports the slope b; its sign is a measurement, not a
+    prediction (the paper's bound is on the martingale violation, Θ(log n / n), see
+    `martingale_violation_bound`; the fitted dispersion need not shrink).
 
     Args:
-        n: (K,) positive numbers of examples, at least two distinct.
+        n: (K,) positive numbers of examples, at least two distinct (repeats allowed: one point
+            per query gives the interval its error bars).
         values: (K,) measured values (finite).
+        level (`float`, *optional*): with a level in (0, 1), also the two-sided Student-t
+            confidence interval of b from the OLS standard error (needs K >= 3).
     Returns:
-        (a, b).
+        (a, b); with `level`, a dict with a, b, se_b, b_low, b_high, level.
 
     Example:
         >>> a, b = log_curve_fit([1, np.e], [2.0, 1.0]); round(a, 6), round(b, 6)
@@ -760,7 +820,68 @@ def log_curve_fit(n: np.ndarray | Sequence[float], values: np.ndarray | Sequence
         raise ValueError("`n` needs at least two distinct values to fit a + b·ln n")
     design = np.stack([np.ones_like(x), np.log(x)], axis=1)
     (a, b), *_ = np.linalg.lstsq(design, y, rcond=None)
-    return float(a), float(b)
+    if level is None:
+        return float(a), float(b)
+    if not (isinstance(level, float) and 0 < level < 1):
+        raise ValueError(f"`level` has to be a float in (0, 1), got {level!r}")
+    if x.size < 3:
+        raise ValueError("a confidence interval for b needs at least 3 points")
+    from scipy import stats
+
+    lx = np.log(x)
+    resid = y - (a + b * lx)
+    se_b = float(np.sqrt(resid @ resid / (x.size - 2) / np.sum((lx - lx.mean()) ** 2)))
+    t = float(stats.t.ppf(0.5 + level / 2, x.size - 2))
+    return {"a": float(a), "b": float(b), "se_b": se_b, "b_low": float(b) - t * se_b, "b_high": float(b) + t * se_b, "level": level}
+
+
+def martingale_violation_bound(n: float, c: float = 1.0) -> float:
+    """The martingale-violation rate c · ln n / n ("LLMs are Bayesian, in Expectation, not in
+    Realization", 2025: positional encodings induce violations of order Θ(log n / n)).
+
+    The paper states the rate, not a numeric constant: `c` (default 1) is a user choice. An
+    exchangeable (order-invariant) predictor has violation 0, within the bound for every n.
+
+    Args:
+        n: number of in-context examples (>= 1).
+        c (`float`, defaults to 1.0): the constant (> 0).
+
+    Example:
+        >>> round(martingale_violation_bound(10), 4)
+        0.2303
+    """
+    for name, v in (("n", n), ("c", c)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+            raise ValueError(f"`{name}` has to be a finite number, got {v!r}")
+    if n < 1:
+        raise ValueError(f"`n` has to be >= 1, got {n!r}")
+    if c <= 0:
+        raise ValueError(f"`c` has to be > 0, got {c!r}")
+    return float(c * math.log(n) / n)
+
+
+def fit_cot_constant(n: np.ndarray | Sequence[float], tokens: np.ndarray | Sequence[float], eps: float) -> float:
+    """Least-squares c (through the origin) of tokens ≈ c · √n · ln(1/ε), the constant of
+    `optimal_cot_tokens`: c = Σ k_i s_i / Σ s_i² with s_i = √n_i ln(1/ε).
+
+    Args:
+        n: (K,) numbers of examples (> 0). tokens: (K,) measured k (>= 0, finite).
+        eps: the target error (0 < eps < 1).
+
+    Example:
+        >>> round(fit_cot_constant([4, 16], [2 * np.log(10), 4 * np.log(10)], 0.1), 6)
+        1.0
+    """
+    x = np.asarray(n, dtype=np.float64).reshape(-1)
+    k = np.asarray(tokens, dtype=np.float64).reshape(-1)
+    if x.shape != k.shape or x.size == 0:
+        raise ValueError(f"`n` and `tokens` need the same non-zero length, got {x.size} and {k.size}")
+    if np.any(x <= 0) or not np.all(np.isfinite(x)) or np.any(k < 0) or not np.all(np.isfinite(k)):
+        raise ValueError("`n` has to hold finite numbers > 0 and `tokens` finite numbers >= 0")
+    if not (isinstance(eps, (int, float)) and 0 < eps < 1):
+        raise ValueError(f"`eps` has to be in (0, 1), got {eps!r}")
+    s = np.sqrt(x) * math.log(1.0 / eps)
+    return float(k @ s / (s @ s))
 
 
 # ---------------------------------------------------------------------------------------

@@ -223,3 +223,16 @@ def test_method_arg_reaches_the_method_and_the_saved_scorer(tmp_path, model_dir,
         scores.setdefault(temp, []).append([r["scores"]["semantic_entropy"] for r in _read(out)])
     assert scores["1.5"][0] == scores["1.5"][1]  # same seed, same parameter: same scores
     assert scores["0.5"][0] != scores["1.5"][0]  # the parameter reached the sampler
+
+
+def test_calibrate_shows_progress(tmp_path, model_dir, capsys):
+    """`calibrate` is a long command: a progress bar counts the rows it has scored."""
+    labelled = [{"question": f"Q{i}?", "answer": "a", "correct": i % 2 == 0} for i in range(5)]
+    inp = _write(tmp_path / "lab.jsonl", labelled)
+    assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", model_dir, "--methods", "msp",
+                 "--batch-size", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "calibrating" in err and "5/5" in err
+    assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", model_dir, "--methods", "msp",
+                 "--no-progress"]) == 0
+    assert "calibrating" not in capsys.readouterr().err

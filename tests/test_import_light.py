@@ -10,7 +10,8 @@ import pytest
 
 @pytest.mark.parametrize(
     "module",
-    ["llminfo", "llminfo.measures", "llminfo.eval.metrics", "llminfo.analyzers.calibration", "llminfo.analyzers.scorer", "llminfo.eval"],
+    ["llminfo", "llminfo.measures", "llminfo.eval.metrics", "llminfo.analyzers.calibration", "llminfo.analyzers.scorer", "llminfo.eval",
+     "llminfo.processors.halting_reasons", "llminfo.analyzers.adaptive_think", "llminfo.analyzers.halting_entropy"],
 )
 def test_module_does_not_import_torch(module):
     code = f"import sys, {module}; print('torch' in sys.modules)"
@@ -26,3 +27,13 @@ def test_torch_functions_of_measures_still_work_after_a_lazy_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split(" ", 1)[0] == "1.386294"  # ln 4
     assert "[[True, True, True]]" in out  # uniform: every token equally typical, ties kept
+
+
+def test_old_private_names_of_the_typical_engine_still_resolve():
+    from llminfo import measures
+    from llminfo.processors import typical_core
+
+    from llminfo.measures import _typical_filter_fast  # noqa: F401  (from-import works too)
+
+    for old, new in measures._MOVED_TO_TYPICAL_CORE.items():
+        assert getattr(measures, old) is getattr(typical_core, new)

@@ -45,3 +45,61 @@ def test_halting_reason_codes_name_the_reasons():
 
     codes = [hc.REASON_THINKING, hc.REASON_ENTROPY, hc.REASON_BUDGET, hc.REASON_CLOSED, hc.REASON_EOS, hc.REASON_NOT_STARTED]
     assert [hc.REASONS[c] for c in codes] == ["thinking", "entropy", "budget", "closed", "eos", "not_started"]
+    from llminfo.processors import halting_reasons as hr  # the torch-free home the analyzers name them from
+
+    assert hc.REASONS is hr.REASONS
+    names = [hr.STILL_THINKING, hr.ENTROPY, hr.BUDGET, hr.CLOSED, hr.EOS, hr.NOT_STARTED]
+    assert names == [hc.REASONS[c] for c in codes]
+
+
+# -- accelerate: device_map ----------------------------------------------------------------
+
+
+def test_device_map_auto_loads_through_accelerate_and_matches_one_device(tmp_path, monkeypatch):
+    import transformers
+    from tiny import tiny_llama
+
+    from llminfo import load_model
+
+    model, tok = tiny_llama(0)
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    real = transformers.AutoModelForCausalLM.from_pretrained
+    seen = []
+    monkeypatch.setattr(
+        transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **kw: seen.append(kw.get("device_map")) or real(*a, **kw)
+    )
+    placed = load_model(str(tmp_path), device_map="auto")  # on this CPU machine: everything on "cpu"
+    assert seen == ["auto"]
+    assert str(placed.device) == "cpu"
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", real)
+    one = load_model(str(tmp_path), device="cpu")
+    prompts = ["The quick brown fox", "One two"]
+    a = placed.generate(prompts, temperature=0, max_new_tokens=6)
+    b = one.generate(prompts, temperature=0, max_new_tokens=6)
+    assert [c[0].token_ids for c in a] == [c[0].token_ids for c in b]
+    with pytest.raises(ValueError, match="either `device` or `device_map`"):
+        load_model(str(tmp_path), device="cpu", device_map="auto")
+    with pytest.raises(ValueError, match="`device_map` is for backend 'hf'"):
+        load_model(str(tmp_path), backend="vllm", device_map="auto")
+
+
+def test_device_map_in_a_config_reaches_load_model(monkeypatch):
+    from llminfo.eval import runner
+
+    seen = {}
+    monkeypatch.setattr("llminfo.models.load_model", lambda *a, **kw: seen.update(kw) or "model")
+    cfg = config_from_dict({"task": "qa-hallucination", "dataset": {"path": "x.jsonl"}, "model": {"device_map": "auto"}})
+    assert runner.load_model_from_config(cfg) == "model" and seen["device_map"] == "auto"
+    plain = config_from_dict({"task": "qa-hallucination", "dataset": {"path": "x.jsonl"}})
+    assert plain.config_hash() == cfg.config_hash()  # placement does not change results
+
+
+def test_py_typed_marker_ships():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "llminfo" / "py.typed").is_file()
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["llminfo"]
+    assert "py.typed" in data

@@ -17,11 +17,13 @@ Example:
     >>> items = [QAItem("What is the capital of France?")]
     >>> cache = SampleCache()
     >>> [r] = SemanticEntropy().score(model, items, seed=0, cache=cache)
-    >>> r.score, r.details["cluster_sizes"]
+    >>> r.score >= 0, sum(r.details["cluster_sizes"])  # nats; 10 samples, clustered by meaning
+    (True, 10)
 """
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
@@ -94,8 +96,10 @@ class MethodResult:
 #: "prompts": the standard short-answer prompt per item (`qa_prompt`);
 #: "answers": the answer to score per item (its own, else the model's greedy answer);
 #: "answer_scores": `Scored` of each answer teacher-forced after its prompt (one batched call);
-#: "samples": `num_samples` completions per prompt at the method's `temperature` (one batched call).
-STATISTICS: tuple[str, ...] = ("prompts", "answers", "answer_scores", "samples")
+#: "samples": `num_samples` completions per prompt at the method's `temperature` (one batched call);
+#: "clusters": the samples, their cleaned texts ("sampled_answers") and the meaning cluster of each
+#:     ("cluster_ids"), clustered with the method's `clustering` / `clustering_kwargs` (one batch).
+STATISTICS: tuple[str, ...] = ("prompts", "answers", "answer_scores", "samples", "clusters")
 
 
 class HallucinationMethod(ABC):
@@ -106,7 +110,7 @@ class HallucinationMethod(ABC):
     statistics named in `needs` (see `STATISTICS`) through that cache — so methods scoring the
     same batch share one `generate` and one `score` call — and then calls the method's own
     `reduce`. A method with `"samples"` in `needs` sets `num_samples`, `temperature` and
-    `max_new_tokens` attributes.
+    `max_new_tokens` attributes; with `"clusters"` also `clustering` and `clustering_kwargs`.
 
     To add a method: subclass, set `name` and `needs`, implement `reduce`, and add one line to
     `llminfo.analyzers.registry` (or call `register_method`).
@@ -172,7 +176,19 @@ class HallucinationMethod(ABC):
         if "answer_scores" in needs:
             conts = [answer_continuation(model, a) for a in stats["answers"]]
             stats["answer_scores"] = cache.score(model, stats["prompts"], conts)
-        if "samples" in needs:
+        if "clusters" in needs:
+            from llminfo.analyzers.clustering import sample_and_cluster
+
+            # a method may sample from its own prompt protocol and filter its samples
+            own_prompts = getattr(self, "sampling_prompts", None)
+            stats["sampling_prompts"], stats["samples"], stats["sampled_answers"], stats["cluster_ids"] = sample_and_cluster(
+                model, items, cache, num_samples=self.num_samples, temperature=self.temperature,  # type: ignore[attr-defined]
+                max_new_tokens=max_new_tokens, seed=seed, clustering=self.clustering,  # type: ignore[attr-defined]
+                clustering_kwargs=self.clustering_kwargs,  # type: ignore[attr-defined]
+                prompts=own_prompts(model, items) if own_prompts else None,
+                drop_unfinished=getattr(self, "drop_unfinished", False),
+            )
+        elif "samples" in needs:
             stats["samples"] = cache.get(
                 model, stats["prompts"], n=self.num_samples, temperature=self.temperature,  # type: ignore[attr-defined]
                 max_new_tokens=max_new_tokens, seed=seed,
@@ -237,13 +253,31 @@ def clean_answer(text: str) -> str:
     return text.strip()
 
 
+def item_seed(seed: int | None, key: str) -> int | None:
+    """The seed of one item's samples, derived from (run seed, item key).
+
+    The key is the prompt the samples are drawn from (it holds the item's question and
+    context), so an item's samples never depend on its batch, its position, the shard or
+    worker that scores it, or the batch size; and two items do not share one random stream.
+
+    Example:
+        >>> item_seed(0, "Q: capital of France?") == item_seed(0, "Q: capital of France?")
+        True
+    """
+    if seed is None:
+        return None
+    digest = hashlib.blake2b(f"{int(seed)}\x00{key}".encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % 2**31
+
+
 class SampleCache:
     """Sampled completions shared by every method scoring the same batch.
 
-    Keyed by (model, prompt, temperature, max_new_tokens, seed, stop, top_p). Because a
-    backend's sample j depends only on (seed, j) — not on the other prompts or on `n` — a
-    request for n samples of a cached prompt that holds ≥ n is served from the cache, and
-    batched results equal one-prompt-at-a-time results.
+    Keyed by (model, prompt, temperature, max_new_tokens, seed, stop, top_p). Each prompt's
+    samples are seeded by `item_seed(seed, prompt)` and a backend's sample j depends only on
+    (that seed, j) — not on the other prompts or on `n` — so a request for n samples of a
+    cached prompt that holds ≥ n is served from the cache, and batched, sharded and
+    one-prompt-at-a-time results are equal.
 
     `score(model, prompts, continuations)` memoises teacher-forced scores the same way (one
     `model.score` call for every pair not seen yet).
@@ -254,9 +288,14 @@ class SampleCache:
         max_rows_per_call (`int`, defaults to 128): prompts × n per `generate` call.
 
     Example:
+        >>> from llminfo import load_model
+        >>> model = load_model("default")
+        >>> prompts = [qa_prompt(model, "What is the capital of France?")]
         >>> cache = SampleCache()
-        >>> samples = cache.get(model, prompts, n=10, temperature=1.0, seed=0)  # doctest: +SKIP
-        >>> again = cache.get(model, prompts, n=5, temperature=1.0, seed=0)     # no model call
+        >>> samples = cache.get(model, prompts, n=4, temperature=1.0, seed=0)
+        >>> again = cache.get(model, prompts, n=2, temperature=1.0, seed=0)  # no model call
+        >>> cache.generate_calls, again[0] == samples[0][:2]
+        (1, True)
     """
 
     def __init__(self, max_rows_per_call: int = MAX_ROWS_PER_CALL):
@@ -307,7 +346,7 @@ class SampleCache:
                 max_new_tokens=max_new_tokens,
                 temperature=temperature,
                 top_p=top_p,
-                seed=seed,
+                seed=None if seed is None else [item_seed(seed, p) for p in chunk],
                 stop=list(stop_t) or None,
             )
             for p, comps in zip(chunk, out):

@@ -16,7 +16,9 @@ Example:
     >>> from llminfo.analyzers.base import QAItem
     >>> from llminfo.analyzers.baselines import Perplexity
     >>> model = load_model("default")
-    >>> Perplexity().score(model, [QAItem("What is the capital of France?", answer="Paris")])[0].score
+    >>> [r] = Perplexity().score(model, [QAItem("What is the capital of France?", answer="Paris")])
+    >>> r.score > 0, r.details["answer"]  # nats per answer token
+    (True, 'Paris')
 """
 
 from __future__ import annotations

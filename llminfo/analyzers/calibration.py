@@ -212,8 +212,13 @@ class Calibrator:
         c (`float`, defaults to 1.0): inverse L2 strength of the logistic fit.
 
     Example:
-        >>> cal = Calibrator("logistic").fit(["msp", "semantic_entropy"], scores, correct)  # doctest: +SKIP
-        >>> cal.predict(scores)  # (N,) risks in [0, 1]
+        >>> import numpy as np
+        >>> scores = np.array([[0.1, 0.2], [0.4, 0.1], [2.0, 1.5], [3.0, 2.5], [0.3, 0.5], [2.5, 1.0]])
+        >>> correct = [True, True, False, False, True, False]
+        >>> cal = Calibrator("logistic").fit(["msp", "semantic_entropy"], scores, correct)
+        >>> risk = cal.predict(scores)  # (N,) risks in [0, 1]
+        >>> risk.round(2).tolist(), cal.decide(risk)[:3]
+        ([0.16, 0.18, 0.75, 0.94, 0.22, 0.75], ['answer', 'answer', 'abstain'])
     """
 
     kind: str = "rank"

@@ -27,7 +27,8 @@ Example:
     >>> from llminfo.analyzers.edfl import EDFLRiskAnalyzer
     >>> model = load_model("default")
     >>> [r] = EDFLRiskAnalyzer().score(model, ["Who wrote 'War and Peace'?"])
-    >>> r.score, r.details["decision"], r.details["isr"]  # RoH bound, "answer"/"abstain", ISR
+    >>> 0 <= r.score <= 1, r.details["decision"] in ("answer", "abstain"), r.details["isr"] >= 0  # RoH bound, decision, ISR
+    (True, True, True)
 """
 
 from __future__ import annotations
@@ -235,7 +236,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
     Example:
         >>> analyzer = EDFLRiskAnalyzer(num_skeletons=6, h_star=0.05)
         >>> results = analyzer.score(model, [QAItem("What is the capital of France?")])  # doctest: +SKIP
-        >>> results[0].details["decision"]
+        >>> results[0].details["decision"]  # doctest: +SKIP
         'answer'
     """
 
@@ -378,15 +379,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
             "decision": "answer" if answer else "abstain",
         }
 
-    def reduce(
-        self,
-        model: LanguageModel,
-        items: list[QAItem],
-        stats: dict[str, Any],
-        *,
-        seed: int,
-        cache: SampleCache,
-    ) -> list[MethodResult]:
+    def reduce(self, model: LanguageModel, items: list[QAItem], stats: dict[str, Any], *, seed: int, cache: SampleCache) -> list[MethodResult]:
         width = self.num_skeletons + 1
         if self.event == "decision":
             flat = [p for it in items for p in self.prompts_for(model, it, seed)]

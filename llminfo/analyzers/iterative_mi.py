@@ -31,8 +31,9 @@ Example:
     >>> from llminfo import load_model
     >>> from llminfo.analyzers.iterative_mi import IterativePromptingMI
     >>> model = load_model("default")
-    >>> [r] = IterativePromptingMI().score(model, ["Who wrote Hamlet?"], seed=0)
-    >>> r.score, r.details["centres"], r.details["mu1"]
+    >>> [r] = IterativePromptingMI(num_samples=5).score(model, ["Who wrote Hamlet?"], seed=0)
+    >>> r.score >= 0, len(r.details["centres"]) == len(r.details["mu1"]), round(sum(r.details["mu1"]), 6)
+    (True, True, 1.0)
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from llminfo.analyzers.base import (
     SampleCache,
     answer_continuation,
 )
-from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
+from llminfo.analyzers.clustering import check_clustering
 from llminfo.models.base import LanguageModel
 
 PAPER_F1_THRESHOLD = 0.25  # Yadkori et al.: two answers match when their token F1 >= 0.25
@@ -113,6 +114,7 @@ class IterativePromptingMI(HallucinationMethod):
     """
 
     name = "iterative_mi"
+    needs = ("clusters",)
 
     def __init__(
         self,
@@ -163,20 +165,8 @@ class IterativePromptingMI(HallucinationMethod):
         """F_t(x, previous) as a chat prompt."""
         return model.chat(self.template.text(item.question, previous, item.context))
 
-    def reduce(
-        self,
-        model: LanguageModel,
-        items: list[QAItem],
-        stats: dict[str, Any],
-        *,
-        seed: int,
-        cache: SampleCache,
-    ) -> list[MethodResult]:
-        f0, samples, answers, ids_per_item = sample_and_cluster(
-            model, items, cache, num_samples=self.num_samples, temperature=self.temperature,
-            max_new_tokens=self.max_new_tokens, seed=seed, clustering=self.clustering,
-            clustering_kwargs=self.clustering_kwargs, drop_unfinished=self.drop_unfinished,
-        )
+    def reduce(self, model: LanguageModel, items: list[QAItem], stats: dict[str, Any], *, seed: int, cache: SampleCache) -> list[MethodResult]:
+        f0, answers, ids_per_item = stats["prompts"], stats["sampled_answers"], stats["cluster_ids"]
 
         # ONE batched scoring call: the distinct answers under F0, and under F1(x, X_i) for
         # every cluster i (X_i its first member) every distinct answer again.

@@ -15,10 +15,13 @@ Example:
     >>> from llminfo import load_model
     >>> from llminfo.analyzers import HallucinationScorer
     >>> model = load_model("default")
-    >>> [r] = HallucinationScorer().score(model, [{"question": "Who wrote 'Hamlet'?"}])
-    >>> r.risk, r.decision, r.calibrated    # the shipped calibrator of the default model: True
-    >>> scorer = HallucinationScorer(["msp", "semantic_entropy", "edfl"])
-    >>> scorer.fit(model, train_items, correct)          # calibrate other methods / models
+    >>> scorer = HallucinationScorer(["msp", "mean_entropy"])
+    >>> # optional: scorer.fit(model, train_items, correct) calibrates on labelled data
+    >>> [r] = scorer.score(model, [{"question": "Who wrote 'Hamlet'?"}])
+    >>> sorted(r.scores), 0 <= r.risk <= 1, r.decision in ("answer", "abstain"), r.calibrated
+    (['mean_entropy', 'msp'], True, True, False)
+    >>> HallucinationScorer().score(model, ["Who wrote 'Hamlet'?"])[0].calibrated  # shipped calibrator
+    True
 """
 
 from __future__ import annotations
@@ -89,7 +92,8 @@ class HallucinationScorer:
     Example:
         >>> scorer = HallucinationScorer(["msp", ("semantic_entropy", {"num_samples": 5})])
         >>> results = scorer.score(model, ["What is the capital of France?"])  # doctest: +SKIP
-        >>> scorer.save("calibrator.json"); HallucinationScorer.load("calibrator.json")
+        >>> scorer.save("calibrator.json"); HallucinationScorer.load("calibrator.json").names
+        ['msp', 'semantic_entropy']
     """
 
     def __init__(

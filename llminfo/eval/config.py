@@ -49,7 +49,7 @@ def __getattr__(name: str) -> Any:
 MATCHERS = ("alias", "exact", "f1")
 # Config parts that change what is computed per item; the rest (output place, how many
 # items, which metrics/plots) can change between a run and its resumption.
-_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit"}
+_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit", "model.device_map", "engine"}
 
 
 class ConfigError(UserError):
@@ -64,14 +64,17 @@ class ModelConfig:
     backend: Literal["hf", "vllm"] = "hf"
     dtype: Literal["auto", "float32", "bfloat16", "float16", None] = None
     device: str | None = None
+    device_map: str | None = None  # HF: "auto" spreads a model larger than one GPU (accelerate)
     engine_args: dict = field(default_factory=dict)
 
 
 @dataclass
 class DatasetConfig:
-    """`dataset:` — `path` is a local .jsonl/.json/.csv/.parquet file, `llminfo:NAME` for a
-    dataset shipped in the package, or a `datasets.load_dataset` name (needs a network
-    unless cached). `fields` maps the task's field names to column names. `template`
+    """`dataset:` — `path` is a local .jsonl/.json/.csv/.parquet file, a folder written by
+    `Dataset.save_to_disk` / `DatasetDict.save_to_disk` (a DatasetDict gives its `split`),
+    `llminfo:NAME` for a dataset shipped in the package, or a `datasets.load_dataset` name
+    (needs a network unless cached). From Python, `run_eval(config, dataset=...)` takes a
+    `datasets.Dataset` / `DatasetDict` object instead (then `path` only names it). `fields` maps the task's field names to column names. `template`
     builds the task's input text from a row: str.format (`"Q: {question}"`) or Jinja
     (`"Q: {{ question }}"`)."""
 
@@ -126,6 +129,9 @@ class EvalConfig:
     batch_size: int = 8
     output_dir: str = "runs/eval"
     report: ReportConfig = field(default_factory=ReportConfig)
+    # `{kind: ray, address?, workers?, gpus_per_worker?, ...}`: run the batches on Ray actors
+    # (llminfo.scale.RayEngine); None = in this process. Results never depend on it.
+    engine: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -263,6 +269,13 @@ def _check_values(cfg: EvalConfig) -> None:
             raise ConfigError(f"config key `report.coverages` has to list floats in (0, 1], got {c!r}")
     if r.ece_bins < 1 or r.calibration_folds < 2:
         raise ConfigError("config keys `report.ece_bins` >= 1 and `report.calibration_folds` >= 2")
+    if cfg.engine is not None:
+        from llminfo.scale.ray_job import RayEngine
+
+        try:
+            RayEngine.from_config(cfg.engine, where="engine")
+        except ValueError as e:
+            raise ConfigError(f"config key {e}") from None
     names = [m.name for m in cfg.methods]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

@@ -1,29 +1,66 @@
 """Load an evaluation dataset into items: rows → the task's fields, plus a prompt template.
 
 Everything goes through the `datasets` library: local files offline
-(`load_dataset("json", data_files=...)`), hub datasets for users with a network. Each item
+(`load_dataset("json", data_files=...)`), a folder written by `Dataset.save_to_disk` /
+`DatasetDict.save_to_disk` (`load_from_disk`; a `DatasetDict` gives `dataset.split`), hub
+datasets for users with a network, and — from Python — a `datasets.Dataset` / `DatasetDict`
+object passed to `run_eval(config, dataset=...)`. Each item
 is a dict holding the task's fields (renamed through `dataset.fields`), `key` (the row's id
 as a string, else `row-<index>`) and, when a template is set, the rendered text in the
-task's input field.
+task's input field. A line of a local JSONL file that is not valid UTF-8 is reported (file
+and line) and skipped; the other lines are kept.
 
 Example:
     >>> from llminfo.eval.config import DatasetConfig
     >>> from llminfo.eval.datasets import load_items
     >>> items = load_items(DatasetConfig(path="llminfo:factual_qa", limit=3), {"question": True, "answers": True})
     >>> items[0]["question"], items[0]["answers"], items[0]["key"]
+    ('What is the capital of France?', ['Paris'], 'fqa-0001')
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import string
+import sys
+import tempfile
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
 from llminfo.eval.config import ConfigError, DatasetConfig
 
 LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text"}
+# A folder holding one of these was written by `save_to_disk` (Dataset / DatasetDict).
+SAVED_MARKERS = ("dataset_dict.json", "state.json", "dataset_info.json")
+FROM_DISK = "load_from_disk"
+
+# The in-memory dataset of the run in progress (`run_eval(config, dataset=...)`).
+_RUN_DATASET: contextvars.ContextVar[Any] = contextvars.ContextVar("llminfo_eval_dataset", default=None)
+
+
+@contextlib.contextmanager
+def using_dataset(data: Any) -> Iterator[None]:
+    """Within the block, `load_rows` reads `data` (a `datasets.Dataset` / `DatasetDict`)
+    instead of `dataset.path`."""
+    check_dataset_object(data)
+    token = _RUN_DATASET.set(data)
+    try:
+        yield
+    finally:
+        _RUN_DATASET.reset(token)
+
+
+def check_dataset_object(data: Any) -> None:
+    """A `datasets.Dataset` or `DatasetDict`, else a TypeError naming `dataset`."""
+    import datasets
+
+    if not isinstance(data, (datasets.Dataset, datasets.DatasetDict)):
+        raise TypeError(
+            f"`dataset` has to be a datasets.Dataset or datasets.DatasetDict, got {type(data).__name__}"
+        )
 
 
 def resolve_path(spec: str) -> tuple[str, str | None]:
@@ -44,6 +81,13 @@ def resolve_path(spec: str) -> tuple[str, str | None]:
                 raise ConfigError(f"config key `dataset.path`: {e}") from None
         return LOCAL_FORMATS.get(path.suffix, "json"), str(path)
     path = Path(spec).expanduser()
+    if path.is_dir() and any((path / m).is_file() for m in SAVED_MARKERS):
+        return FROM_DISK, str(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"config key `dataset.path`: {spec!r} is a folder but not one written by `save_to_disk` "
+            f"(none of {', '.join(SAVED_MARKERS)} in it)"
+        )
     if path.suffix in LOCAL_FORMATS or spec.startswith((".", "/", "~")):
         if not path.is_file():
             raise ConfigError(f"config key `dataset.path`: file {spec!r} not found")
@@ -55,22 +99,80 @@ def resolve_path(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-def load_rows(cfg: DatasetConfig) -> list[dict[str, Any]]:
-    """All rows of the configured split as dicts (before shuffling and limiting)."""
+def load_rows(cfg: DatasetConfig, data: Any = None) -> list[dict[str, Any]]:
+    """All rows of the configured split as dicts (before shuffling and limiting).
+
+    Args:
+        cfg: the `dataset:` section.
+        data (*optional*): a `datasets.Dataset` / `DatasetDict` to read instead of
+            `cfg.path` (default: the one `run_eval(config, dataset=...)` is running on).
+    """
     import datasets
 
+    data = data if data is not None else _RUN_DATASET.get()
+    if data is not None:
+        check_dataset_object(data)
+        return [dict(r) for r in _split_of(data, cfg.split, "the `dataset` argument")]
     builder, data_file = resolve_path(cfg.path)
     datasets.disable_progress_bars()
-    try:
-        if data_file is not None:
-            ds = datasets.load_dataset(builder, data_files=data_file, split="train")
+    if builder == FROM_DISK:
+        try:
+            saved = datasets.load_from_disk(data_file)
+        except (FileNotFoundError, ValueError) as e:
+            raise ConfigError(f"config key `dataset.path`: could not load the saved dataset {cfg.path!r}: {e}") from None
+        return [dict(r) for r in _split_of(saved, cfg.split, repr(cfg.path))]
+    with contextlib.ExitStack() as stack:
+        try:
+            if data_file is not None:
+                clean = _without_bad_lines(data_file, stack)
+                cache = {} if clean == data_file else {"cache_dir": str(Path(clean).parent / "cache")}
+                ds = datasets.load_dataset(builder, data_files=clean, split="train", **cache)
+            else:
+                ds = datasets.load_dataset(builder, cfg.name, split=cfg.split)
+        except (FileNotFoundError, ConnectionError, ValueError) as e:
+            raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {e}") from None
+        except Exception as e:  # datasets raises many kinds (DatasetGenerationError, hub errors...)
+            raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {type(e).__name__}: {e}") from None
+        return [dict(r) for r in ds]
+
+
+def _without_bad_lines(data_file: str, stack: contextlib.ExitStack) -> str:
+    """`data_file`, or — for a JSONL file with lines that are not valid UTF-8 — a copy without
+    them in a temporary folder that `stack` removes (with the copy's `datasets` cache). Each
+    skipped line is reported on stderr by file and line, as `llminfo score` reports its
+    input's (`llminfo.fileio.jsonl_lines`)."""
+    if Path(data_file).suffix != ".jsonl":
+        return data_file
+    from llminfo.fileio import describe_decode_error, jsonl_lines
+
+    good: list[str] = []
+    bad = 0
+    for n, line in jsonl_lines(data_file):
+        if isinstance(line, UnicodeDecodeError):
+            print(f"skipping bad row: {data_file}: line {n}: {describe_decode_error(line)}", file=sys.stderr)
+            bad += 1
         else:
-            ds = datasets.load_dataset(builder, cfg.name, split=cfg.split)
-    except (FileNotFoundError, ConnectionError, ValueError) as e:
-        raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {e}") from None
-    except Exception as e:  # datasets raises many kinds (DatasetGenerationError, hub errors...)
-        raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {type(e).__name__}: {e}") from None
-    return [dict(r) for r in ds]
+            good.append(line if line.endswith("\n") else line + "\n")
+    if not bad:
+        return data_file
+    if not good:
+        raise ConfigError(f"config key `dataset.path`: {data_file!r} has no rows: every line was skipped (see above)")
+    copy = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="llminfo-data-"))) / Path(data_file).name
+    copy.write_text("".join(good), encoding="utf-8")
+    return str(copy)
+
+
+def _split_of(data: Any, split: str, what: str) -> Any:
+    """The `split` of a DatasetDict (a Dataset is its own only split)."""
+    import datasets
+
+    if isinstance(data, datasets.DatasetDict):
+        if split not in data:
+            raise ConfigError(
+                f"config key `dataset.split`: {what} has no split {split!r}; its splits: {', '.join(data)}"
+            )
+        return data[split]
+    return data
 
 
 def load_items(
@@ -107,8 +209,8 @@ def load_items(
     mapping = {}
     for f, required in {**fields, "id": False}.items():
         col = cfg.fields.get(f, f)
-        if col in columns:
-            mapping[f] = col
+        if col in columns or (col not in columns and "." in col and col.split(".")[0] in columns):
+            mapping[f] = col  # "answer.aliases": a nested field of a hub row (TriviaQA)
         elif f in cfg.fields or (required and not (cfg.template and f == input_field)):
             raise ConfigError(
                 f"config key `dataset.fields.{f}`: column {col!r} not in the dataset; columns: {', '.join(columns)}"
@@ -126,7 +228,7 @@ def load_items(
     for idx in order:
         row = rows[int(idx)]
         where = f"dataset row {int(idx)}"
-        item = {f: row[c] for f, c in mapping.items()}
+        item = {f: _nested(row, c, where) for f, c in mapping.items()}
         if render is not None and input_field:
             item[input_field] = render({**row, **item}, where)
         for f, required in fields.items():
@@ -139,6 +241,18 @@ def load_items(
         item["key"] = key
         items.append(item)
     return items
+
+
+def _nested(row: Mapping[str, Any], col: str, where: str) -> Any:
+    """`row[col]`, or for a dotted column not in the row ("answer.aliases") the nested value."""
+    if col in row:
+        return row[col]
+    value: Any = row
+    for part in col.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            raise ConfigError(f"{where}: nested field {col!r} not found (no {part!r})")
+        value = value[part]
+    return value
 
 
 def make_template(template: str, fmt: str = "auto"):

@@ -10,12 +10,13 @@ choose another output folder. Metrics and the report are always computed from th
 Example:
     >>> from llminfo.eval.config import load_config
     >>> from llminfo.eval.runner import run_eval
-    >>> result = run_eval(load_config("eval_configs/quickstart.yaml"))
-    >>> result.metrics["methods"]["semantic_entropy"]["auroc"]
+    >>> result = run_eval(load_config("eval_configs/quickstart.yaml"))  # doctest: +SKIP
+    >>> result.metrics["methods"]["semantic_entropy"]["auroc"]  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -45,6 +46,18 @@ class RunResult:
     report_path: Path | None
     summary: str = ""
 
+    def to_pandas(self) -> Any:
+        """The rows as a `pandas.DataFrame`, one per item; nested dicts one level deep become
+        columns (`scores.msp`, `scores.semantic_entropy`, ...).
+
+        Example:
+            >>> df = result.to_pandas()  # doctest: +SKIP
+            >>> df[["question", "correct", "scores.msp"]].head()  # doctest: +SKIP
+        """
+        import pandas as pd
+
+        return pd.json_normalize(self.rows, max_level=1)
+
 
 def run_eval(
     config: EvalConfig,
@@ -53,6 +66,7 @@ def run_eval(
     progress: bool = True,
     model: Any = None,
     log=None,
+    dataset: Any = None,
 ) -> RunResult:
     """Run (or resume) `config`; returns the rows, the metrics and where the report is.
 
@@ -62,6 +76,9 @@ def run_eval(
             `False` an existing file is renamed to `results.<time>.jsonl.bak` first.
         progress (`bool`): show a tqdm bar (items, rate, ETA) on stderr.
         model (*optional*): a ready `LanguageModel` (skips `load_model`; tests use it).
+        dataset (*optional*): a `datasets.Dataset` or `DatasetDict` (its `dataset.split`) to
+            run on instead of reading `config.dataset.path`, which then only names the data.
+            Its fingerprint joins the config hash, so a run never resumes on other data.
     """
     from llminfo.analyzers.score_file import scored_chunks
     from llminfo.eval.tasks import get_task
@@ -72,11 +89,14 @@ def run_eval(
     task_cls = get_task(config.task)
     task_cls.validate_config(config)
     out = check_output_dir(config.output_dir, "config key `output_dir`")
-    task = task_cls(config)
-    items = task.load_items()
+    with _dataset_context(dataset):
+        task = task_cls(config)
+        items = task.load_items()
     out.mkdir(parents=True, exist_ok=True)
     path = out / RESULTS
     chash = config.config_hash()
+    if dataset is not None:
+        chash = hashlib.sha256(f"{chash}:{dataset_fingerprint(dataset)}".encode()).hexdigest()[:16]
     with exclusive_output(path, "config key `output_dir`"):
         if not resume and path.exists():
             backup = out / f"results.{time.strftime('%Y%m%d-%H%M%S')}.jsonl.bak"
@@ -94,7 +114,7 @@ def run_eval(
         atomic_write_text(out / CONFIG_COPY, json.dumps({"config_hash": chash, **config.to_dict()}, indent=2, default=str))
         keys = [it["key"] for it in items]
         todo = [it for it in items if it["key"] not in done]
-        if todo and model is None:
+        if todo and model is None and config.engine is None:
             model = load_model_from_config(config)
         made_by = producer(config)
         bar = _progress(len(items), len(items) - len(todo), progress)
@@ -109,10 +129,7 @@ def run_eval(
         try:
             with open(path, "a", encoding="utf-8") as f:
                 # An item that fails (too long for the context, ...) is reported and skipped; a rerun retries it.
-                for batch, rows, consumed in scored_chunks(
-                    todo, config.batch_size, run, warn=lambda msg: print(msg, file=log),
-                    describe=lambda it: f"{config.dataset.path}: item {it['key']!r}",
-                ):
+                for batch, rows, consumed in _scored_chunks(todo, config, run, log):
                     failed += consumed - len(batch)
                     lines = []
                     for it, row in zip(batch, rows):
@@ -151,6 +168,20 @@ def run_eval(
     return RunResult(out, rows, metrics, len(todo) - failed, len(items) - len(todo), report_path, summary)
 
 
+def _scored_chunks(todo: list[dict[str, Any]], config: EvalConfig, run: Any, log: Any):
+    """(items, rows, items consumed) per batch: in this process, or on Ray actors when the
+    config has an `engine` (`llminfo.scale.ray_eval`); failing items are reported and skipped."""
+    from llminfo.analyzers.score_file import scored_chunks
+
+    warn = lambda msg: print(msg, file=log)  # noqa: E731
+    describe = lambda it: f"{config.dataset.path}: item {it['key']!r}"  # noqa: E731
+    if config.engine is not None and todo:
+        from llminfo.scale.ray_eval import eval_batches_on_ray
+
+        return eval_batches_on_ray(config, todo, warn=warn, describe=describe)
+    return scored_chunks(todo, config.batch_size, run, warn=warn, describe=describe)
+
+
 def item_hash(item: dict[str, Any]) -> str:
     """sha256 (16 hex) of an item's content: a resumed run refuses rows of edited items."""
     blob = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
@@ -178,14 +209,31 @@ def producer(config: EvalConfig) -> dict[str, Any]:
     }
 
 
+def _dataset_context(dataset: Any) -> Any:
+    if dataset is None:
+        return contextlib.nullcontext()
+    from llminfo.eval.datasets import using_dataset
+
+    return using_dataset(dataset)
+
+
+def dataset_fingerprint(dataset: Any) -> str:
+    """`datasets`' content fingerprint of a Dataset (of every split of a DatasetDict)."""
+    splits = dataset.items() if hasattr(dataset, "items") else [("", dataset)]
+    return ",".join(f"{name}={getattr(ds, '_fingerprint', '')}" for name, ds in splits)
+
+
 def load_model_from_config(config: EvalConfig) -> Any:
     from llminfo.models import load_model
 
     m = config.model
+    placement = {"device_map": m.device_map} if m.device_map is not None else {}
     try:
-        return load_model(m.name, backend=m.backend, dtype=m.dtype, device=m.device, **m.engine_args)
+        return load_model(m.name, backend=m.backend, dtype=m.dtype, device=m.device, **placement, **m.engine_args)
     except (OSError, ImportError) as e:
         raise ConfigError(f"config key `model.name`: could not load {m.name!r}: {e}") from None
+    except (TypeError, ValueError) as e:  # load_model's own checks of backend/engine arguments
+        raise ConfigError(f"config key `model`: could not load {m.name!r}: {e}") from None
 
 
 def read_results(path: Path, config_hash: str, log=None) -> dict[str, dict[str, Any]]:

@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -22,3 +22,21 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[key] = v
     return out
+
+
+def summary_table(header: str, label: str, rows: Mapping[str, Mapping[str, Any]], cols: Sequence[str], width: int = 12) -> str:
+    """A plain-text table for the terminal: a header line, then one line per row name with
+    the `cols` values (3 decimals, missing/NaN as '—').
+
+    Example:
+        >>> print(summary_table("items: 2", "method", {"msp": {"auroc": 0.75}}, ["auroc"], width=8))
+        items: 2
+        method             auroc
+        msp                0.750
+    """
+    from llminfo.eval.tasks import fmt
+
+    lines = [header, f"{label:<16}" + "".join(f"{c:>{width}}" for c in cols)]
+    for name, values in rows.items():
+        lines.append(f"{name:<16}" + "".join(f"{fmt(values.get(c)):>{width}}" for c in cols))
+    return "\n".join(lines)

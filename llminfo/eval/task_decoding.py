@@ -23,23 +23,18 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from llminfo.analyzers import decoding
 from llminfo.eval import metrics as M
 from llminfo.eval.config import ConfigError
-from llminfo.eval.tasks import Param, Task, fmt
+from llminfo.eval.tables import summary_table
+from llminfo.eval.tasks import Param, Task
 
 NS = (1, 2, 3, 4)
-
-
-def _decoding():
-    from llminfo.analyzers import decoding  # lazy: the analyzer imports torch
-
-    return decoding
 
 
 class TypicalDecodingTask(Task):
     name = "typical-decoding"
     fields = {"prompt": True}
-    input_field = "prompt"
     params = {
         "max_new_tokens": Param(int, 96, "tokens per completion: an integer >= 1", lambda x: x >= 1),
         "samples": Param(int, 1, "samples per prompt and setting: an integer >= 1", lambda x: x >= 1),
@@ -50,7 +45,7 @@ class TypicalDecodingTask(Task):
 
     @classmethod
     def settings_from(cls, methods: Sequence[Any]) -> list[Any]:
-        dec = _decoding()
+        dec = decoding
         if not methods:
             return dec.standard_settings()
         out = []
@@ -70,7 +65,7 @@ class TypicalDecodingTask(Task):
         self.settings = self.settings_from(config.methods)
 
     def run_batch(self, model: Any, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        dec = _decoding()
+        dec = decoding
         prompts = [
             model.chat(f"{self.p['instruction']}\n\n{it['prompt']}") if self.p["chat"] else it["prompt"] for it in items
         ]
@@ -130,7 +125,4 @@ class TypicalDecodingTask(Task):
 
     def summary(self, metrics: dict[str, Any]) -> str:
         cols = ["rep_4", "distinct_4", "surprisal_deviation", "mean_tokens", "frac_length"]
-        lines = [f"prompts: {metrics['n_items']}", f"{'setting':<16}" + "".join(f"{c:>21}" for c in cols)]
-        for name, m in metrics.get("settings", {}).items():
-            lines.append(f"{name:<16}" + "".join(f"{fmt(m.get(c)):>21}" for c in cols))
-        return "\n".join(lines)
+        return summary_table(f"prompts: {metrics['n_items']}", "setting", metrics.get("settings", {}), cols, width=21)

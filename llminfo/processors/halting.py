@@ -53,10 +53,14 @@ class EntropyHaltingProcessor(LogitsProcessor):
     below `threshold`, the processor forces the tokens of `close_marker + answer_cue` (every
     other logit set to −inf), then lets the answer be generated. A row that reaches
     `max_thinking_tokens` is forced the same way. Rows are independent; a row whose model
-    writes `close_marker` itself is left alone from then on. This is the forward-pass-free
-    variant of the entropy halting in "Think or Not? Exploring Thinking Efficiency in Large
-    Reasoning Models via an Information-Theoretic Lens" (2025); the probe-based variant is
-    `llminfo.analyzers.adaptive_think`.
+    writes `close_marker` itself is left alone from then on. This window rule on the
+    next-token entropy is llminfo's own streaming rule (no extra forward passes), not a
+    paper's protocol. The closest published methods are entropy / confidence based early
+    exits of reasoning: "Think or Not?" (Yong et al., 2025) halts on the entropy of the
+    *answer* distribution read by probes (that protocol is `llminfo.analyzers.adaptive_think`),
+    "Dynamic Early Exit in Reasoning Models" (DEER, Yang et al., 2025) on the confidence of a
+    trial answer at reasoning transition points, and confidence-based early exiting of
+    decoding (CALM, Schuster et al., 2022) on per-token confidence.
 
     The entropy is that of the scores the processor receives: put it before temperature /
     top-k / top-p warpers to monitor the model's own distribution. Markers are matched as
@@ -81,10 +85,15 @@ class EntropyHaltingProcessor(LogitsProcessor):
         eos_token_id (`int` or list, *optional*): end-of-sequence ids (default: the tokenizer's).
 
     Example:
-        >>> from transformers import LogitsProcessorList
-        >>> halt = EntropyHaltingProcessor(tok, threshold=0.5, max_thinking_tokens=256, close_marker="")
-        >>> out = hf_model.generate(**inputs, max_new_tokens=300, logits_processor=LogitsProcessorList([halt]))
-        >>> halt.records()[0].reason  # e.g. "entropy"
+        >>> from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
+        >>> from llminfo.models.default import default_model_dir
+        >>> tok = AutoTokenizer.from_pretrained(default_model_dir())
+        >>> hf_model = AutoModelForCausalLM.from_pretrained(default_model_dir())
+        >>> inputs = tok("Let me think step by step.", return_tensors="pt")
+        >>> halt = EntropyHaltingProcessor(tok, threshold=0.5, max_thinking_tokens=16, close_marker="")
+        >>> out = hf_model.generate(**inputs, max_new_tokens=24, logits_processor=LogitsProcessorList([halt]))
+        >>> halt.records()[0].reason in ("entropy", "budget")  # halted by low entropy, else at the budget
+        True
         >>> # llminfo backends: model.generate(prompts, processors=[halt], max_new_tokens=300)
     """
 

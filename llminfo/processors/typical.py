@@ -66,6 +66,8 @@ class LocallyTypicalLogitsProcessor(LogitsProcessor):
     >>> out = model.generate(**inputs, do_sample=True, max_new_tokens=20, top_k=0,
     ...     logits_processor=LogitsProcessorList([LocallyTypicalLogitsProcessor(0.9)]))
     >>> print(tokenizer.decode(out[0], skip_special_tokens=True))
+    Once upon a time...
+
     ```
 
     Within llminfo, pass it to any backend's `generate`:

@@ -79,8 +79,10 @@ class _Request:
 class EntropyHaltingLogitsProcessor(LogitsProcessor):
     r"""vLLM V1 logits processor: entropy-based early halting of reasoning, per request.
 
-    Same rule as `llminfo.processors.EntropyHaltingProcessor` ("Think or Not?", 2025, without
-    probes): inside the reasoning span, once at least `min_tokens` reasoning tokens are written
+    Same rule as `llminfo.processors.EntropyHaltingProcessor` — llminfo's own streaming rule
+    on the next-token entropy, not a paper's protocol (closest: the answer-entropy probes of
+    "Think or Not?", Yong et al., 2025, in `llminfo.analyzers.adaptive_think`, and the
+    trial-answer confidence exits of DEER, Yang et al., 2025): inside the reasoning span, once at least `min_tokens` reasoning tokens are written
     and the mean next-token entropy (nats) over the last `window` steps is below `threshold`
     (or `max_thinking_tokens` is reached), the request is forced to emit
     `close_marker + answer_cue`, then answers freely (or for `max_answer_tokens` tokens). It is
