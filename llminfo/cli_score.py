@@ -44,8 +44,8 @@ def add_score(sub) -> None:
 
 
 def _add_method_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--methods", default=None, help="comma-separated methods (default: msp,mean_entropy,semantic_entropy,"
-                   "iterative_mi,edfl); see `available_methods()`")
+    p.add_argument("--methods", default=None, help="comma-separated methods (default: msp,perplexity,mean_entropy,"
+                   "edfl_answer); see `available_methods()`")
     p.add_argument("--samples", type=int, default=None, help="K samples for sampling methods (default: theirs, 10)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--method-arg", action="append", default=[], metavar="METHOD.KEY=VALUE",
@@ -137,8 +137,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     finish; rerunning with the same --output resumes, and is refused if the output was produced
     differently. One process writes an output at a time. A row that fails (e.g. too long for the context)
     is reported by line and id and skipped with --on-bad-row skip. An input without rows prints a warning
-    and exits 0. Without --calibrator, risk is the rank-normalised average of the methods within each
-    batch; fit one with `llminfo calibrate`.
+    and exits 0. With the default methods on an embedded model, risk comes from the calibrator shipped
+    for that model (`calibrated`: true); otherwise, without --calibrator, it is a fixed map of each
+    row's scores (`calibrated`: false); either way it never depends on the other rows of the batch.
+    Fit a calibrator with `llminfo calibrate`.
     """
     from llminfo.analyzers.score_file import read_rows, resumable_output, score_rows
 
@@ -202,9 +204,10 @@ def add_calibrate(sub) -> None:
     p.add_argument("--output", required=True, help="calibrator JSON to write")
     cli.add_model_args(p)
     _add_method_args(p)
-    p.add_argument("--kind", default="rank", choices=["rank", "logistic", "isotonic"],
+    p.add_argument("--kind", default="rank", choices=["rank", "stacked", "logistic", "isotonic"],
                    help="calibration map: rank = AUROC-weighted average of score percentiles → monotone logistic "
-                   "(default), logistic = logistic regression on all scores, isotonic = percentile average → isotonic")
+                   "(default), stacked = logit percentiles → L2 logistic regression (strength by cross-validation), "
+                   "logistic = logistic regression on all scores, isotonic = percentile average → isotonic")
     p.add_argument("--target-risk", type=float, default=0.2, help="error rate allowed among answered items (default 0.2)")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
                    help=f"questions scored per batch, as `score` does (default {DEFAULT_BATCH})")

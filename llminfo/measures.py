@@ -281,6 +281,52 @@ def discrete_semantic_entropy(cluster_ids: np.ndarray | Sequence[int]) -> float:
     return float(entropy(counts[counts > 0] / ids.size))
 
 
+def predictive_entropy(seq_logprobs: np.ndarray | Sequence[float]) -> float:
+    """Naive predictive entropy, the Monte Carlo estimate −(1/M) Σ_m log p(y_m | x)
+    (Farquhar et al., Nature 2024, "regular entropy"; reference `predictive_entropy`).
+
+    Args:
+        seq_logprobs: (M,) log-likelihood of each sampled answer (the paper: mean token
+            log-probability, i.e. length-normalised).
+    Returns:
+        nats.
+
+    Example:
+        >>> predictive_entropy([-0.5, -1.5])
+        1.0
+    """
+    lp = np.asarray(seq_logprobs, dtype=np.float64)
+    if lp.ndim != 1 or lp.size == 0 or np.isnan(lp).any():
+        raise ValueError(f"`seq_logprobs` has to be a non-empty 1-D array without NaN, got shape {lp.shape}")
+    return float(-lp.mean())
+
+
+def wilson_upper(k: int, n: int, alpha: float = 0.05) -> float:
+    """Upper end of the two-sided Wilson score interval for a rate k/n (the EDFL paper's
+    audit bound on the hallucination rate among answered items; hallbayes
+    `wilson_interval_upper`). 1.0 when n = 0.
+
+    Example:
+        >>> round(wilson_upper(0, 100), 4)
+        0.037
+    """
+    from statistics import NormalDist
+
+    if n < 0 or k < 0 or k > n:
+        raise ValueError(f"need 0 <= k <= n, got k={k!r}, n={n!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"`alpha` has to be in (0, 1), got {alpha!r}")
+    if n == 0:
+        return 1.0
+    phat = k / n
+    z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = (phat + z2 / (2 * n)) / denom
+    half = z * np.sqrt(phat * (1 - phat) / n + z2 / (4 * n * n)) / denom
+    return float(min(1.0, max(0.0, centre + half)))
+
+
 def iterative_prompting_mi(
     mu1: np.ndarray | Sequence[float],
     mu2: np.ndarray | Sequence[Sequence[float]],
@@ -986,8 +1032,11 @@ def information_budget(
     logp_full: float | np.ndarray | Sequence[float],
     logp_skeletons: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
     clip: float = 12.0,
+    symmetric: bool = False,
 ) -> np.ndarray:
-    """Information budget Δ̄ = mean_k clip(ln P(y) − ln S_k(y), 0, B) (Chlon et al., 2025).
+    """Information budget Δ̄ = mean_k clip(ln P(y) − ln S_k(y), 0, B) (Chlon et al., 2025);
+    with `symmetric`, clip(·, −B, B) as the paper's audit (a skeleton that supports y better
+    than the full prompt then lowers Δ̄; hallbayes' `clip_symmetric`).
 
     P(y) is the probability of the event y (e.g. "answer" rather than "refuse") on the full
     prompt, S_k(y) on skeleton k (the prompt with its evidence masked). The clipped average
@@ -997,8 +1046,9 @@ def information_budget(
         logp_full: ln P(y), shape () or (N,); values ≤ 0 (−inf allowed).
         logp_skeletons: ln S_k(y), shape (m,) or (N, m), m ≥ 1; values ≤ 0 (−inf allowed).
         clip (`float`, defaults to 12.0): the cap B > 0 on each term.
+        symmetric (`bool`, defaults to False): clip to [−B, B] instead of [0, B].
     Returns:
-        Δ̄ with shape () or (N,), each in [0, B].
+        Δ̄ with shape () or (N,), each in [0, B] ([−B, B] when symmetric).
 
     Example:
         >>> round(float(information_budget(np.log(0.9), np.log([0.3, 0.9, 0.95]))), 4)  # (ln 3 + 0 + 0) / 3
@@ -1021,4 +1071,4 @@ def information_budget(
     with np.errstate(invalid="ignore"):
         lift = full[..., None] - skel  # −inf − (−inf) = NaN: no lift either way
     lift = np.where(np.isnan(lift), 0.0, lift)
-    return np.clip(lift, 0.0, clip).mean(axis=-1)
+    return np.clip(lift, -clip if symmetric else 0.0, clip).mean(axis=-1)

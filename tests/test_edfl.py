@@ -246,16 +246,21 @@ class ScriptedDecisionModel(LanguageModel):
         return None
 
 
-def _reference(p_full, q, h_star=0.05, margin=0.2, floor=0.01):
-    delta = float(np.mean([min(max(math.log(p_full) - math.log(x), 0.0), 12.0) for x in q]))
+def _reference(p_full, q, h_star=0.05, margin=0.2, floor=0.2, label="answer", symmetric=True):
+    """hallbayes' `evaluate_item` arithmetic: P(y), S_k(y) of the sampled label y, q_k of
+    "answer", lifts clipped to [−B, B] (paper audit) or [0, B], q_lo floored."""
+    p_y, s_y = (p_full, q) if label == "answer" else (1 - p_full, [1 - x for x in q])
+    lo_clip = -12.0 if symmetric else 0.0
+    delta = float(np.mean([min(max(math.log(max(p_y, 1e-12)) - math.log(max(x, 1e-12)), lo_clip), 12.0) for x in s_y]))
+    delta_pos = max(delta, 0.0)
     q_bar = float(np.mean(q))
     lo, hi = q_bar, 1.0  # independent bisection on the closed-form KL
-    if delta >= -math.log(q_bar):
+    if delta_pos >= -math.log(q_bar):
         lo = 1.0
     else:
         for _ in range(200):
             mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if _kl(mid, q_bar) <= delta else (lo, mid)
+            lo, hi = (mid, hi) if _kl(mid, q_bar) <= delta_pos else (lo, mid)
     b2t = _kl(1 - h_star, max(min(q), floor))
     return delta, lo, b2t
 
@@ -264,24 +269,77 @@ def _reference(p_full, q, h_star=0.05, margin=0.2, floor=0.01):
 def test_analyzer_matches_reference(p_full, p_skel):
     model = ScriptedDecisionModel(p_full, p_skel)
     items = [QAItem("What is the capital of France?"), QAItem("Who painted the 'Mona Lisa'?")]
-    res = EDFLRiskAnalyzer().score(model, items)
+    res = EDFLRiskAnalyzer(skeleton_policy="llminfo").score(model, items)
     assert model.calls["next_token_logprobs"] == 1  # all prompts x skeletons in one call
     assert len(model.prompts_seen) == 2 * 7
-    delta, p_max, b2t = _reference(p_full, [p_skel] * 6)
     for r in res:
         d = r.details
+        delta, p_max, b2t = _reference(p_full, [p_skel] * 6, label=d["event_label"])
         assert d["p_answer"] == pytest.approx(p_full)
         assert d["delta_bar"] == pytest.approx(delta, abs=1e-9)
         assert d["p_max"] == pytest.approx(p_max, abs=1e-8)
         assert r.score == pytest.approx(1 - p_max, abs=1e-8)
         assert d["b2t"] == pytest.approx(b2t)
-        assert d["isr"] == pytest.approx(delta / b2t)
+        assert d["isr"] == pytest.approx(max(delta, 0) / b2t)
         assert d["decision"] == ("answer" if delta / b2t >= 1 and delta >= b2t + 0.2 else "abstain")
 
 
+def test_event_is_the_label_sampled_first_seeded_per_item():
+    from llminfo.analyzers.edfl import EDFLRiskAnalyzer as E
+
+    an = E(skeleton_policy="llminfo")
+    item = QAItem("Who painted the 'Mona Lisa'?")
+    # the white-box draw: answer iff u < P(answer), u from (seed, question) only
+    labels = [an.first_label(0.5, item, seed) for seed in range(200)]
+    assert 60 < labels.count("answer") < 140
+    assert an.first_label(0.5, item, 7) == an.first_label(0.5, item, 7)
+    assert an.first_label(1.0, item, 3) == "answer" and an.first_label(0.0, item, 3) == "refuse"
+    # a refuse label measures the lift of P(refuse): skeletons that refuse more give a negative lift
+    d = an.decide(0.2, [0.8] * 6, label="refuse")
+    delta, p_max, _ = _reference(0.2, [0.8] * 6, label="refuse")
+    assert d["p_event"] == pytest.approx(0.8) and d["delta_bar"] == pytest.approx(delta) == pytest.approx(math.log(0.8 / 0.2))
+    # symmetric clip (paper audit) vs hallbayes' one-sided clip
+    sym = an.decide(0.2, [0.9, 0.1], label="answer")["delta_bar"]
+    one = E(skeleton_policy="llminfo", clip_mode="one-sided").decide(0.2, [0.9, 0.1], label="answer")["delta_bar"]
+    assert sym == pytest.approx((math.log(0.2 / 0.9) + math.log(2.0)) / 2)
+    assert one == pytest.approx(math.log(2.0) / 2)
+
+
+def test_paper_skeletons_transcribe_hallbayes():
+    import random
+
+    from llminfo.analyzers.edfl import paper_skeletons
+
+    def hb_mask(text, strength, rng, mask="[…]"):  # hallbayes mask_entities_numbers
+        import re
+
+        pats = [re.compile(r"([“\"'])(.+?)\1"), re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b"),
+                re.compile(r"\b(1|2)\d{3}\b"), re.compile(r"\b\d+(?:\.\d+)?\b")]
+        for p in pats:
+            text = p.sub(lambda m: mask if rng.random() < strength else m.group(0), text)
+        return text
+
+    q = "Who wrote 'War and Peace' in 1869 while living near Yasnaya Polyana with 13 children?"
+    sk = paper_skeletons(q, None, 6, seed=0)
+    levels = (0.25, 0.35, 0.5, 0.65, 0.8, 0.9)
+    assert [x for x, _ in sk] == [hb_mask(q, levels[k], random.Random(k)) for k in range(6)]
+    assert sk == paper_skeletons(q, None, 6, seed=0) and sk != paper_skeletons(q, None, 6, seed=5)
+    # a single-word entity is not masked by hallbayes' patterns: the skeleton is the question
+    assert paper_skeletons("What is the capital of France?", None, 2) == [("What is the capital of France?", None)] * 2
+    # evidence: erased, the other evidence lines permuted, the question kept
+    ctx = "Tolstoy wrote it.\nIt was published in 1869.\nIt is long.\nIt has four volumes."
+    ev = paper_skeletons("Who wrote it?", ctx, 3, seed=0)
+    for k, (qq, c) in enumerate(ev):
+        lines = ["It was published in 1869.", "It is long.", "It has four volumes."]
+        idx = list(range(3))
+        random.Random(k).shuffle(idx)
+        assert qq == "Who wrote it?" and c == "[…]\n" + "\n".join(lines[i] for i in idx)
+
+
 def test_strong_lift_answers_no_lift_abstains():
-    answer = EDFLRiskAnalyzer().score(ScriptedDecisionModel(0.999, 0.02), ["What is the capital of France?"])[0]
-    abstain = EDFLRiskAnalyzer().score(ScriptedDecisionModel(0.6, 0.6), ["What is the capital of France?"])[0]
+    an = EDFLRiskAnalyzer(skeleton_policy="llminfo", q_floor=0.01)
+    answer = an.score(ScriptedDecisionModel(0.999, 0.02), ["What is the capital of France?"])[0]
+    abstain = an.score(ScriptedDecisionModel(0.6, 0.6), ["What is the capital of France?"])[0]
     assert answer.details["decision"] == "answer" and abstain.details["decision"] == "abstain"
     assert answer.score < abstain.score
 
@@ -296,7 +354,7 @@ def test_context_is_masked_not_question():
 
 def test_answer_event_uses_one_score_call():
     model = ScriptedDecisionModel(0.5, 0.5, answer_logp={"full": math.log(0.6), "skel": math.log(0.1)})
-    [r] = EDFLRiskAnalyzer(event="answer", score_by="delta").score(model, [QAItem("Capital of France?", answer="Paris")])
+    [r] = EDFLRiskAnalyzer(event="answer", score_by="delta", skeleton_policy="llminfo").score(model, [QAItem("Capital of France?", answer="Paris")])
     assert model.calls == {"next_token_logprobs": 0, "score": 1, "generate": 0}
     assert r.details["delta_bar"] == pytest.approx(math.log(6))
     assert r.score == pytest.approx(1 / 6)
@@ -312,10 +370,28 @@ def test_samples_mode_uses_fractions():
             return [[Completion("Answer" if j < k(p) else "Skip", [1], [0.0], [0.0], "stop") for j in range(n)] for p in prompts]
 
     model = Sampler(0.75, 0.25)
-    [r] = EDFLRiskAnalyzer(mode="samples", num_samples=8).score(model, ["What is the capital of France?"])
+    an = EDFLRiskAnalyzer(mode="samples", num_samples=8, skeleton_policy="llminfo")
+    assert EDFLRiskAnalyzer(mode="samples").temperature == 0.5 and an.q_floor == 0.1  # 1/(n+2)
+    [r] = an.score(model, ["What is the capital of France?"])
     assert model.calls["generate"] == 1
+    # the first sampled decision is "Answer": y = answer, P(y) = 6/8, S_k(y) = 2/8
+    assert r.details["event_label"] == "answer"
     assert r.details["p_answer"] == 0.75 and r.details["q_skeletons"] == [0.25] * 6
     assert r.details["q_lo"] == 0.25 and r.details["delta_bar"] == pytest.approx(math.log(3))
+    # first decision "Skip" (full prompt refuses 7 of 8 times, first sample refuses): y = refuse
+    model = Sampler(0.125, 0.75)
+
+    def gen(prompts, n=1, **kw):
+        from llminfo.models.base import Completion
+
+        model.calls["generate"] += 1
+        k = lambda p: round(n * (model.p_skel if MASK in p else model.p_full))  # noqa: E731
+        return [[Completion("Answer" if j >= n - k(p) else "Skip", [1], [0.0], [0.0], "stop") for j in range(n)] for p in prompts]
+
+    model.generate = gen
+    [r] = an.score(model, ["What is the capital of France?"])
+    assert r.details["event_label"] == "refuse" and r.details["p_event"] == 0.875
+    assert r.details["delta_bar"] == pytest.approx(math.log(0.875 / 0.25))
 
 
 @pytest.mark.parametrize(
@@ -357,4 +433,6 @@ def test_edfl_answer_preset_equals_answer_event():
     item = [QAItem("Capital of France?", answer="Paris")]
     a = EDFLAnswerRiskAnalyzer().score(ScriptedDecisionModel(0.5, 0.5, logp), item)[0]
     b = EDFLRiskAnalyzer(event="answer").score(ScriptedDecisionModel(0.5, 0.5, logp), item)[0]
+    c = EDFLRiskAnalyzer(event="answer", skeleton_policy="llminfo", clip_mode="one-sided", q_floor=0.01, num_skeletons=4)
+    b = c.score(ScriptedDecisionModel(0.5, 0.5, logp), item)[0]
     assert a.score == b.score and a.details == b.details

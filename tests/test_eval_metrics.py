@@ -165,3 +165,43 @@ def test_bootstrap_ci_is_seeded_and_contains_estimate():
 def test_bad_inputs_name_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("k, n", [(0, 1), (0, 20), (3, 20), (20, 20), (7, 113)])
+def test_wilson_upper_matches_scipy(k, n):
+    from scipy.stats import binomtest
+
+    from llminfo import measures
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert measures.wilson_upper(k, n, alpha=0.05) == pytest.approx(ci.high, abs=1e-9)
+    assert measures.wilson_upper(0, 0) == 1.0
+    with pytest.raises(ValueError, match="k <= n"):
+        measures.wilson_upper(3, 2)
+
+
+def test_isr_audit_counts_answered_items_only():
+    from scipy.stats import binomtest
+
+    dec = ["answer", "abstain", "answer", "answer", "abstain"]
+    correct = [1, 0, 0, 1, 1]
+    a = metrics.isr_audit(dec, correct)
+    assert (a["n"], a["answered"], a["hallucinations"]) == (5, 3, 1)
+    assert a["abstention_rate"] == pytest.approx(0.4) and a["hallucination_rate"] == pytest.approx(1 / 3)
+    assert a["wilson_upper"] == pytest.approx(binomtest(1, 3).proportion_ci(method="wilson").high)
+    none = metrics.isr_audit(["abstain"] * 2, [1, 0])
+    assert none["hallucination_rate"] is None and none["wilson_upper"] == 1.0
+    with pytest.raises(ValueError, match="decisions"):
+        metrics.isr_audit(["maybe"], [1])
+    with pytest.raises(ValueError, match="decisions"):
+        metrics.isr_audit(["answer"], [1, 0])
+
+
+def test_qa_task_reports_isr_audit_for_deciding_methods():
+    from llminfo.eval.task_qa import isr_audits
+
+    rows = [{"correct": c, "details": {"edfl": {"decision": d}, "msp": {"answer": "x"}}}
+            for c, d in [(1, "answer"), (0, "answer"), (0, "abstain"), (1, "abstain")]]
+    out = isr_audits(rows)
+    assert list(out) == ["edfl"]
+    assert out["edfl"] == metrics.isr_audit(["answer", "answer", "abstain", "abstain"], [1, 0, 0, 1])

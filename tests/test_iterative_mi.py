@@ -159,7 +159,8 @@ def test_default_model_contract(default_model):
     res = IterativePromptingMI(num_samples=6).score(default_model, items, seed=0)
     for r in res:
         C = r.details["num_clusters"]
-        assert len(r.details["centres"]) == C and len(r.details["answers"]) == 6
+        # the length filter drops answers cut at max_new_tokens (never all of them)
+        assert len(r.details["centres"]) == C and 1 <= len(r.details["answers"]) <= 6
         assert 0 <= r.score <= math.log(C) + 1e-9
         assert np.asarray(r.details["mu2"]).shape == (C, C)
         assert sum(r.details["mu1"]) == pytest.approx(1.0)
@@ -182,3 +183,47 @@ def test_alternative_weightings_in_details():
     assert r.details["mi_sequence"] == pytest.approx(r.score) == pytest.approx(entropy([0.5, 0.3, 0.2]))
     assert r.details["mi_length_normalized"] == pytest.approx(entropy(w / w.sum()))
     assert r.details["mi_frequency_mu1"] == pytest.approx(entropy([0.5, 0.25, 0.25]))
+
+
+def test_mu2_aggregates_every_member_of_each_cluster():
+    # cluster 0 = {Paris, paris}; under F1(x, X_i) the second member "paris" carries mass
+    # that a one-representative µ2 would miss.
+    answers = {"capital of France?": [("Paris", -0.1), ("paris", -0.1), ("Lyon", -0.2)]}
+    p0 = {"Paris": 0.4, "paris": 0.2, "Lyon": 0.1}
+    p1 = {"Paris": {"Paris": 0.1, "paris": 0.5, "Lyon": 0.2}, "Lyon": {"Paris": 0.05, "paris": 0.05, "Lyon": 0.6}}
+
+    def score_fn(q, prev, a):
+        return log(p0[a]) if not prev else log(p1[prev[0]][a])
+
+    model = FakeQAModel(answers, score_fn)
+    [r] = IterativePromptingMI(num_samples=3, **EXACT).score(model, ["capital of France?"])
+    mu1 = [0.6 / 0.7, 0.1 / 0.7]
+    mu2 = [[0.6 / 0.8, 0.2 / 0.8], [0.1 / 0.7, 0.6 / 0.7]]  # members summed, then normalised
+    np.testing.assert_allclose(r.details["mu2"], mu2)
+    assert r.score == pytest.approx(ref_mi(mu1, mu2))
+    assert model.score_calls == [3 + 2 * 3]  # one call: D under F0 + C·D under F1
+
+
+def test_paper_matching_rule_and_length_filter():
+    mi = IterativePromptingMI()
+    assert (mi.num_samples, mi.temperature, mi.clustering, mi.clustering_kwargs) == (10, 0.9, "lexical", {"threshold": 0.25})
+    assert mi.drop_unfinished
+    from llminfo.analyzers.clustering import cluster_answers
+
+    # F1("Leo Tolstoy", "Tolstoy wrote it") = 2·(1/2·1/3)/(1/2+1/3) = 0.4 ≥ 0.25; no question stripping
+    assert cluster_answers(["Leo Tolstoy", "Tolstoy wrote it", "Dostoevsky"], "lexical", threshold=0.25) == [0, 0, 1]
+
+    from llminfo.models.base import Completion
+
+    class Cut(FakeQAModel):
+        def generate(self, prompts, **kw):
+            out = super().generate(prompts, **kw)
+            for comps in out:
+                comps[1] = Completion("Lyon and a very long", [1, 2], [-1, -1], [0.3, 0.3], "length", [-1, -1])
+            return out
+
+    model = Cut({"capital of France?": [("Paris", -0.1), ("x", -1.0), ("Paris", -0.1)]}, lambda q, prev, a: -1.0)
+    [r] = IterativePromptingMI(num_samples=3, **EXACT).score(model, ["capital of France?"])
+    assert r.details["answers"] == ["Paris", "Paris"]
+    [r] = IterativePromptingMI(num_samples=3, drop_unfinished=False, **EXACT).score(model, ["capital of France?"])
+    assert r.details["answers"] == ["Paris", "Lyon and a very long", "Paris"]

@@ -17,7 +17,6 @@ from llminfo.analyzers.calibration import (
     fit_isotonic,
     fit_logistic,
     isotonic_predict,
-    rank_normalize,
 )
 from llminfo.analyzers.scorer import HallucinationScorer, available_methods
 
@@ -61,21 +60,6 @@ def test_isotonic_matches_sklearn(pairs):
     np.testing.assert_allclose(isotonic_predict(kx, ky, grid), ref.predict(grid), atol=1e-9)
 
 
-def test_rank_normalize_against_scipy_ranks():
-    from scipy.stats import rankdata
-
-    rng = np.random.default_rng(0)
-    s = rng.integers(0, 5, size=(30, 3)).astype(float)
-    expected = np.mean([(rankdata(s[:, j]) - 1) / 29 for j in range(3)], axis=0)
-    np.testing.assert_allclose(rank_normalize(s), expected)
-    # NaN entries drop out of the average; an all-NaN row is 0.5; one item is 0.5.
-    s[0] = [np.nan, np.nan, np.nan]
-    s[1, 0] = np.nan
-    r = rank_normalize(s)
-    assert r[0] == 0.5 and 0 <= r[1] <= 1
-    assert rank_normalize(np.array([[3.0, 1.0]]))[0] == 0.5
-
-
 def test_threshold_brute_force():
     rng = np.random.default_rng(1)
     risk = rng.random(50).round(1)
@@ -92,7 +76,7 @@ def test_threshold_brute_force():
     assert choose_threshold(np.array([0.1, 0.2]), np.array([1.0, 1.0]), 0.1)[0] == -1.0
 
 
-@pytest.mark.parametrize("kind", ["rank", "logistic", "isotonic"])
+@pytest.mark.parametrize("kind", ["rank", "stacked", "logistic", "isotonic"])
 def test_calibrator_learns_signal_and_orientation(kind):
     rng = np.random.default_rng(0)
     wrong = (rng.random(400) < 0.5).astype(float)
@@ -107,9 +91,17 @@ def test_calibrator_learns_signal_and_orientation(kind):
     auc_cal = roc_auc_score(wrong[200:], risk)
     auc_one = roc_auc_score(wrong[200:], informative[200:])
     assert risk.min() >= 0 and risk.max() <= 1
-    if kind == "logistic":
+    if kind in ("logistic", "stacked"):
         assert cal.coef[0] > 0 and cal.coef[1] < 0
         assert auc_cal > auc_one  # combining the reversed signal helps
+    if kind == "stacked":  # C chosen by inner CV; features = logits of the training percentiles
+        from llminfo.analyzers.calibration import STACKING_C_GRID, choose_c, fit_logistic
+
+        z = cal._logit_ecdf(s[:200])
+        assert cal.c in STACKING_C_GRID and cal.c == choose_c(z, wrong[:200])
+        w, b = fit_logistic(z, wrong[:200], c=cal.c)
+        np.testing.assert_allclose(cal.coef, w) and np.testing.assert_allclose(cal.intercept, b)
+        assert cal._logit_ecdf(np.array([[np.nan, 0.0, 0.0]]))[0, 0] == 0.0  # NaN = the median
     else:
         assert auc_cal > 0.75
     if kind == "rank":  # a strictly increasing map of the weighted percentile average
@@ -156,17 +148,73 @@ def _items(values):
     return [QAItem(f"question {v}", answer=f"a{i}") for i, v in enumerate(values)]
 
 
-def test_scorer_uncalibrated_is_rank_average_and_threshold():
+def test_uncalibrated_risk_is_a_fixed_map_of_the_row():
+    from llminfo.analyzers.calibration import reference_risk
+
     a, b = Echo("a"), Echo("b", sign=-1.0)
     scorer = HallucinationScorer([a, b])
     res = scorer.score(None, _items([1, 2, 3, 4]))
     assert [r.scores for r in res][0] == {"a": 1.0, "b": -1.0}
-    # a ranks up, b ranks down: each item's average percentile is 0.5.
-    assert all(r.risk == pytest.approx(0.5) for r in res)
+    # no reference quantiles for these names: 0.5 + 0.5·x/(1+|x|), averaged
+    squash = lambda x: 0.5 + 0.5 * x / (1 + abs(x))  # noqa: E731
+    assert [r.risk for r in res] == pytest.approx([(squash(v) + squash(-v)) / 2 for v in (1, 2, 3, 4)])
+    assert all(r.calibrated is False for r in res)
     assert [r.answer for r in res] == ["a0", "a1", "a2", "a3"]
     assert res[0].details["a"] == {"answer": "a0"}
-    single = HallucinationScorer([Echo("a")]).score(None, _items([1, 2, 3, 4]))
+    single = HallucinationScorer([Echo("a")]).score(None, _items([-2, -1, 1, 2]))
     assert [r.decision for r in single] == ["answer", "answer", "abstain", "abstain"]
+    # with reference quantiles: the percentile among them (linear between quantiles)
+    refs = {"a": [0.0, 1.0, 2.0, 4.0]}
+    np.testing.assert_allclose(reference_risk(["a"], np.array([[0.5], [3.0], [9.0], [np.nan]]), refs),
+                               [1 / 6, 5 / 6, 1.0, 0.5])
+
+
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_row_risk_never_depends_on_the_batch(calibrated):
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=40).round(3)
+    scorer = HallucinationScorer([Echo("a"), Echo("b", sign=-0.5)])
+    if calibrated:
+        scorer.fit(None, _items(values), values < 0.1, kind="stacked")
+    for size in (1, 2, 7, 40):
+        for start in range(0, 40, size):
+            batch = scorer.score(None, _items(values[start : start + size]))
+            for k, r in enumerate(batch):
+                alone = scorer.score(None, _items(values[start + k : start + k + 1]))[0]
+                assert r.risk == alone.risk and r.decision == alone.decision and r.calibrated is calibrated
+
+
+def reference_risk_of(name, s):
+    from llminfo.analyzers.calibration import reference_risk
+
+    return reference_risk([name], s)
+
+
+def test_shipped_calibrator_is_used_for_its_model_and_methods_only(tmp_path, monkeypatch):
+    from llminfo.analyzers import calibration
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=60).round(3)
+    fitted = HallucinationScorer(["msp"]).fit_scores(values[:, None], values < 0.2, kind="logistic")
+    (tmp_path / "calibrators").mkdir()
+    fitted.save(tmp_path / "calibrators" / "toy.json")
+    monkeypatch.setattr("llminfo.data.DATA_DIR", tmp_path)
+
+    class Named:
+        name = "toy"
+
+    s = np.array([[0.5], [-1.0]])
+    risk, dec = HallucinationScorer(["msp"]).combine(s, Named())
+    assert HallucinationScorer(["msp"]).calibrator_for(Named()) is not None
+    np.testing.assert_allclose(risk, fitted.calibrator.predict(s))
+    # another model, or other methods / parameters: the fixed uncalibrated map
+    Named.name = "other"
+    assert HallucinationScorer(["msp"]).calibrator_for(Named()) is None
+    Named.name = "toy"
+    assert HallucinationScorer(["perplexity"]).calibrator_for(Named()) is None
+    assert HallucinationScorer([("msp", {"max_new_tokens": 5})]).calibrator_for(Named()) is None
+    np.testing.assert_allclose(HallucinationScorer(["perplexity"]).combine(s, Named())[0], reference_risk_of("perplexity", s))
+    assert calibration.shipped_calibrator_path("../etc") is None
 
 
 def test_scorer_fit_save_load_round_trip(tmp_path):
@@ -258,3 +306,23 @@ def test_internal_auroc_matches_sklearn():
     y = (rng.random(80) < 0.4).astype(float)
     s = rng.integers(0, 6, 80).astype(float)
     assert _auroc(y, s) == pytest.approx(roc_auc_score(y, s))
+
+
+def test_default_scorer_uses_the_calibrator_shipped_for_the_default_model():
+    from llminfo.analyzers.calibration import shipped_calibrator_path
+    from llminfo.analyzers.scorer import DEFAULT_METHODS
+
+    path = shipped_calibrator_path("default")
+    assert path is not None
+    shipped = HallucinationScorer.load(path)
+    scorer = HallucinationScorer()
+    assert shipped.names == scorer.names and shipped.method_params == scorer.method_params
+    assert scorer.names == list(DEFAULT_METHODS)
+
+    class Default:
+        name = "default"
+
+    s = np.array([[3.0, 0.2, 1.0, 0.1], [15.0, 1.5, 3.0, 0.6]])
+    risk, dec = scorer.combine(s, Default())
+    assert scorer.calibrator_for(Default()) is not None and risk[0] < risk[1]
+    np.testing.assert_allclose(risk, shipped.calibrator.predict(s))

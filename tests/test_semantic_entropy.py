@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 from fake_qa_model import FakeQAModel
 
@@ -77,9 +79,9 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="nli"):
         SemanticEntropy(clustering="nli")
     with pytest.raises(ValueError, match="clustering_kwargs.*thresh"):
-        SemanticEntropy(clustering="f1", clustering_kwargs={"thresh": 0.3})
+        SemanticEntropy(clustering="lexical", clustering_kwargs={"thresh": 0.3})
     with pytest.raises(ValueError, match="threshold"):
-        SemanticEntropy(clustering="f1", clustering_kwargs={"threshold": 3})
+        SemanticEntropy(clustering="lexical", clustering_kwargs={"threshold": 3})
     with pytest.raises(TypeError, match="items"):
         SemanticEntropy().score(FakeQAModel(ANSWERS), "2+2?")
     with pytest.raises(ValueError, match=r"items\[1\].*question"):
@@ -115,3 +117,49 @@ def test_default_model_semantic_entropy(default_model):
         assert len(r.details["answers"]) == 6 and sum(r.details["cluster_sizes"]) == 6
         assert 0 <= r.score <= math.log(r.details["num_clusters"]) + 1e-9
         assert all(lp <= 0 for lp in r.details["seq_logprobs"])
+
+
+def test_predictive_entropy_and_p_true_share_samples():
+    from fake_qa_model import FakeQAModel
+
+    from llminfo import measures
+    from llminfo.analyzers.semantic_entropy import PredictiveEntropy, PTrue
+
+    ans = {"Q1?": [("Paris", -0.2), ("Lyon", -1.0), ("Paris", -0.2)]}
+    seen = {}
+
+    def score_fn(q, prev, cont):
+        seen.setdefault("cont", []).append(cont)
+        return math.log(0.7)
+
+    model = FakeQAModel(ans, score_fn, greedy={"Q1?": "Paris"})
+    cache = SampleCache()
+    [pe] = PredictiveEntropy(num_samples=3).score(model, ["Q1?"], cache=cache)
+    # mean of the per-answer mean model log-probs, negated (model_logprobs average to lp)
+    assert pe.score == pytest.approx(-np.mean([-0.2, -1.0, -0.2]))
+    assert pe.score == pytest.approx(measures.predictive_entropy([-0.2, -1.0, -0.2]))
+    [pt] = PTrue(num_samples=3).score(model, ["Q1?"], cache=cache)
+    assert pt.score == pytest.approx(0.3) and pt.details["p_true"] == pytest.approx(0.7)
+    assert seen["cont"] == [" A"]
+    # samples generated once for both, plus the greedy answer
+    temps = [t for _, _, t in model.generate_calls]
+    assert temps.count(1.0) == 1
+    prompt = PTrue.p_true_prompt("Q1?", ["Paris", "Lyon"], "Paris")
+    assert prompt == ("Question: Q1?\nBrainstormed Answers: Paris\nLyon\nParis\nPossible answer: Paris\n"
+                      "Is the possible answer:\nA) True\nB) False\nThe possible answer is:")
+
+
+def test_farquhar_prompt_preset():
+    from llminfo.analyzers.semantic_entropy import FARQUHAR_FEW_SHOT, farquhar_prompt
+
+    se = SemanticEntropy(prompt="farquhar")
+    assert (se.num_samples, se.temperature, se.max_new_tokens, se.clustering) == (10, 1.0, 50, "semantic")
+    p = farquhar_prompt("Who wrote Hamlet?")
+    assert p.startswith("Answer the following question as briefly as possible.\nQuestion: ")
+    assert p.endswith("\n\nQuestion: Who wrote Hamlet?\nAnswer:") and p.count("Answer: ") == len(FARQUHAR_FEW_SHOT)
+    from llminfo.data import load_jsonl
+
+    shipped = {r["question"] for name in ("factual_qa.jsonl", "many_answers.jsonl") for r in load_jsonl(name)}
+    assert not shipped & {q for q, _ in FARQUHAR_FEW_SHOT}
+    with pytest.raises(ValueError, match="prompt"):
+        SemanticEntropy(prompt="nope")

@@ -179,10 +179,14 @@ class HallucinationMethod(ABC):
         if "clusters" in needs:
             from llminfo.analyzers.clustering import sample_and_cluster
 
-            _, stats["samples"], stats["sampled_answers"], stats["cluster_ids"] = sample_and_cluster(
+            # a method may sample from its own prompt protocol and filter its samples
+            own_prompts = getattr(self, "sampling_prompts", None)
+            stats["sampling_prompts"], stats["samples"], stats["sampled_answers"], stats["cluster_ids"] = sample_and_cluster(
                 model, items, cache, num_samples=self.num_samples, temperature=self.temperature,  # type: ignore[attr-defined]
                 max_new_tokens=max_new_tokens, seed=seed, clustering=self.clustering,  # type: ignore[attr-defined]
                 clustering_kwargs=self.clustering_kwargs,  # type: ignore[attr-defined]
+                prompts=own_prompts(model, items) if own_prompts else None,
+                drop_unfinished=getattr(self, "drop_unfinished", False),
             )
         elif "samples" in needs:
             stats["samples"] = cache.get(

@@ -1,14 +1,18 @@
 """Turn several hallucination scores into one calibrated risk in [0, 1].
 
 Three pieces, all numpy (no scikit-learn at run time; tests compare with it):
-- `rank_normalize`: per-method rank percentiles averaged — the uncalibrated combined risk.
 - `fit_logistic`: L2-penalised logistic regression by Newton steps (same objective as
   scikit-learn's `LogisticRegression(C=...)`: intercept not penalised).
 - `fit_isotonic` / `isotonic_predict`: pool-adjacent-violators (Barlow et al., 1972), with
   scikit-learn's tie handling and linear interpolation between fitted points.
 - `Calibrator`: AUROC-weighted ECDF average → monotone logistic ("rank", the default),
-  standardise → logistic, or ECDF average → isotonic; plus the answer/abstain
-  threshold that meets a target risk on the calibration split. Serialises to plain JSON.
+  regularised stacking ("stacked": logit ECDF features → L2 logistic regression, its
+  strength chosen by inner cross-validation), standardise → logistic, or ECDF average →
+  isotonic; plus the answer/abstain threshold that meets a target risk on the calibration
+  split. Serialises to plain JSON.
+- `reference_risk`: the uncalibrated risk — a FIXED map of each score (percentile against
+  shipped reference quantiles), averaged: a row's risk never depends on the other rows of
+  its batch or on the batch size.
 """
 
 from __future__ import annotations
@@ -20,36 +24,10 @@ import numpy as np
 
 from llminfo import measures
 
-KINDS = ("rank", "logistic", "isotonic")
-
-
-def _rank_pct(x: np.ndarray) -> np.ndarray:
-    """Average-rank percentile in [0, 1] of each finite entry (ties share a rank); NaN stays NaN."""
-    out = np.full(x.shape, np.nan)
-    ok = np.isfinite(x)
-    v = x[ok]
-    if v.size == 0:
-        return out
-    if v.size == 1:
-        out[ok] = 0.5
-        return out
-    out[ok] = (measures.average_ranks(v) - 1) / (v.size - 1)
-    return out
-
-
-def rank_normalize(scores: np.ndarray) -> np.ndarray:
-    """Uncalibrated combined risk: mean over methods of each score's rank percentile in the batch.
-
-    Args:
-        scores: (N, M) raw scores, higher = riskier; NaN = method unavailable for that item.
-    Returns:
-        (N,) in [0, 1]; 0.5 where every method is NaN or the batch has one item.
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    if s.ndim != 2:
-        raise ValueError(f"`scores` has to have shape (N, M), got {s.shape}")
-    pct = np.column_stack([_rank_pct(s[:, j]) for j in range(s.shape[1])]) if s.shape[1] else np.full((s.shape[0], 1), np.nan)
-    return _nanmean_rows(pct)
+KINDS = ("rank", "stacked", "logistic", "isotonic")
+# Inverse L2 strengths tried by the inner cross-validation of the "stacked" kind.
+STACKING_C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+STACKING_FOLDS = 5
 
 
 def _nanmean_rows(a: np.ndarray, empty: float = 0.5) -> np.ndarray:
@@ -68,6 +46,15 @@ def _auroc(y: np.ndarray, s: np.ndarray) -> float:
     if pos == 0 or neg == 0:
         return 0.5
     return measures.auroc(y, s)
+
+
+def _row_dot(x: np.ndarray, w: Sequence[float]) -> np.ndarray:
+    """x @ w summed column by column, so each row's value is bit-identical whatever the
+    number of rows (a BLAS matrix-vector product may change its summation order with N)."""
+    out = np.zeros(x.shape[0])
+    for j, wj in enumerate(w):
+        out = out + x[:, j] * wj
+    return out
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -181,12 +168,37 @@ def choose_threshold(risk: np.ndarray, wrong: np.ndarray, target_risk: float) ->
     return best
 
 
+def choose_c(x: np.ndarray, y: np.ndarray, grid: Sequence[float] = STACKING_C_GRID, folds: int = STACKING_FOLDS, seed: int = 0) -> float:
+    """The inverse L2 strength with the best out-of-fold log-likelihood (stratified,
+    seeded folds; ties → the stronger penalty)."""
+    y = np.asarray(y, dtype=np.float64)
+    folds = max(2, min(folds, int(y.sum()), int((1 - y).sum())))
+    rng = np.random.default_rng(seed)
+    fold = np.empty(y.size, dtype=int)
+    for label in (0.0, 1.0):
+        idx = np.flatnonzero(y == label)
+        fold[rng.permutation(idx)] = np.arange(idx.size) % folds
+    best, best_ll = float(grid[0]), -np.inf
+    for c in grid:
+        ll = 0.0
+        for k in range(folds):
+            tr, te = fold != k, fold == k
+            w, b = fit_logistic(x[tr], y[tr], c=c)
+            p = np.clip(_sigmoid(x[te] @ w + b), 1e-12, 1 - 1e-12)
+            ll += float(np.sum(y[te] * np.log(p) + (1 - y[te]) * np.log(1 - p)))
+        if ll > best_ll + 1e-9:
+            best, best_ll = float(c), ll
+    return best
+
+
 @dataclass
 class Calibrator:
     """Maps per-method scores (N, M) to a calibrated risk P(wrong) and an answer/abstain threshold.
 
     Args:
-        kind (`str`, defaults to "rank"): "rank" (ECDF percentiles of the scores against
+        kind (`str`, defaults to "rank"): "stacked" (regularised stacking: each score's
+            percentile against the calibration split, as a logit, into an L2 logistic
+            regression whose strength `c` is chosen by 5-fold cross-validation), "rank" (ECDF percentiles of the scores against
             the calibration split, averaged with weights 2·AUROC − 1, then a one-feature
             logistic map: strictly monotone, so the risk ranks items exactly as the
             weighted average does), "logistic" (standardised scores → logistic regression
@@ -251,6 +263,12 @@ class Calibrator:
             z = self._standardize(s, fit=True)
             w, b = fit_logistic(z, wrong, c=self.c)
             self.coef, self.intercept = [float(v) for v in w], b
+        elif self.kind == "stacked":
+            self.reference = [sorted(float(v) for v in s[:, j] if np.isfinite(v)) for j in range(s.shape[1])]
+            z = self._logit_ecdf(s)
+            self.c = choose_c(z, wrong)
+            w, b = fit_logistic(z, wrong, c=self.c)
+            self.coef, self.intercept = [float(v) for v in w], b
         else:
             self.reference = [sorted(float(v) for v in s[:, j] if np.isfinite(v)) for j in range(s.shape[1])]
             # Signed weight per method = 2·AUROC − 1 on this split: a method that ranks the
@@ -282,9 +300,11 @@ class Calibrator:
         if s.ndim != 2 or s.shape[1] != len(self.methods):
             raise ValueError(f"scores have to be (N, {len(self.methods)}) for methods {self.methods}, got {s.shape}")
         if self.kind == "logistic":
-            return _sigmoid(self._standardize(s) @ np.asarray(self.coef) + self.intercept)
+            return _sigmoid(_row_dot(self._standardize(s), self.coef) + self.intercept)
         if self.kind == "rank":
             return _sigmoid((self._ecdf_mean(s) - 0.5) * self.coef[0] + self.intercept)
+        if self.kind == "stacked":
+            return _sigmoid(_row_dot(self._logit_ecdf(s), self.coef) + self.intercept)
         return np.clip(isotonic_predict(np.asarray(self.knots_x), np.asarray(self.knots_y), self._ecdf_mean(s)), 0.0, 1.0)
 
     def decide(self, risk: np.ndarray) -> list[str]:
@@ -297,6 +317,22 @@ class Calibrator:
             std = s.std(axis=0)
             self.std = [float(v) if v > 1e-12 else 1.0 for v in std]
         return (s - mean) / np.asarray(self.std)
+
+    def _logit_ecdf(self, s: np.ndarray) -> np.ndarray:
+        """(N, M) logits of each score's mid-rank percentile in the calibration split (kept
+        inside [1/(2n), 1 − 1/(2n)]); NaN → 0 (the median)."""
+        cols = []
+        for j, ref in enumerate(self.reference):
+            r = np.asarray(ref)
+            v = s[:, j]
+            if r.size == 0:
+                cols.append(np.zeros(v.shape))
+                continue
+            pct = (np.searchsorted(r, v, "left") + np.searchsorted(r, v, "right")) / (2.0 * r.size)
+            eps = 0.5 / r.size
+            pct = np.clip(pct, eps, 1 - eps)
+            cols.append(np.where(np.isfinite(v), np.log(pct / (1 - pct)), 0.0))
+        return np.column_stack(cols)
 
     def _ecdf_mean(self, s: np.ndarray) -> np.ndarray:
         cols = []
@@ -378,12 +414,16 @@ def _check_fields(d: dict[str, Any], where: str) -> None:
             raise ValueError(f"{where}.std: has to hold positive numbers, got {std}")
         return
     ref = d.get("reference")
+    if kind == "stacked":
+        _numbers(d, "coef", where, m, per)
     if not isinstance(ref, list) or len(ref) != m:
         raise ValueError(f"{where}.reference: has to be {m} lists of numbers (one per method), got {ref!r:.80}")
     for j in range(m):
         col = _numbers({"reference": ref[j]}, "reference", f"{where}", None)
         if any(a > b for a, b in zip(col, col[1:])):
             raise ValueError(f"{where}.reference[{j}]: has to be sorted ascending")
+    if kind == "stacked":
+        return
     _numbers(d, "weights", where, m, per)
     if kind == "rank":
         coef = _numbers(d, "coef", where, 1, " (the slope of the rank map)")
@@ -396,3 +436,66 @@ def _check_fields(d: dict[str, Any], where: str) -> None:
             raise ValueError(f"{where}.knots_x: has to be a non-empty, strictly increasing list")
         if any(not 0 <= v <= 1 for v in ky):
             raise ValueError(f"{where}.knots_y: has to hold risks in [0, 1]")
+
+
+# -- shipped calibrators and the fixed uncalibrated map -----------------------------------
+
+CALIBRATOR_DIR = "calibrators"  # inside llminfo/data: {model name}.json + reference_quantiles.json
+REFERENCE_FILE = "reference_quantiles.json"
+
+
+def shipped_calibrator_path(model_name: str) -> "Any":
+    """Path of the fitted scorer shipped for an embedded model (`llminfo/data/calibrators/
+    {model_name}.json`, written by `scripts/fit_calibrator.py`), or None."""
+    from llminfo.data import DATA_DIR
+
+    if not isinstance(model_name, str) or not model_name or "/" in model_name or model_name.startswith("."):
+        return None
+    path = DATA_DIR / CALIBRATOR_DIR / f"{model_name}.json"
+    return path if path.is_file() else None
+
+
+def shipped_reference_quantiles() -> dict[str, list[float]]:
+    """`{method: 101 quantiles}` of each method's score on the shipped factual set with the
+    embedded default model: the fixed reference of `reference_risk`."""
+    import json
+
+    from llminfo.data import DATA_DIR
+
+    path = DATA_DIR / CALIBRATOR_DIR / REFERENCE_FILE
+    if not path.is_file():
+        return {}
+    return {k: [float(x) for x in v] for k, v in json.loads(path.read_text(encoding="utf-8"))["quantiles"].items()}
+
+
+def reference_risk(names: Sequence[str], scores: np.ndarray, references: dict[str, Sequence[float]] | None = None) -> np.ndarray:
+    """Uncalibrated combined risk in [0, 1], a fixed function of each row alone.
+
+    Each method's score is mapped to its percentile among fixed reference quantiles (the
+    shipped ones by default: `shipped_reference_quantiles`); a method without reference
+    quantiles goes through the fixed squashing 0.5 + 0.5·x/(1 + |x|). The percentiles are
+    averaged over the methods that scored the row (0.5 when none did). Unlike a rank within
+    the batch, one row alone gets the same risk as inside any batch.
+
+    Args:
+        names: the M method names, in the column order of `scores`.
+        scores: (N, M) raw scores, higher = riskier; NaN = not scored.
+        references (`dict`, *optional*): `{method: sorted quantiles}`.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 2 or s.shape[1] != len(names):
+        raise ValueError(f"`scores` has to be (N, {len(names)}) for methods {list(names)}, got {s.shape}")
+    refs = shipped_reference_quantiles() if references is None else references
+    cols = []
+    for j, name in enumerate(names):
+        v = s[:, j]
+        q = np.asarray(refs.get(name) or [], dtype=np.float64)
+        if q.size >= 2:
+            pct = np.interp(np.where(np.isfinite(v), v, 0.0), q, np.linspace(0.0, 1.0, q.size))
+        else:
+            safe = np.where(np.isfinite(v), v, 0.0)
+            pct = 0.5 + 0.5 * safe / (1.0 + np.abs(safe))
+        cols.append(np.where(np.isfinite(v), pct, np.nan))
+    if not cols:
+        return np.full(s.shape[0], 0.5)
+    return _nanmean_rows(np.column_stack(cols))

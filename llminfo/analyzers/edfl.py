@@ -2,14 +2,25 @@
 Bayesian in Expectation, Not in Realization"; the "hallbayes" toolkit).
 
 The model is asked whether it will answer or refuse, on the full prompt and on m skeleton
-prompts in which the evidence is masked (the context, or closed-book the question's
-entities, numbers, years and quoted spans, masked with increasing probability). The
-probability of the "answer" decision is read white-box from the decision tokens
-(`model.next_token_logprobs`), or estimated from n sampled decisions. How much the full
-prompt lifts that probability over the skeletons is the information budget Δ̄; the EDFL
-inequality turns it into a bound on the success probability p_max and a risk bound
+prompts in which the evidence is masked, as hallbayes does (`skeleton_policy="paper"`): with
+a context, the context is erased and the remaining evidence lines permuted; closed-book,
+quoted spans, multi-word capitalised names, years and numbers are each masked with the
+skeleton's probability (0.25 … 0.9), seeded, and the lines after the first permuted. The
+event y is the decision actually sampled first on the full prompt (hallbayes' `y_label`):
+in "samples" mode the first of n decisions sampled at T = 0.5, in the white-box "logprobs"
+mode one decision drawn from the decision-token probabilities (seeded per item). P(y) and
+S_k(y) are the probabilities of that label; q_k that of "answer" on skeleton k. The lifts
+ln P(y) − ln S_k(y) are clipped symmetrically at ±B (the paper's audit; hallbayes'
+one-sided clip is `clip_mode="one-sided"`) and averaged into the information budget Δ̄; the
+EDFL inequality turns it into a bound on the success probability p_max and a risk bound
 RoH = 1 − p_max, and compares it with the bits-to-trust B2T needed for hallucination rate
-h*: answer iff ISR = Δ̄ / B2T ≥ 1 and Δ̄ ≥ B2T + margin. Formulas: `llminfo.measures`.
+h* from q_lo = max(min_k q_k, q_floor), q_floor = 1/(n+2) (hallbayes' Laplace floor):
+answer iff ISR = Δ̄ / B2T ≥ 1 and Δ̄ ≥ B2T + margin. Formulas: `llminfo.measures`.
+
+`edfl_answer` (`EDFLAnswerRiskAnalyzer`) is llminfo's own variant, not the paper's: the
+event is the scored answer itself (its teacher-forced likelihood under the full and the
+skeleton questions), with llminfo's skeletons (`skeleton_policy="llminfo"`, every question
+gets something masked).
 
 Example:
     >>> from llminfo import load_model
@@ -23,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import math
+import random
 import re
 import zlib
 from typing import Any, Sequence
@@ -48,7 +60,15 @@ DECISION_TEMPLATE = (
 )
 # hallbayes' masking levels for m = 6 skeletons; other m interpolate the same range.
 MASK_LEVELS = (0.25, 0.35, 0.5, 0.65, 0.8, 0.9)
-MASK = "[...]"
+MASK = "[…]"  # hallbayes' mask token
+EPS = 1e-12  # hallbayes' floor inside logarithms
+CLIP_MODES = ("symmetric", "one-sided")
+SKELETON_POLICIES = ("paper", "llminfo")
+# hallbayes' closed-book masking patterns, applied in this order.
+_HB_QUOTED = re.compile(r"([“\"'])(.+?)\1")
+_HB_CAPITAL_SEQ = re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b")
+_HB_YEAR = re.compile(r"\b(1|2)\d{3}\b")
+_HB_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
 # How `score` (higher = riskier, in [0, 1]) is read from the EDFL quantities.
 SCORE_BY = {
     "roh": lambda d: d["roh"],  # the EDFL risk bound 1 − p_max
@@ -127,6 +147,56 @@ def skeletons(text: str, num_skeletons: int, seed: int = 0, mask: str = MASK) ->
     return out
 
 
+def mask_entities_numbers(text: str, strength: float, rng: random.Random, mask: str = MASK) -> str:
+    """hallbayes' closed-book masker: each quoted span, multi-word capitalised name, year and
+    number is masked with probability `strength` (in that order, one `rng` draw per match)."""
+
+    def repl(m: re.Match) -> str:
+        return mask if rng.random() < strength else m.group(0)
+
+    for pattern in (_HB_QUOTED, _HB_CAPITAL_SEQ, _HB_YEAR, _HB_NUMBER):
+        text = pattern.sub(repl, text)
+    return text
+
+
+def permute_lines(text: str, seed: int) -> str:
+    """hallbayes' `permute_prompt_blocks`: non-empty lines shuffled by `random.Random(seed)`
+    (a text of one line is returned as is)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) < 2:
+        return text
+    idx = list(range(len(lines)))
+    random.Random(seed).shuffle(idx)
+    return "\n".join(lines[i] for i in idx)
+
+
+def paper_skeletons(question: str, context: str | None, num_skeletons: int, seed: int = 0) -> list[tuple[str, str | None]]:
+    """(question, context) of each skeleton as hallbayes builds them (seeds seed … seed+m−1).
+
+    With a context (hallbayes' evidence erase): the evidence's first line is replaced by the
+    mask and its other lines permuted; the question is kept. Closed-book: the question's
+    entities/numbers are masked at `MASK_LEVELS` (cycled) and its lines after the first
+    permuted (`preserve_roles`). Depends only on (question, context, seed): batch-independent.
+    """
+    out = []
+    levels = [MASK_LEVELS[k % len(MASK_LEVELS)] for k in range(num_skeletons)]
+    for k, level in enumerate(levels):
+        s = seed + k
+        if context:
+            first, *rest = context.splitlines() or [""]
+            tail = permute_lines("\n".join(rest), s) if rest else ""
+            out.append((question, MASK + ("\n" + tail if tail else "")))
+            continue
+        rng = random.Random(s)
+        masked = mask_entities_numbers(question, level, rng)
+        lines = question.splitlines()
+        if len(lines) >= 2:  # preserve_roles: the first line kept, the rest masked (same rng) and permuted
+            out.append((lines[0] + "\n" + permute_lines(mask_entities_numbers("\n".join(lines[1:]), level, rng), s), None))
+        else:
+            out.append((permute_lines(masked, s), None))
+    return out
+
+
 class EDFLRiskAnalyzer(HallucinationMethod):
     """Answer-or-abstain decision and hallucination-risk bound by EDFL / ISR (Chlon et al., 2025).
 
@@ -138,18 +208,25 @@ class EDFLRiskAnalyzer(HallucinationMethod):
         h_star (`float`, defaults to 0.05): target hallucination rate h*.
         margin (`float`, defaults to 0.2): extra nats Δ̄ must exceed B2T by to answer.
         clip (`float`, defaults to 12.0): cap B on each log-lift term of Δ̄.
+        clip_mode (`str`, defaults to "symmetric"): clip each lift to [−B, B] (the paper's
+            audit) or "one-sided" to [0, B] (hallbayes' default).
         mode (`str`, defaults to "logprobs"): "logprobs" reads P(answer) from the decision
-            tokens (one forward per prompt); "samples" samples `num_samples` decisions.
-        num_samples (`int`, defaults to 8): n in "samples" mode.
-        temperature (`float`, defaults to 1.0): sampling temperature in "samples" mode.
+            tokens (one forward per prompt, white-box); "samples" samples `num_samples`
+            decisions per prompt (hallbayes).
+        num_samples (`int`, defaults to 3): n decisions per prompt in "samples" mode (hallbayes'
+            default); also sets the Laplace floor 1/(n+2) in both modes.
+        temperature (`float`, defaults to 0.5): decision sampling temperature (hallbayes' 0.5).
+        skeleton_policy (`str`, defaults to "paper"): "paper" (hallbayes' skeletons,
+            `paper_skeletons`) or "llminfo" (`skeletons`: entities, numbers and content words,
+            always something masked; llminfo's own).
         answer_words / refuse_words (`Sequence[str]`): decision words; P(answer) is their
             probability mass renormalised over both sets.
         template (`str`): decision prompt with `{evidence}` and `{question}` fields, sent
             through the chat template.
-        q_floor (`float`, *optional*): floor on q_lo; default 1/(n+2) in "samples" mode,
-            0.01 in "logprobs" mode.
+        q_floor (`float`, *optional*): floor on q_lo; default 1/(n+2), as hallbayes.
         event (`str`, defaults to "decision"): the event y whose lift is measured. "decision"
-            is the paper's answer-or-refuse decision; "answer" is the item's answer itself
+            is the paper's: the answer-or-refuse label sampled first; "answer" (llminfo's own)
+            is the item's answer itself
             (given, or the model's greedy answer): ln P(y) and ln S_k(y) are its
             teacher-forced log-likelihoods under the short-answer prompt with the full and
             the skeleton questions (one batched `model.score` call).
@@ -172,9 +249,10 @@ class EDFLRiskAnalyzer(HallucinationMethod):
         h_star: float = 0.05,
         margin: float = 0.2,
         clip: float = 12.0,
+        clip_mode: str = "symmetric",
         mode: str = "logprobs",
-        num_samples: int = 8,
-        temperature: float = 1.0,
+        num_samples: int = 3,
+        temperature: float = 0.5,
         answer_words: Sequence[str] = ("Answer",),
         refuse_words: Sequence[str] = ("Skip",),
         template: str = DECISION_TEMPLATE,
@@ -182,6 +260,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
         event: str = "decision",
         score_by: str = "roh",
         name: str | None = None,
+        skeleton_policy: str = "paper",
     ):
         if not isinstance(num_skeletons, int) or isinstance(num_skeletons, bool) or num_skeletons < 1:
             raise ValueError(f"`num_skeletons` has to be an integer >= 1, got {num_skeletons!r}")
@@ -191,6 +270,10 @@ class EDFLRiskAnalyzer(HallucinationMethod):
             raise ValueError(f"`margin` has to be a number >= 0, got {margin!r}")
         if not (isinstance(clip, (int, float)) and 0 < clip < math.inf):
             raise ValueError(f"`clip` has to be a finite number > 0, got {clip!r}")
+        if clip_mode not in CLIP_MODES:
+            raise ValueError(f"`clip_mode` has to be one of {CLIP_MODES}, got {clip_mode!r}")
+        if skeleton_policy not in SKELETON_POLICIES:
+            raise ValueError(f"`skeleton_policy` has to be one of {SKELETON_POLICIES}, got {skeleton_policy!r}")
         if mode not in ("logprobs", "samples"):
             raise ValueError(f"`mode` has to be 'logprobs' or 'samples', got {mode!r}")
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
@@ -226,8 +309,9 @@ class EDFLRiskAnalyzer(HallucinationMethod):
         self.answer_words = list(answer_words)
         self.refuse_words = list(refuse_words)
         self.template = template
-        default_floor = 1.0 / (num_samples + 2) if mode == "samples" else 0.01
-        self.q_floor = float(q_floor) if q_floor is not None else default_floor
+        self.clip_mode = clip_mode
+        self.skeleton_policy = skeleton_policy
+        self.q_floor = float(q_floor) if q_floor is not None else 1.0 / (num_samples + 2)
 
     # -- prompts ---------------------------------------------------------------------------
 
@@ -244,38 +328,47 @@ class EDFLRiskAnalyzer(HallucinationMethod):
 
     def answer_probs(
         self, model: LanguageModel, prompts: Sequence[str], seed: int = 0, cache: SampleCache | None = None
-    ) -> np.ndarray:
-        """P(answer decision) per prompt, shape (P,): one batched model call."""
+    ) -> tuple[np.ndarray, list[str | None]]:
+        """P(answer decision) per prompt, shape (P,), and the first sampled label per prompt
+        ("answer"/"refuse"; None in "logprobs" mode, where `score` draws it): one batched call."""
         if self.mode == "logprobs":
             words = self.answer_words + self.refuse_words
             logp = np.asarray(model.next_token_logprobs(list(prompts), words), dtype=np.float64)
             a = measures.logsumexp(logp[:, : len(self.answer_words)], axis=1)
             r = measures.logsumexp(logp[:, len(self.answer_words) :], axis=1)
-            return np.exp(a - np.logaddexp(a, r))
+            return np.exp(a - np.logaddexp(a, r)), [None] * len(prompts)
         cache = cache if cache is not None else SampleCache()
         samples = cache.get(
             model, list(prompts), n=self.num_samples, temperature=self.temperature, max_new_tokens=4, seed=seed, stop=("\n",)
         )
         answers = tuple(w.lower() for w in self.answer_words)
-        return np.array([np.mean([c.text.strip().lower().startswith(answers) for c in comps]) for comps in samples])
+        labels = [["answer" if c.text.strip().lower().startswith(answers) else "refuse" for c in comps] for comps in samples]
+        return np.array([np.mean([x == "answer" for x in lab]) for lab in labels]), [lab[0] for lab in labels]
 
-    def decide(self, p_full: float, q: Sequence[float]) -> dict:
-        """EDFL quantities from P(answer) on the full prompt and on each skeleton."""
+    def first_label(self, p_answer: float, item: QAItem, seed: int) -> str:
+        """White-box mode: one decision drawn from P(answer), seeded by (seed, question) only."""
+        u = np.random.default_rng([seed, zlib.crc32(item.question.encode("utf-8"))]).random()
+        return "answer" if u < p_answer else "refuse"
+
+    def decide(self, p_full: float, q: Sequence[float], label: str = "answer") -> dict:
+        """EDFL quantities from P(answer) on the full prompt and on each skeleton, for the
+        event y = `label` ("answer" or "refuse")."""
         q = np.asarray(q, dtype=np.float64)
-        eps = 1e-12
-        # In "samples" mode a fraction can be 0: the log-lifts use the same floor as q_lo.
-        floor = self.q_floor if self.mode == "samples" else eps
-        logp_full = math.log(max(p_full, floor))
-        logq = np.log(np.maximum(q, floor))
-        delta_bar = float(measures.information_budget(logp_full, logq, clip=self.clip))
-        q_bar = float(np.clip(q.mean(), eps, 1 - eps))
-        q_lo = float(min(max(q.min(), self.q_floor), 1 - eps))
-        p_max = measures.edfl_max_prob(delta_bar, q_bar)
+        p_y, s_y = (p_full, q) if label == "answer" else (1.0 - p_full, 1.0 - q)
+        logp_full = math.log(max(p_y, EPS))
+        logq = np.log(np.maximum(s_y, EPS))
+        delta_bar = float(measures.information_budget(logp_full, logq, clip=self.clip, symmetric=self.clip_mode == "symmetric"))
+        q_bar = float(np.clip(q.mean(), EPS, 1 - EPS))
+        q_lo = float(min(max(q.min(), self.q_floor), 1 - EPS))
+        # A negative budget (skeletons support y better) carries no information: p_max = q̄.
+        p_max = measures.edfl_max_prob(max(delta_bar, 0.0), q_bar)
         b2t = measures.bits_to_trust(q_lo, self.h_star)
-        ratio = measures.isr(delta_bar, b2t)
+        ratio = measures.isr(max(delta_bar, 0.0), b2t) if delta_bar > 0 else 0.0
         answer = ratio >= 1.0 and delta_bar >= b2t + self.margin
         return {
+            "event_label": label,
             "p_answer": float(p_full),
+            "p_event": float(p_y),
             "q_skeletons": [float(x) for x in q],
             "delta_bar": delta_bar,
             "q_bar": q_bar,
@@ -291,8 +384,12 @@ class EDFLRiskAnalyzer(HallucinationMethod):
         width = self.num_skeletons + 1
         if self.event == "decision":
             flat = [p for it in items for p in self.prompts_for(model, it, seed)]
-            probs = self.answer_probs(model, flat, seed=seed, cache=cache)  # every prompt, one batched call
-            rows = [(float(probs[i * width]), probs[i * width + 1 : (i + 1) * width]) for i in range(len(items))]
+            probs, firsts = self.answer_probs(model, flat, seed=seed, cache=cache)  # every prompt, one batched call
+            rows = []
+            for i, it in enumerate(items):
+                p_full = float(probs[i * width])
+                label = firsts[i * width] or self.first_label(p_full, it, seed)
+                rows.append((p_full, probs[i * width + 1 : (i + 1) * width], label))
         else:
             answers = answers_for(model, items, cache=cache)
             flat_p, flat_c = [], []
@@ -301,16 +398,18 @@ class EDFLRiskAnalyzer(HallucinationMethod):
                     flat_p.append(qa_prompt(model, q, c))
                     flat_c.append(ans)
             logp = np.array([s.sum_logprob for s in model.score(flat_p, flat_c)])  # one batched call
-            rows = [(float(np.exp(logp[i * width])), np.exp(logp[i * width + 1 : (i + 1) * width])) for i in range(len(items))]
+            rows = [(float(np.exp(logp[i * width])), np.exp(logp[i * width + 1 : (i + 1) * width]), "answer") for i in range(len(items))]
         out = []
-        for p_full, q in rows:
-            details = self.decide(p_full, q)
+        for p_full, q, label in rows:
+            details = self.decide(p_full, q, label)
             details["event"] = self.event
             out.append(MethodResult(score=float(SCORE_BY[self.score_by](details)), details=details))
         return out
 
     def _qa_variants(self, item: QAItem, seed: int) -> list[tuple[str, str | None]]:
         """(question, context) of the full prompt, then of each skeleton."""
+        if self.skeleton_policy == "paper":
+            return [(item.question, item.context)] + paper_skeletons(item.question, item.context, self.num_skeletons, seed)
         if item.context:
             return [(item.question, item.context)] + [
                 (item.question, c) for c in skeletons(item.context, self.num_skeletons, seed)
@@ -321,8 +420,10 @@ class EDFLRiskAnalyzer(HallucinationMethod):
 class EDFLAnswerRiskAnalyzer(EDFLRiskAnalyzer):
     """`EDFLRiskAnalyzer` with the answer itself as the event (`event="answer"`), named "edfl_answer".
 
-    Δ̄ is how much the full question lifts the log-likelihood of the answer over the skeleton
-    questions: an answer the question barely supports is risky. With a small chat model whose
+    llminfo's own event, not the paper's (which is the sampled answer/refuse decision): Δ̄ is
+    how much the full question lifts the log-likelihood of the answer over the skeleton
+    questions: an answer the question barely supports is risky. Defaults keep the protocol it
+    was measured with: 4 of llminfo's skeletons, the one-sided clip, q_floor 0.01. With a small chat model whose
     answer/refuse decision tokens saturate, this reading separates right from wrong answers far
     better than the decision event (see BENCHMARKS.md).
     """
@@ -331,4 +432,8 @@ class EDFLAnswerRiskAnalyzer(EDFLRiskAnalyzer):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("event", "answer")
+        kwargs.setdefault("skeleton_policy", "llminfo")
+        kwargs.setdefault("clip_mode", "one-sided")
+        kwargs.setdefault("q_floor", 0.01)
+        kwargs.setdefault("num_skeletons", 4)
         super().__init__(**kwargs)

@@ -9,12 +9,17 @@ with several valid answers the model knows (aleatoric uncertainty) keeps it low,
 semantic entropy.
 
 Algorithm 3, as implemented (all model work batched over every question of the batch):
-1. Sample k answers (default 10, T = 0.9) under F₀(x) — the standard short-answer prompt —
-   through the shared `SampleCache` (one `generate` call), and cluster them.
+1. Sample k answers (default 10, T = 0.9, the paper's) under F₀(x) — the standard
+   short-answer prompt — through the shared `SampleCache` (one `generate` call); drop the
+   answers cut by the length limit (the answer-length filter; llminfo's reading of it, kept
+   all when every answer would go) and cluster them with the paper's matching rule (token
+   F1 ≥ 0.25, no question-word stripping: `clustering="lexical"`, threshold 0.25).
 2. µ₁(i) ∝ Σ over the distinct answers of cluster i of P(answer | F₀(x)).
-3. For each cluster centre X_i (its first member), score every centre X_t under
-   F₁(x, X_i); µ₂(t | i) ∝ P(X_t | F₁(x, X_i)), normalised over t.
-   Steps 2 and 3 are ONE `model.score` call for all questions.
+3. For each cluster i, with its first member X_i repeated in F₁(x, X_i), score every
+   distinct sampled answer; µ₂(t | i) ∝ Σ over the distinct answers of cluster t of
+   P(answer | F₁(x, X_i)) — aggregated over every member, as µ₁.
+   Steps 2 and 3 are ONE `model.score` call for all questions (a prompt shared by many
+   continuations is encoded once by the backend).
 4. Î = `measures.iterative_prompting_mi(µ₁, µ₂, γ₁, γ₂)`.
 
 The prompt family F_t (the paper's): the question, then "One answer to question Q is Y₁.
@@ -51,6 +56,8 @@ from llminfo.analyzers.base import (
 from llminfo.analyzers.clustering import check_clustering
 from llminfo.analyzers.prompts import instruction_prompt
 from llminfo.models.base import LanguageModel
+
+PAPER_F1_THRESHOLD = 0.25  # Yadkori et al.: two answers match when their token F1 >= 0.25
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,8 @@ class IterativePromptingMI(HallucinationMethod):
     Args:
         num_samples (`int`, defaults to 10): k answers sampled under F₀.
         temperature (`float`, defaults to 0.9): sampling temperature.
-        clustering (`str` or callable, defaults to `"f1"`): see `cluster_answers`.
+        clustering (`str` or callable, defaults to `"lexical"`): see `cluster_answers`; with
+            `clustering_kwargs` defaulting to `{"threshold": 0.25}`, the paper's F1 ≥ 0.25 rule.
         clustering_kwargs (`dict`, *optional*): e.g. `{"threshold": 0.6}`.
         gamma1 (`float`, defaults to 0.0), gamma2 (`float`, defaults to 0.0): stabilisers.
         template (`IterativePromptTemplate`, *optional*): the F_t prompt family.
@@ -103,6 +111,7 @@ class IterativePromptingMI(HallucinationMethod):
             log-probability instead of the sequence log-probability (the paper's choice). Long
             free-form answers otherwise put nearly all of µ₁ on the single likeliest string.
         max_new_tokens (`int`, defaults to 24): answer length limit.
+        drop_unfinished (`bool`, defaults to True): the answer-length filter (step 1).
     """
 
     name = "iterative_mi"
@@ -112,7 +121,7 @@ class IterativePromptingMI(HallucinationMethod):
         self,
         num_samples: int = 10,
         temperature: float = 0.9,
-        clustering: str | Callable[[str, str], bool] = "f1",
+        clustering: str | Callable[[str, str], bool] = "lexical",
         clustering_kwargs: dict[str, Any] | None = None,
         gamma1: float = 0.0,
         gamma2: float = 0.0,
@@ -120,11 +129,14 @@ class IterativePromptingMI(HallucinationMethod):
         end_with_eos: bool = True,
         length_normalize: bool = False,
         max_new_tokens: int = ANSWER_MAX_NEW_TOKENS,
+        drop_unfinished: bool = True,
     ):
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
             raise ValueError(f"`num_samples` has to be an integer >= 1, got {num_samples!r}")
         if not isinstance(temperature, (int, float)) or not temperature > 0:
             raise ValueError(f"`temperature` has to be a float > 0 (sampling), got {temperature!r}")
+        if clustering_kwargs is None and clustering == "lexical":
+            clustering_kwargs = {"threshold": PAPER_F1_THRESHOLD}
         for name, g in (("gamma1", gamma1), ("gamma2", gamma2)):
             if not isinstance(g, (int, float)) or not (0 <= g < float("inf")):
                 raise ValueError(f"`{name}` has to be a finite float >= 0, got {g!r}")
@@ -143,6 +155,7 @@ class IterativePromptingMI(HallucinationMethod):
         self.end_with_eos = end_with_eos
         self.length_normalize = length_normalize
         self.max_new_tokens = max_new_tokens
+        self.drop_unfinished = bool(drop_unfinished)
 
     def _mi(self, mu1: np.ndarray, mu2: np.ndarray) -> float:
         mi = measures.iterative_prompting_mi(mu1, mu2, self.gamma1, self.gamma2)
@@ -156,7 +169,8 @@ class IterativePromptingMI(HallucinationMethod):
     def reduce(self, model: LanguageModel, items: list[QAItem], stats: dict[str, Any], *, seed: int, cache: SampleCache) -> list[MethodResult]:
         f0, answers, ids_per_item = stats["prompts"], stats["sampled_answers"], stats["cluster_ids"]
 
-        # One batched scoring call: distinct answers under F0, and every centre under F1(x, X_i).
+        # ONE batched scoring call: the distinct answers under F0, and under F1(x, X_i) for
+        # every cluster i (X_i its first member) every distinct answer again.
         prompts: list[str] = []
         conts: list[str] = []
         plans = []
@@ -170,24 +184,24 @@ class IterativePromptingMI(HallucinationMethod):
             start1 = len(prompts)
             for xi in centres:
                 p1 = self.follow_up_prompt(model, it, [xi])
-                for xt in centres:
+                for a, _ in distinct:
                     prompts.append(p1)
-                    conts.append(answer_continuation(model, xt, self.end_with_eos))
+                    conts.append(answer_continuation(model, a, self.end_with_eos))
             plans.append((distinct, centres, start0, start1))
         scored = cache.score(model, prompts, conts, entropy=False)  # log-probs only
 
         results = []
         for (distinct, centres, start0, start1), ids, ans in zip(plans, ids_per_item, answers):
-            C = len(centres)
+            C, D = len(centres), len(distinct)
             member_ids = np.array([c for _, c in distinct])
             freq = np.bincount(ids, minlength=C) / len(ids)
             variants = {}
             for length_normalize in (False, True):
                 ll = (lambda s: s.mean_logprob) if length_normalize else (lambda s: s.sum_logprob)
-                lp0 = np.array([ll(s) for s in scored[start0 : start0 + len(distinct)]])
-                mu1 = np.exp(measures.log_normalize([measures.logsumexp(lp0[member_ids == k]) for k in range(C)]))
-                lp1 = np.array([ll(s) for s in scored[start1 : start1 + C * C]]).reshape(C, C)
-                mu2 = np.exp(measures.log_normalize(lp1, axis=1))
+                lp0 = np.array([ll(s) for s in scored[start0 : start0 + D]])
+                mu1 = np.exp(measures.log_normalize(_cluster_logsumexp(lp0, member_ids, C)))
+                lp1 = np.array([ll(s) for s in scored[start1 : start1 + C * D]]).reshape(C, D)
+                mu2 = np.exp(measures.log_normalize(_cluster_logsumexp(lp1, member_ids, C), axis=1))
                 mu1, mu2 = mu1 / mu1.sum(), mu2 / mu2.sum(axis=1, keepdims=True)
                 variants[length_normalize] = (
                     mu1, mu2,
@@ -210,3 +224,8 @@ class IterativePromptingMI(HallucinationMethod):
             }
             results.append(MethodResult(mi, details))
         return results
+
+
+def _cluster_logsumexp(logp: np.ndarray, member_ids: np.ndarray, num_clusters: int) -> np.ndarray:
+    """log Σ over the members of each cluster, along the last axis: (..., D) → (..., C)."""
+    return np.stack([measures.logsumexp(logp[..., member_ids == k], axis=-1) for k in range(num_clusters)], axis=-1)

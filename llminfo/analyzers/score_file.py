@@ -318,7 +318,7 @@ def score_rows(
             lines = []
             for r, res in zip(chunk, results):
                 out = dict(r.data)
-                out.update(answer=res.answer, scores=res.scores, risk=res.risk, decision=res.decision)
+                out.update(answer=res.answer, scores=res.scores, risk=res.risk, decision=res.decision, calibrated=res.calibrated)
                 if getattr(model, "approximations", None):  # e.g. OpenAIModel's top-k entropies
                     out["approximations"] = model.approximations
                 if details:

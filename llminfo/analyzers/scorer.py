@@ -2,11 +2,14 @@
 
 Every method scores the same answer (the item's own, or the model's greedy answer) and
 draws its samples from one shared `SampleCache`, so K samples per question are generated
-once for all methods. The combined `risk` in [0, 1] is calibrated when a `Calibrator` fitted
-on labelled data is attached (logistic or isotonic, see `llminfo.analyzers.calibration`),
-and the rank-normalised average of the methods' scores within the batch otherwise. The
-`decision` ("answer"/"abstain") compares the risk with a threshold chosen for a target
-risk on the calibration split (0.5 when uncalibrated).
+once for all methods. The combined `risk` in [0, 1] is calibrated (`calibrated: true`) when a
+fitted `Calibrator` is attached (`fit`, `load`) or — by default — when the model is an
+embedded model that ships a calibrator fitted for these methods
+(`llminfo/data/calibrators/{model name}.json`, `scripts/fit_calibrator.py`). Otherwise it is
+`calibration.reference_risk`, a fixed map of each score (`calibrated: false`). Either way a
+row's risk depends on that row alone, never on the batch. The `decision`
+("answer"/"abstain") compares the risk with the calibrator's threshold (chosen for a target
+risk on its calibration split), or with `threshold` (0.5) when uncalibrated.
 
 Example:
     >>> from llminfo import load_model
@@ -15,8 +18,10 @@ Example:
     >>> scorer = HallucinationScorer(["msp", "mean_entropy"])
     >>> # optional: scorer.fit(model, train_items, correct) calibrates on labelled data
     >>> [r] = scorer.score(model, [{"question": "Who wrote 'Hamlet'?"}])
-    >>> sorted(r.scores), 0 <= r.risk <= 1, r.decision in ("answer", "abstain")
-    (['mean_entropy', 'msp'], True, True)
+    >>> sorted(r.scores), 0 <= r.risk <= 1, r.decision in ("answer", "abstain"), r.calibrated
+    (['mean_entropy', 'msp'], True, True, False)
+    >>> HallucinationScorer().score(model, ["Who wrote 'Hamlet'?"])[0].calibrated  # shipped calibrator
+    True
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from llminfo.analyzers.base import HallucinationMethod, QAItem, SampleCache, answers_for, as_items
-from llminfo.analyzers.calibration import Calibrator, rank_normalize
+from llminfo.analyzers.calibration import Calibrator, reference_risk, shipped_calibrator_path
 from llminfo.analyzers.registry import DEFAULT_METHODS, available_methods, get_method_class, method_names
 from llminfo.models.base import LanguageModel
 
@@ -58,6 +63,8 @@ class ScoredItem:
         risk: combined risk in [0, 1], higher = more likely wrong.
         decision: "answer" or "abstain".
         details: `{method: details dict}`.
+        calibrated: True when a fitted calibrator produced `risk` (a probability of being
+            wrong), False for the fixed uncalibrated map.
     """
 
     answer: str
@@ -65,6 +72,7 @@ class ScoredItem:
     risk: float
     decision: str
     details: dict[str, Any] = field(default_factory=dict)
+    calibrated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,6 +129,7 @@ class HallucinationScorer:
             raise ValueError(f"calibrator was fitted on methods {calibrator.methods}, scorer has {names}")
         self.calibrator = calibrator
         self.threshold = float(threshold)
+        self._shipped: dict[str, Calibrator | None] = {}
 
     @property
     def names(self) -> list[str]:
@@ -145,12 +154,34 @@ class HallucinationScorer:
                 details[i][method.name] = r.details
         return answers, scores, details
 
-    def combine(self, scores: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """Risk (N,) and decisions from raw scores (N, M)."""
+    def calibrator_for(self, model: LanguageModel | None) -> Calibrator | None:
+        """The fitted calibrator used for `model`: the attached one, else the one shipped for
+        this embedded model when it was fitted on exactly these methods and parameters."""
         if self.calibrator is not None and self.calibrator.fitted:
-            risk = self.calibrator.predict(scores)
-            return risk, self.calibrator.decide(risk)
-        risk = rank_normalize(scores)
+            return self.calibrator
+        name = getattr(model, "name", None)
+        if name is None:
+            return None
+        if name not in self._shipped:
+            self._shipped[name] = None
+            path = shipped_calibrator_path(name)
+            if path is not None:
+                shipped = HallucinationScorer.load(path)
+                if shipped.names == self.names and shipped.method_params == self.method_params:
+                    self._shipped[name] = shipped.calibrator
+        return self._shipped[name]
+
+    def combine(self, scores: np.ndarray, model: LanguageModel | None = None) -> tuple[np.ndarray, list[str]]:
+        """Risk (N,) and decisions from raw scores (N, M); calibrated when
+        `calibrator_for(model)` is not None.
+
+        Each row's risk is a function of that row alone (no batch statistics).
+        """
+        cal = self.calibrator_for(model)
+        if cal is not None:
+            risk = cal.predict(scores)
+            return risk, cal.decide(risk)
+        risk = reference_risk(self.names, scores)
         return risk, ["answer" if r <= self.threshold else "abstain" for r in risk]
 
     def score(
@@ -158,7 +189,8 @@ class HallucinationScorer:
     ) -> list[ScoredItem]:
         """Score a batch: answers, each method's raw score, combined risk and decision."""
         answers, scores, details = self.raw_scores(model, items, seed=seed, cache=cache)
-        risk, decisions = self.combine(scores)
+        risk, decisions = self.combine(scores, model)
+        calibrated = self.calibrator_for(model) is not None
         return [
             ScoredItem(
                 answer=a,
@@ -166,6 +198,7 @@ class HallucinationScorer:
                 risk=float(r),
                 decision=d,
                 details=det,
+                calibrated=calibrated,
             )
             for a, row, r, d, det in zip(answers, scores, risk, decisions, details)
         ]

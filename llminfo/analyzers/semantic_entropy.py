@@ -8,8 +8,21 @@ log-probability under the raw model, `Completion.model_logprobs`); the discrete 
 uses cluster counts only. Formulas: `llminfo.measures.semantic_entropy` and
 `discrete_semantic_entropy`.
 
+Clustering is semantic by default (`clustering="semantic"`: bidirectional entailment with an
+NLI model when `clustering_kwargs={"nli": ...}`, else an LLM judge when `{"judge": model or
+"self"}`, else the shipped sentence embeddings; see `llminfo.analyzers.clustering`).
+
+Prompt protocols (`prompt=`): `"short"` (default: llminfo's short-answer chat prompt, the one
+the scored greedy answer uses, so samples are shared with iterative MI) or `"farquhar"`, the
+paper's: "Answer the following question as briefly as possible." then few-shot
+"Question: …\nAnswer: …" pairs, then "Question: {q}\nAnswer:", sent as raw text (the
+reference does not apply a chat template), answers up to 50 tokens, cut at a newline.
+
+Also here, from the same samples: naive predictive entropy (`PredictiveEntropy`, the paper's
+"regular entropy" baseline) and p(True) (`PTrue`, Kadavath et al. 2022, the paper's baseline).
+
 Samples come from the shared `SampleCache` (one `generate` call for every question × M),
-and clustering of every question runs in one batch (one embedding / NLI call).
+and clustering of every question runs in one batch (one embedding / NLI / judge call).
 
 Example:
     >>> from llminfo import load_model
@@ -34,19 +47,82 @@ from llminfo.analyzers.base import (
     QAItem,
     SampleCache,
 )
-from llminfo.analyzers.clustering import check_clustering
+from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
 from llminfo.models.base import LanguageModel
 
+PROMPTS = ("short", "farquhar")
+# The paper's brief instruction (reference `BRIEF_PROMPTS["default"]`) and answer length.
+FARQUHAR_BRIEF = "Answer the following question as briefly as possible.\n"
+FARQUHAR_MAX_NEW_TOKENS = 50
+# Few-shot pairs for the "farquhar" prompt: the reference draws 5 from the dataset's training
+# split; these are fixed general-knowledge pairs that are not in the shipped sets.
+FARQUHAR_FEW_SHOT = (
+    ("Which composer wrote the opera The Magic Flute?", "Wolfgang Amadeus Mozart"),
+    ("In which city is the Brandenburg Gate?", "Berlin"),
+    ("Which element has the atomic number 6?", "Carbon"),
+    ("In which country is the city of Kyoto?", "Japan"),
+    ("What is the longest river in South America?", "The Amazon"),
+)
 
-class SemanticEntropy(HallucinationMethod):
+
+def farquhar_prompt(question: str, context: str | None = None, few_shot: Sequence[tuple[str, str]] = FARQUHAR_FEW_SHOT) -> str:
+    """The paper's sampling prompt (reference `make_prompt` with `brief_always=False`)."""
+    text = FARQUHAR_BRIEF
+    for q, a in few_shot:
+        text += f"Question: {q}\nAnswer: {a}\n\n"
+    if context:
+        text += f"Context: {context}\n"
+    return text + f"Question: {question}\nAnswer:"
+
+
+def _check_common(num_samples: Any, temperature: Any, max_new_tokens: Any, prompt: Any) -> None:
+    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
+        raise ValueError(f"`num_samples` has to be an integer >= 1, got {num_samples!r}")
+    if not isinstance(temperature, (int, float)) or not temperature > 0:
+        raise ValueError(f"`temperature` has to be a float > 0 (sampling), got {temperature!r}")
+    if max_new_tokens is not None and (not isinstance(max_new_tokens, int) or max_new_tokens < 1):
+        raise ValueError(f"`max_new_tokens` has to be an integer >= 1, got {max_new_tokens!r}")
+    if prompt not in PROMPTS:
+        raise ValueError(f"`prompt` has to be one of {PROMPTS}, got {prompt!r}")
+
+
+class _SampledAnswers(HallucinationMethod):
+    """M sampled answers per question under the chosen prompt protocol (shared samples)."""
+
+    def __init__(self, num_samples: int = 10, temperature: float = 1.0, max_new_tokens: int | None = None, prompt: str = "short"):
+        _check_common(num_samples, temperature, max_new_tokens, prompt)
+        self.num_samples = num_samples
+        self.temperature = float(temperature)
+        self.prompt = prompt
+        default_len = FARQUHAR_MAX_NEW_TOKENS if prompt == "farquhar" else ANSWER_MAX_NEW_TOKENS
+        self.max_new_tokens = max_new_tokens or default_len
+
+    def sampling_prompts(self, model: LanguageModel, items: Sequence[QAItem]) -> list[str] | None:
+        """The prompts answers are sampled from; None = the standard short-answer prompt."""
+        if self.prompt == "farquhar":
+            return [farquhar_prompt(it.question, it.context) for it in items]
+        return None
+
+    def _sample(self, model: LanguageModel, items: Sequence[QAItem], seed: int, cache: SampleCache, clustering: Any = "exact", clustering_kwargs: dict | None = None):
+        return sample_and_cluster(
+            model, items, cache, num_samples=self.num_samples, temperature=self.temperature,
+            max_new_tokens=self.max_new_tokens, seed=seed, clustering=clustering,
+            clustering_kwargs=clustering_kwargs or {}, prompts=self.sampling_prompts(model, items),
+        )
+
+
+class SemanticEntropy(_SampledAnswers):
     """Likelihood-weighted semantic entropy (nats). Higher = more meanings = more uncertain.
 
     Args:
         num_samples (`int`, defaults to 10): M sampled answers per question.
         temperature (`float`, defaults to 1.0): sampling temperature.
-        clustering (`str` or callable, defaults to `"f1"`): see `cluster_answers`.
-        clustering_kwargs (`dict`, *optional*): e.g. `{"threshold": 0.6}`, `{"nli": fn}`.
-        max_new_tokens (`int`, defaults to 24): answer length limit.
+        clustering (`str` or callable, defaults to `"semantic"`): see `cluster_answers`.
+        clustering_kwargs (`dict`, *optional*): e.g. `{"nli": fn}`, `{"judge": "self"}`,
+            `{"threshold": 0.85}`.
+        max_new_tokens (`int`, *optional*): answer length limit; 24 for `"short"`, the paper's
+            50 for `"farquhar"`.
+        prompt (`str`, defaults to `"short"`): the sampling prompt protocol (module docstring).
     """
 
     name = "semantic_entropy"
@@ -56,22 +132,15 @@ class SemanticEntropy(HallucinationMethod):
         self,
         num_samples: int = 10,
         temperature: float = 1.0,
-        clustering: str | Callable[[str, str], bool] = "f1",
+        clustering: str | Callable[[str, str], bool] = "semantic",
         clustering_kwargs: dict[str, Any] | None = None,
-        max_new_tokens: int = ANSWER_MAX_NEW_TOKENS,
+        max_new_tokens: int | None = None,
+        prompt: str = "short",
     ):
-        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
-            raise ValueError(f"`num_samples` has to be an integer >= 1, got {num_samples!r}")
-        if not isinstance(temperature, (int, float)) or not temperature > 0:
-            raise ValueError(f"`temperature` has to be a float > 0 (sampling), got {temperature!r}")
-        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-            raise ValueError(f"`max_new_tokens` has to be an integer >= 1, got {max_new_tokens!r}")
-        self.num_samples = num_samples
-        self.temperature = float(temperature)
+        super().__init__(num_samples, temperature, max_new_tokens, prompt)
         check_clustering(clustering, dict(clustering_kwargs or {}))
         self.clustering = clustering
         self.clustering_kwargs = dict(clustering_kwargs or {})
-        self.max_new_tokens = max_new_tokens
 
     def _value(self, cluster_ids: list[int], seq_logprobs: list[float]) -> float:
         return measures.semantic_entropy(cluster_ids, seq_logprobs)
@@ -104,3 +173,74 @@ class DiscreteSemanticEntropy(SemanticEntropy):
 
     def _value(self, cluster_ids: list[int], seq_logprobs: list[float]) -> float:
         return measures.discrete_semantic_entropy(cluster_ids)
+
+
+class PredictiveEntropy(_SampledAnswers):
+    """Naive predictive entropy (nats): −(1/M) Σ_m (1/T_m) Σ_t log p(y_mt | …) over the M
+    sampled answers — the paper's "regular entropy" baseline (length-normalised likelihoods,
+    no clustering). Formula: `measures.predictive_entropy`. Same samples as `SemanticEntropy`
+    with the same arguments (shared through the cache).
+
+    Args:
+        num_samples (`int`, defaults to 10), temperature (`float`, defaults to 1.0),
+        max_new_tokens (`int`, *optional*), prompt (`str`, defaults to `"short"`): as
+        `SemanticEntropy`.
+    """
+
+    name = "predictive_entropy"
+
+    def reduce(self, model, items, stats, *, seed, cache):  # type: ignore[override]
+        _p, samples, answers, _ids = self._sample(model, items, seed, cache)
+        out = []
+        for comps, ans in zip(samples, answers):
+            seq_lp = [c.mean_logprob for c in comps]
+            out.append(MethodResult(measures.predictive_entropy(seq_lp), {"answers": ans, "seq_logprobs": seq_lp}))
+        return out
+
+
+class PTrue(_SampledAnswers):
+    """p(True) (Kadavath et al., 2022, "Language Models (Mostly) Know What They Know"), as
+    the semantic-entropy paper's baseline: show the question, the M brainstormed (sampled)
+    answers and the scored answer, ask "Is the possible answer: A) True B) False", and read
+    P(" A") after "The possible answer is:" (reference `calculate_p_true`, raw text).
+    Score = 1 − P(True) (higher = riskier). One batched `score` call for all items.
+
+    The reference prepends 20 few-shot examples of this prompt built from labelled training
+    questions; pass them as `few_shot` (a string ending in a blank line), default none.
+
+    Args:
+        num_samples (`int`, defaults to 10): brainstormed answers (the shared samples).
+        temperature (`float`, defaults to 1.0), max_new_tokens, prompt: as `SemanticEntropy`.
+        few_shot (`str`, defaults to ""): text put before the question.
+    """
+
+    name = "p_true"
+    needs = ("answers",)
+
+    def __init__(self, num_samples: int = 10, temperature: float = 1.0, max_new_tokens: int | None = None,
+                 prompt: str = "short", few_shot: str = ""):
+        super().__init__(num_samples, temperature, max_new_tokens, prompt)
+        if not isinstance(few_shot, str):
+            raise TypeError(f"`few_shot` has to be a string, got {type(few_shot).__name__}")
+        self.few_shot = few_shot
+
+    @staticmethod
+    def p_true_prompt(question: str, brainstormed: Sequence[str], answer: str, few_shot: str = "") -> str:
+        """The reference's p(True) prompt (without the hint variant)."""
+        text = few_shot + "\n" if few_shot else ""
+        text += "Question: " + question + "\nBrainstormed Answers: "
+        for a in list(brainstormed) + [answer]:
+            text += a.strip() + "\n"
+        text += "Possible answer: " + answer + "\n"
+        return text + "Is the possible answer:\nA) True\nB) False\nThe possible answer is:"
+
+    def reduce(self, model, items, stats, *, seed, cache):  # type: ignore[override]
+        answers = stats["answers"]
+        _p, _samples, brainstormed, _ids = self._sample(model, items, seed, cache)
+        prompts = [self.p_true_prompt(it.question, b, a, self.few_shot) for it, b, a in zip(items, brainstormed, answers)]
+        scored = cache.score(model, prompts, [" A"] * len(prompts), entropy=False)
+        out = []
+        for a, s in zip(answers, scored):
+            p = float(np.exp(s.sum_logprob))
+            out.append(MethodResult(1.0 - p, {"answer": a, "p_true": p}))
+        return out

@@ -334,3 +334,43 @@ def bootstrap_ci(
         return float("nan"), float("nan")
     lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
+
+
+# -- answer-or-abstain audit ---------------------------------------------------------------
+
+
+def isr_audit(decisions: Sequence[str], correct: ArrayLike, alpha: float = 0.05) -> dict[str, float | int | None]:
+    """The EDFL paper's aggregate audit of answer/abstain decisions (Chlon et al., 2025;
+    hallbayes `aggregate`): abstention rate, and among the answered items the hallucination
+    rate with the upper end of its Wilson interval (`measures.wilson_upper`).
+
+    Args:
+        decisions: "answer" / "abstain" per item.
+        correct: 1 when the item's answer is right, 0 when wrong.
+        alpha (`float`, defaults to 0.05): the Wilson interval is at level 1 − alpha.
+    Returns:
+        `{"n", "answered", "abstention_rate", "hallucinations", "hallucination_rate",
+        "wilson_upper"}`; the rate is None when nothing was answered (the bound is then 1).
+
+    Example:
+        >>> isr_audit(["answer", "abstain", "answer"], [1, 0, 0])["hallucination_rate"]
+        0.5
+    """
+    y = _vector(correct, "correct")
+    dec = list(decisions)
+    if len(dec) != y.size:
+        raise ValueError(f"`decisions` has {len(dec)} entries for {y.size} labels")
+    bad = [d for d in dec if d not in ("answer", "abstain")]
+    if bad:
+        raise ValueError(f"`decisions` has to hold 'answer' or 'abstain', got {bad[0]!r}")
+    answered = np.array([d == "answer" for d in dec], dtype=bool)
+    n_ans = int(answered.sum())
+    wrong = int((1 - y[answered]).sum()) if n_ans else 0
+    return {
+        "n": int(y.size),
+        "answered": n_ans,
+        "abstention_rate": float(1 - n_ans / y.size) if y.size else float("nan"),
+        "hallucinations": wrong,
+        "hallucination_rate": wrong / n_ans if n_ans else None,
+        "wilson_upper": measures.wilson_upper(wrong, n_ans, alpha),
+    }

@@ -9,7 +9,9 @@ All methods share one `SampleCache` per batch, so samples are generated once.
 Metrics per method (wrong answer = positive class): AUROC, AUPRC, PRR (normalised and
 raw), AUARC, accuracy at the configured coverages, and — on a probability of being right
 fitted out-of-fold by logistic regression on the score — ECE and Brier. Bootstrap
-intervals for accuracy, AUROC, PRR and AUARC.
+intervals for accuracy, AUROC, PRR and AUARC. For methods that decide answer/abstain (edfl,
+edfl_answer; needs `keep_details`): the EDFL paper's ISR audit (`isr_audit`): abstention
+rate, hallucination rate among answered items and its Wilson upper bound.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class QAHallucinationTask(Task):
         "keep_details": Param(bool, True, "keep each method's details in results.jsonl: true or false"),
         "combined": Param(bool, True, "also report `combined`, the out-of-fold calibrated risk of all methods (HallucinationScorer's logistic calibrator): true or false"),
     }
-    metric_names = ("accuracy", "auroc", "auprc", "prr", "prr_raw", "auarc", "accuracy_at_coverage", "ece", "brier")
+    metric_names = ("accuracy", "auroc", "auprc", "prr", "prr_raw", "auarc", "accuracy_at_coverage", "ece", "brier", "isr_audit")
     default_methods = ("msp", "perplexity", "mean_entropy", "semantic_entropy")
 
     @classmethod
@@ -88,6 +90,10 @@ class QAHallucinationTask(Task):
         if combined is not None:
             per_method["combined"] = _method_metrics(*combined, wanted, rep, self.config.seed, calibrated=True)
         out["methods"] = per_method
+        if "isr_audit" in wanted:
+            audits = isr_audits(rows, alpha=1 - rep.confidence_level)
+            if audits:
+                out["isr_audit"] = audits
         return out
 
     def combined_risk(self, rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -214,6 +220,21 @@ def _method_metrics(y: np.ndarray, s: np.ndarray, wanted: set[str], rep: Any, se
         if "auarc" in wanted:
             res["auarc_ci"] = list(M.bootstrap_ci(M.auarc, y, s, **ci))
     return res
+
+
+def isr_audits(rows: Sequence[dict[str, Any]], alpha: float = 0.05) -> dict[str, dict[str, Any]]:
+    """`{method: metrics.isr_audit(...)}` for every method whose details carry an
+    answer/abstain `decision` (edfl, edfl_answer): the EDFL paper's headline table."""
+    names: list[str] = []
+    for r in rows:
+        for name, d in (r.get("details") or {}).items():
+            if isinstance(d, dict) and d.get("decision") in ("answer", "abstain") and name not in names:
+                names.append(name)
+    out = {}
+    for name in names:
+        keep = [r for r in rows if isinstance((r.get("details") or {}).get(name), dict) and "decision" in r["details"][name]]
+        out[name] = M.isr_audit([r["details"][name]["decision"] for r in keep], [r["correct"] for r in keep], alpha=alpha)
+    return out
 
 
 def _finite_or_none(x: float) -> float | None:

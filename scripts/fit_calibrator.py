@@ -1,0 +1,116 @@
+"""Fit (or refit) the calibrator shipped for an embedded model, and the fixed reference
+quantiles of the uncalibrated risk, from quality-run rows.
+
+Reads the per-question scores of `scripts/quality_hallucination.py` (the current protocol's
+rows, plus the previous protocol's rows for the methods issue #17 did not change), keeps the
+methods scored on every factual question, chooses the combination (calibrator kind × subset
+of methods) by 5-fold cross-validation on the development questions only, reports it on the
+held-out questions (`scripts/quality_eval.py`), then fits the chosen combination on every
+factual question and writes:
+
+- `llminfo/data/calibrators/{model}.json` — a saved `HallucinationScorer` (methods with their
+  parameters + the fitted calibrator); `HallucinationScorer` uses it by default for a model
+  of that name when its methods and parameters are the same;
+- `llminfo/data/calibrators/reference_quantiles.json` (`--model default` only) — 101
+  quantiles of each method's score, the fixed map of `calibration.reference_risk`.
+
+    python scripts/fit_calibrator.py [--model default] [--rows R.jsonl ...] [--target-risk 0.2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+# Parameters each method was scored with in the rows, where not its defaults.
+PARAMS: dict[str, dict] = {}
+OLD_ROWS = ROOT / "bench_results" / "quality_hallucination_rows.jsonl"
+NEW_ROWS = ROOT / "bench_results" / "quality_hallucination_rows_v2.jsonl"
+# Methods whose protocol issue #17 did not change: their previous rows stay valid.
+UNCHANGED = ("msp", "perplexity", "mean_entropy", "edfl_answer")
+
+
+def merged_rows(paths: list[Path]) -> list[dict]:
+    """One row per question: unchanged methods from the previous rows, the rest from the
+    current protocol's rows (which win on a clash)."""
+    from quality_hallucination import read_rows
+
+    rows: dict[str, dict] = {}
+    for path in paths:
+        for qid, r in read_rows(path).items():
+            keep = {k: v for k, v in r["scores"].items() if path != OLD_ROWS or k in UNCHANGED}
+            if qid in rows:
+                rows[qid]["scores"].update(keep)
+            else:
+                rows[qid] = dict(r, scores=keep)
+    return list(rows.values())
+
+
+def main() -> None:
+    from quality_eval import is_held_out, select_combination, summary
+
+    from llminfo.analyzers.calibration import CALIBRATOR_DIR, REFERENCE_FILE
+    from llminfo.analyzers.scorer import HallucinationScorer
+    from llminfo.data import DATA_DIR
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--rows", nargs="*", default=[str(OLD_ROWS), str(NEW_ROWS)])
+    ap.add_argument("--target-risk", type=float, default=0.2)
+    ap.add_argument("--output-dir", default=str(DATA_DIR / CALIBRATOR_DIR))
+    ap.add_argument("--report", default=str(ROOT / "bench_results" / "fit_calibrator.json"))
+    args = ap.parse_args()
+    rows = [r for r in merged_rows([Path(p) for p in args.rows if Path(p).exists()]) if r["set"] == "factual"]
+    if len(rows) < 20:
+        raise SystemExit(f"only {len(rows)} factual rows in {args.rows}: run scripts/quality_hallucination.py first")
+    names = [n for n in rows[0]["scores"] if all(r["scores"].get(n) is not None for r in rows)]
+    wrong = np.array([0.0 if r["correct"] else 1.0 for r in rows])
+    S = np.array([[r["scores"][n] for n in names] for r in rows], dtype=float)
+    held = np.array([is_held_out(r["id"]) for r in rows])
+    sel = select_combination(S[~held], wrong[~held], names)
+    best = sel["best"]
+    cols = [names.index(n) for n in best["methods"]]
+    from llminfo.analyzers.calibration import Calibrator
+
+    dev_cal = Calibrator(kind=best["kind"], target_risk=args.target_risk).fit(best["methods"], S[~held][:, cols], 1 - wrong[~held])
+    report = {
+        "model": args.model, "n_factual": len(rows), "methods_with_full_coverage": names,
+        "chosen_on_development": best, "top5_development": sel["top5"],
+        "held_out_combined": summary(wrong[held], dev_cal.predict(S[held][:, cols])),
+        "held_out_per_method": {n: summary(wrong[held], S[held][:, j]) for j, n in enumerate(names)},
+    }
+    scorer = HallucinationScorer([(n, PARAMS.get(n, {})) for n in best["methods"]])
+    scorer.fit_scores(S[:, cols], 1 - wrong, kind=best["kind"], target_risk=args.target_risk)
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    scorer.save(out / f"{args.model}.json")
+    report["shipped"] = str(out / f"{args.model}.json")
+    if args.model == "default":
+        quantiles = {n: np.quantile(S[:, j], np.linspace(0, 1, 101)).tolist() for j, n in enumerate(names)}
+        counts = {n: len(rows) for n in names}
+        new_rows = [r for r in merged_rows([NEW_ROWS]) if r["set"] == "factual"] if NEW_ROWS.exists() else []
+        for n in sorted({k for r in new_rows for k in r["scores"]} - set(quantiles)):
+            v = np.array([r["scores"][n] for r in new_rows if r["scores"].get(n) is not None], dtype=float)
+            if v.size >= 20:
+                quantiles[n] = np.quantile(v, np.linspace(0, 1, 101)).tolist()
+                counts[n] = int(v.size)
+        (out / REFERENCE_FILE).write_text(json.dumps({
+            "about": "101 quantiles of each method's score on the shipped factual set, embedded default model "
+                     "(scripts/fit_calibrator.py): the fixed map of the uncalibrated risk",
+            "n": counts,
+            "quantiles": quantiles}, indent=1) + "\n")
+    Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: report[k] for k in ("chosen_on_development", "held_out_combined")}, indent=1))
+    print("held-out per method:", {n: round(v["auroc"], 3) for n, v in report["held_out_per_method"].items()})
+
+
+if __name__ == "__main__":
+    main()
