@@ -9,6 +9,7 @@ difference that matters to a score (bf16 weights would differ by ~1e-2).
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -202,12 +203,44 @@ def test_out_of_kv_cache_becomes_a_clear_error(monkeypatch):
         load_model("default", backend="vllm")
 
 
-def test_multiprocessing_engine_is_refused(monkeypatch):
-    from llminfo.models import load_model
+def test_session_engine_runs_vllm_default_multiprocess_core(vllm_model, prompts):
+    """`load_model(..., backend="vllm")` keeps vLLM's default multi-process engine core; the
+    per-token records come back over the worker RPC (the parity tests above use this engine)."""
+    engine = vllm_model.llm.llm_engine
+    assert type(engine.engine_core).__name__ != "InprocClient"
+    assert engine.vllm_config.parallel_config.worker_extension_cls == ve.WORKER_EXTENSION
+    [[c]] = vllm_model.generate(prompts[:1], temperature=0, max_new_tokens=4)
+    assert len(c.entropy) == len(c.model_logprobs) == len(c.token_ids) == 4
 
-    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "1")
-    with pytest.raises(ValueError, match="VLLM_ENABLE_V1_MULTIPROCESSING"):
-        load_model("default", backend="vllm")
+
+def test_from_llm_wraps_an_engine_the_user_built(vllm_model, prompts):
+    from llminfo.models.vllm import VLLMModel
+
+    wrapped = VLLMModel.from_llm(vllm_model.llm)
+    a = wrapped.score(prompts[:1], [" Paris."])[0]
+    b = vllm_model.score(prompts[:1], [" Paris."])[0]
+    assert a.token_ids == b.token_ids and a.logprobs == pytest.approx(b.logprobs, abs=1e-6)
+
+
+def test_engine_without_the_record_channel_is_a_clear_error():
+    from types import SimpleNamespace
+
+    from llminfo.models.vllm_engine import record_channel
+
+    class SyncMPClient:  # stands for vLLM's multi-process engine-core client
+        pass
+
+    cfg = SimpleNamespace(parallel_config=SimpleNamespace(worker_extension_cls="", world_size=1))
+    llm = SimpleNamespace(llm_engine=SimpleNamespace(vllm_config=cfg, engine_core=SyncMPClient()))
+    with pytest.raises(ValueError, match="VLLMModel.engine_args"):
+        record_channel(llm)
+    from llminfo.models.vllm import VLLMModel
+
+    with pytest.raises(ValueError, match="worker_extension_cls"):
+        VLLMModel.engine_args(worker_extension_cls="my.ext:Cls")
+    args = VLLMModel.engine_args(tensor_parallel_size=2)
+    assert args["worker_extension_cls"] == ve.WORKER_EXTENSION and args["tensor_parallel_size"] == 2
+    assert args["logits_processors"][0] == "llminfo.processors.vllm:EntropyRecorderLogitsProcessor"
 
 
 # -- the recorder without an engine -----------------------------------------------------
@@ -225,6 +258,7 @@ def test_recorder_positions_forcing_and_deferred_logprob(seed):
 
     g = torch.Generator().manual_seed(seed)
     proc = ve.EntropyRecorderLogitsProcessor(None, torch.device("cpu"), False)
+    assert isinstance(proc, ve.EntropyRecorderV1)
     out_a: list[int] = []
     out_b: list[int] = []
     free = SamplingParams(seed=4, extra_args={ve.RECORD_KEY: f"t{seed}a", ve.SEED0_KEY: 3})  # sample 1
@@ -242,8 +276,9 @@ def test_recorder_positions_forcing_and_deferred_logprob(seed):
         assert int(res[1].argmax()) == [5, 9][t] and torch.isinf(res[1]).sum() == 11
         out_a.append(int(before[0].argmax()))
         out_b.append([5, 9][t])
-    a = ve.pop_record(ve.record_name(f"t{seed}a", 1), final_token=out_a[-1])
-    b = ve.pop_record(ve.record_name(f"t{seed}b", 0))
+    got = ve.take_records([(ve.record_name(f"t{seed}a", 1), out_a), (ve.record_name(f"t{seed}b", 0), None)])
+    a = SimpleNamespace(**got[ve.record_name(f"t{seed}a", 1)])
+    b = SimpleNamespace(**got[ve.record_name(f"t{seed}b", 0)])
     for t in range(2):
         ref = torch.log_softmax(raw[t], -1)
         assert a.entropy[t] == pytest.approx(float(measures.entropy_from_logits(raw[t][0])), abs=1e-5)
@@ -251,7 +286,7 @@ def test_recorder_positions_forcing_and_deferred_logprob(seed):
         assert b.entropy[t] == pytest.approx(float(measures.entropy_from_logits(raw[t][1])), abs=1e-5)
         assert b.model_logprobs[t] == pytest.approx(float(ref[1, [5, 9][t]]), abs=1e-5)
     assert len(a.entropy) == len(b.entropy) == 2
-    assert ve.pop_record(ve.record_name(f"t{seed}a", 1)) is None
+    assert ve.take_records([(ve.record_name(f"t{seed}a", 1), None)]) == {}
 
 
 def test_recorder_validates_extra_args():

@@ -463,3 +463,33 @@ def test_recorder_mrv2_reordered_spec_decoding_recycled_and_channel():
     assert torch.equal(out, torch.zeros(2, 40))
     again = ve.take_records([("n:0/0", [3])])["n:0/0"]
     assert again["entropy"] == pytest.approx([math.log(40)]) and again["model_logprobs"] == pytest.approx([-math.log(40)])
+
+
+# -- score by prefill on MRV2 --------------------------------------------------------------
+
+
+def test_prefill_score_on_mrv2_asks_for_exactly_the_continuation_tokens():
+    """`VLLMModel.score(entropy=False)` on MRV2 sends `prompt_logprob_token_ids` (one row per
+    continuation token, starting at the last prompt token: the row count vLLM's input processor
+    requires) and reads `prompt_token_id_logprobs`. The engine is faked: MRV2 cannot run here."""
+    from llminfo.models.base import Scored
+    from llminfo.models.vllm import VLLMModel
+
+    sent = []
+
+    def fake_run(token_ids, params, call):
+        sent.extend(zip(token_ids, params))
+        return [SimpleNamespace(prompt_token_id_logprobs=np.array([[-0.5 - i] for i in range(len(p.prompt_logprob_token_ids))]))
+                for p in params]  # fmt: skip
+
+    m = object.__new__(VLLMModel)
+    m._mrv2, m._run = True, fake_run
+    prompts, conts = [[1, 2, 3], [4]], [[7, 8], [9, 10, 11]]
+    out = m._score_prefill(prompts, conts, [Scored([], [], []) for _ in prompts])
+    for (ids, params), p, c, s in zip(sent, prompts, conts, out):
+        assert ids == p + c
+        rows = params.prompt_logprob_token_ids
+        assert [list(r) for r in rows] == [[t] for t in c]
+        assert len(rows) == len(ids) - 1 - params.prompt_logprob_start  # vLLM's row-count rule
+        assert params.prompt_logprobs is None
+        assert s.token_ids == c and s.logprobs == [-0.5 - i for i in range(len(c))]

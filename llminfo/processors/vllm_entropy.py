@@ -64,7 +64,7 @@ RECORD_KEY = "llminfo_record"
 SEED0_KEY = "llminfo_seed0"
 FORCE_KEY = "llminfo_force"
 PROBE_KEY = "llminfo_probe"
-WORKER_EXTENSION = "llminfo.processors.vllm_entropy:RecordChannel"
+WORKER_EXTENSION = "llminfo.processors.vllm_entropy.RecordChannel"  # vLLM resolves a dotted qualname
 TAKE_METHOD = "llminfo_take_records"
 
 
