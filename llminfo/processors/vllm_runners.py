@@ -50,7 +50,9 @@ def runner_bases() -> tuple[type, ...]:
 
 class BothRunners:
     """Mix-in: `Cls(vllm_config, device, is_pin_memory)` → `Cls._v1(...)` (V1 runner);
-    `Cls(vllm_config, req_states)` → `Cls._mrv2(...)` (Model Runner V2)."""
+    `Cls(vllm_config, req_states)` → `Cls._mrv2(...)` (Model Runner V2).
+
+    The objects vLLM holds are therefore instances of `_v1` / `_mrv2`, not of `Cls`."""
 
     _v1: type
     _mrv2: type
