@@ -9,6 +9,7 @@ difference that matters to a score (bf16 weights would differ by ~1e-2).
 from __future__ import annotations
 
 import math
+import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -298,3 +299,28 @@ def test_recorder_validates_extra_args():
         )
     ve.EntropyRecorderLogitsProcessor.validate_params(SamplingParams())  # not ours: fine
 
+
+
+@pytest.mark.skipif(
+    os.environ.get("LLMINFO_TEST_TP") != "1",
+    reason="starts a second, 3-process engine (~3.5 min on the shared CPU); LLMINFO_TEST_TP=1 runs it",
+)
+def test_tensor_parallel_engine_matches_hf(default_model, monkeypatch):
+    """`tensor_parallel_size=3` on the CPU build (SmolLM2-135M has 9 heads, so 2 is not a valid
+    split; 3 is): the records come back from rank 0 over the worker RPC and match HF."""
+    from llminfo.models import load_model
+
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "nobind")  # one NUMA node: no per-rank binding
+    m = load_model("default", backend="vllm", tensor_parallel_size=3, max_model_len=512)
+    try:
+        p = [m.chat("What is the capital of France?")]
+        [[v]] = m.generate(p, temperature=0, max_new_tokens=8)
+        [[h]] = default_model.generate(p, temperature=0, max_new_tokens=8)
+        assert v.token_ids == h.token_ids
+        np.testing.assert_allclose(v.entropy, h.entropy, atol=TOL)
+        np.testing.assert_allclose(v.model_logprobs, h.model_logprobs, atol=TOL)
+        [sv], [sh] = m.score(p, [" Paris is the capital."]), default_model.score(p, [" Paris is the capital."])
+        np.testing.assert_allclose(sv.logprobs, sh.logprobs, atol=TOL)
+        np.testing.assert_allclose(sv.entropy, sh.entropy, atol=TOL)
+    finally:
+        m.llm.llm_engine.engine_core.shutdown()

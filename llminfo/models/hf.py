@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from llminfo import measures
-from llminfo.models.tokenized import TokenizedLM
 from llminfo.models.base import (
     Completion,
     ModelInfo,
@@ -28,6 +27,7 @@ from llminfo.models.base import (
     validate_generate_args,
     validate_pairs,
 )
+from llminfo.models.tokenized import TokenizedLM
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # Rows per forward when scoring: bounds the transient (rows, positions, vocab) logits.
