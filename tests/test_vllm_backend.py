@@ -55,17 +55,21 @@ def test_greedy_generate_matches_hf(vllm_model, default_model, prompts):
 
 
 def test_score_matches_hf_including_shared_prompts(vllm_model, default_model, prompts):
-    ps = [prompts[0], prompts[0], prompts[1], ""]
-    cs = [" Paris is the capital of France.", " Lyon", " 7", "Once upon a time"]
+    ps = [prompts[0], prompts[0], prompts[1], "", prompts[0]]  # the last pair repeats the first
+    cs = [" Paris is the capital of France.", " Lyon", " 7", "Once upon a time", " Paris is the capital of France."]
     sv, sh = vllm_model.score(ps, cs), default_model.score(ps, cs)
     for v, h in zip(sv, sh):
         assert v.token_ids == h.token_ids
         np.testing.assert_allclose(v.logprobs, h.logprobs, atol=TOL)
         np.testing.assert_allclose(v.entropy, h.entropy, atol=TOL)
-    fast = vllm_model.score(ps, cs, entropy=False)  # prompt_logprobs path
-    for f, v in zip(fast, sv):
-        np.testing.assert_allclose(f.logprobs, v.logprobs, atol=TOL)
-        assert all(math.isnan(e) for e in f.entropy)
+    # prompt_logprobs path, reading the prefix cache: the second call finds prompt AND
+    # continuation cached and must fall back to a run without the cache
+    for _ in range(2):
+        fast = vllm_model.score(ps + ps[:1], cs + cs[:1], entropy=False)
+        for f, v in zip(fast, sv + sv[:1]):
+            assert f.token_ids == v.token_ids
+            np.testing.assert_allclose(f.logprobs, v.logprobs, atol=TOL)
+            assert all(math.isnan(e) for e in f.entropy)
     assert vllm_model.score([prompts[0]], [""])[0].token_ids == []
 
 

@@ -296,6 +296,10 @@ class VLLMModel(TokenizedLM):
 
         from llminfo.processors import vllm_entropy as ve
 
+        first: dict[tuple[str, tuple[int, ...]], int] = {}  # identical pairs are forced once
+        for k in todo:
+            first.setdefault((prompts[k], tuple(cont_ids[k])), k)
+        once = list(first.values())
         call = uuid.uuid4().hex
         params = [
             SamplingParams(
@@ -305,14 +309,14 @@ class VLLMModel(TokenizedLM):
                 detokenize=False,
                 extra_args={ve.RECORD_KEY: f"{call}:{k}", ve.FORCE_KEY: list(cont_ids[k])},
             )
-            for k in todo
+            for k in once
         ]
-        self._run([prompt_ids[prompts[k]] for k in todo], params, call)
+        self._run([prompt_ids[prompts[k]] for k in once], params, call)
         recs = self._take(
-            call, [(ve.record_name(f"{call}:{k}", 0), None, f"continuations[{k}]", len(cont_ids[k])) for k in todo]
+            call, [(ve.record_name(f"{call}:{k}", 0), None, f"continuations[{k}]", len(cont_ids[k])) for k in once]
         )
         for k in todo:
-            rec = recs[ve.record_name(f"{call}:{k}", 0)]
+            rec = recs[ve.record_name(f"{call}:{first[(prompts[k], tuple(cont_ids[k]))]}", 0)]
             n = len(cont_ids[k])
             results[k] = Scored(token_ids=list(cont_ids[k]), logprobs=rec["model_logprobs"][:n], entropy=rec["entropy"][:n])
         return results
@@ -353,33 +357,57 @@ class VLLMModel(TokenizedLM):
     # -- helpers ------------------------------------------------------------------------
 
     def _score_prefill(self, prompt_ids: list[list[int]], cont_ids: list[list[int]], results: list[Scored]) -> list[Scored]:
-        """Logprobs only: one prefill of prompt + continuation per pair. Model Runner V2 scores
-        exactly the continuation's tokens (`prompt_logprob_token_ids`); the V1 runner returns
-        each prompt position's own token logprob (`prompt_logprobs=0`)."""
+        """Logprobs only: one prefill of prompt + continuation per distinct pair. Model Runner V2
+        scores exactly the continuation's tokens (`prompt_logprob_token_ids`); the V1 runner
+        returns each prompt position's own token logprob (`prompt_logprobs=0`).
+
+        vLLM skips the prefix cache for such requests by default; reading it is safe as long as
+        the cached part ends inside the prompt (positions before it are not returned), so a
+        prompt shared by many continuations is computed once. A pair whose continuation was
+        (partly) cached too is run again without the cache."""
         from vllm import SamplingParams
 
-        todo = [k for k in range(len(cont_ids)) if cont_ids[k]]
-        if self._mrv2:
-            params = [
-                SamplingParams(
-                    max_tokens=1,
-                    detokenize=False,
-                    prompt_logprob_token_ids=[[t] for t in cont_ids[k]],
-                    prompt_logprob_start=len(prompt_ids[k]) - 1,
-                )
-                for k in todo
-            ]
-        else:
-            params = [SamplingParams(max_tokens=1, prompt_logprobs=0, detokenize=False)] * len(todo)
-        outs = self._run([prompt_ids[k] + cont_ids[k] for k in todo], params, "")
-        for k, out in zip(todo, outs):
+        pairs: dict[tuple[tuple[int, ...], tuple[int, ...]], list[int]] = {}
+        for k in range(len(cont_ids)):
+            if cont_ids[k]:
+                pairs.setdefault((tuple(prompt_ids[k]), tuple(cont_ids[k])), []).append(k)
+
+        def params(p: tuple[int, ...], c: tuple[int, ...], cache: bool) -> Any:
             if self._mrv2:
-                lps = [float(x) for x in np.asarray(out.prompt_token_id_logprobs, dtype=np.float64)[:, 0]]
-            else:
-                start = len(prompt_ids[k])
-                lps = [_sampled_logprob(out.prompt_logprobs[start + j], t) for j, t in enumerate(cont_ids[k])]
-            results[k] = Scored(token_ids=list(cont_ids[k]), logprobs=lps, entropy=[float("nan")] * len(lps))
+                return SamplingParams(
+                    max_tokens=1, detokenize=False, skip_reading_prefix_cache=not cache,
+                    prompt_logprob_token_ids=[[t] for t in c], prompt_logprob_start=len(p) - 1,
+                )  # fmt: skip
+            return SamplingParams(max_tokens=1, prompt_logprobs=0, detokenize=False, skip_reading_prefix_cache=not cache)
+
+        todo = list(pairs)
+        for cache in (True, False):
+            outs = self._run([list(p + c) for p, c in todo], [params(p, c, cache) for p, c in todo], "") if todo else []
+            missed = []
+            for (p, c), out in zip(todo, outs):
+                lps = self._continuation_logprobs(out, len(p), c)
+                if lps is None:
+                    missed.append((p, c))
+                    continue
+                for k in pairs[(p, c)]:
+                    results[k] = Scored(token_ids=list(c), logprobs=lps, entropy=[float("nan")] * len(lps))
+            todo = missed
+        if todo:
+            raise RuntimeError("vLLM backend: the engine returned no prompt logprobs for some continuations")
         return results
+
+    def _continuation_logprobs(self, out: Any, prompt_len: int, cont: tuple[int, ...]) -> list[float] | None:
+        """The continuation's logprobs in one prefill's output; None when (part of) them were
+        not computed because the prefix cache covered them."""
+        if self._mrv2:
+            got = out.prompt_token_id_logprobs
+            return None if got is None else [float(x) for x in np.asarray(got, dtype=np.float64)[:, 0]]
+        rows = out.prompt_logprobs or []
+        cached = prompt_len + len(cont) - len(rows)  # positions before a cache hit are not returned
+        first = prompt_len - cached
+        if first < 1:
+            return None
+        return [_sampled_logprob(rows[first + j], t) for j, t in enumerate(cont)]
 
     def _run(self, token_ids: list[list[int]], params: list[Any], call: str) -> list[Any]:
         from vllm.inputs import TokensPrompt
