@@ -416,7 +416,10 @@ class VLLMModel(TokenizedLM):
             return self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in token_ids], params, use_tqdm=False)
         except BaseException:
             if call:
-                self._channel(self.llm, [], call)  # drop what this call recorded
+                try:
+                    self._channel(self.llm, [], call)  # drop what this call recorded
+                except Exception:  # noqa: S110 - the engine may be gone; the first error is what matters
+                    pass
             raise
 
     def _take(self, call: str, wanted: list[tuple[str, list[int] | None, str, int]]) -> dict[str, dict[str, Any]]:
