@@ -9,12 +9,37 @@ information capacity.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported inside the few tensor functions: numpy users never load it
+    import torch
 
 LN2 = math.log(2.0)
+
+# The typical-sampling engine moved to `llminfo.processors.typical_core` (public names there);
+# the old private names still resolve, lazily, so code written against them keeps working.
+_MOVED_TO_TYPICAL_CORE = {
+    "_typical_filter_unchecked": "typical_filter",
+    "_typicality_scores": "typicality_scores",
+    "_sortable": "sortable",
+    "_SORTABLE_INT": "SORTABLE_INT",
+    "_typical_filter_sorted": "typical_filter_sorted",
+    "_TYPICAL_TOPK": "TYPICAL_TOPK",
+    "_typical_filter_fast": "typical_filter_fast",
+    "_typical_topk": "typical_topk",
+    "_check_typical_p": "check_typical_p",
+    "_check_min_tokens_to_keep": "check_min_tokens_to_keep",
+}
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_TYPICAL_CORE:
+        from llminfo.processors import typical_core
+
+        return getattr(typical_core, _MOVED_TO_TYPICAL_CORE[name])
+    raise AttributeError(f"module 'llminfo.measures' has no attribute {name!r}")
 
 # ---------------------------------------------------------------------------------------
 # Core information measures
@@ -32,12 +57,16 @@ def entropy_from_logits(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
     Returns:
         (...) tensor of entropies.
     """
+    import torch
+
     x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
     return entropy_from_logprobs(torch.log_softmax(x, dim=dim), dim=dim)
 
 
 def entropy_from_logprobs(logp: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """H = −Σ exp(logp)·logp for already normalised log-probabilities (−inf entries allowed)."""
+    import torch
+
     # entr(p) = −p ln p with entr(0) = 0, so −inf logits (p = 0) contribute nothing, not NaN.
     return torch.special.entr(logp.exp()).sum(dim=dim)
 
@@ -197,6 +226,7 @@ def semantic_entropy(cluster_ids: np.ndarray | Sequence[int], seq_logprobs: np.n
 
     Example:
         >>> semantic_entropy([0, 0, 1], [-0.1, -0.2, -0.1])
+        0.6438164686...
     """
     lc = cluster_log_probs(cluster_ids, seq_logprobs)
     p = np.exp(lc)
@@ -215,6 +245,7 @@ def discrete_semantic_entropy(cluster_ids: np.ndarray | Sequence[int]) -> float:
 
     Example:
         >>> discrete_semantic_entropy([0, 0, 1, 2])  # −(½ln½ + 2·¼ln¼)
+        1.0397207708...
     """
     ids = _as_cluster_ids(cluster_ids)
     counts = np.bincount(ids)
@@ -247,6 +278,7 @@ def iterative_prompting_mi(
 
     Example:
         >>> iterative_prompting_mi([0.5, 0.5], [[1.0, 0.0], [0.0, 1.0]])  # ln 2
+        0.6931471805...
     """
     m1 = np.asarray(mu1, dtype=np.float64)
     m2 = np.asarray(mu2, dtype=np.float64)
@@ -284,6 +316,7 @@ def iterative_prompting_mi_general(
 
     Example:
         >>> iterative_prompting_mi_general(np.full((2, 2, 2), 1 / 8))  # independent → 0
+        0.0
     """
     j = np.asarray(joint, dtype=np.float64)
     if j.ndim < 1 or j.size == 0:
@@ -411,22 +444,6 @@ def info_gain(entropies: np.ndarray | Sequence[float]) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
-def _check_typical_p(typical_p: float) -> float:
-    """`typical_p` must be a real number in (0, 1]; errors name `typical_p`."""
-    if isinstance(typical_p, bool) or not isinstance(typical_p, (int, float)):
-        raise TypeError(f"`typical_p` has to be a float in (0, 1], got {type(typical_p).__name__} {typical_p!r}")
-    typical_p = float(typical_p)
-    if not (0.0 < typical_p <= 1.0):  # also False for NaN
-        raise ValueError(f"`typical_p` has to be a float > 0 and <= 1, got {typical_p!r}")
-    return typical_p
-
-
-def _check_min_tokens_to_keep(min_tokens_to_keep: int) -> int:
-    if isinstance(min_tokens_to_keep, bool) or not isinstance(min_tokens_to_keep, int) or min_tokens_to_keep < 1:
-        raise ValueError(f"`min_tokens_to_keep` has to be a positive integer, got {min_tokens_to_keep!r}")
-    return min_tokens_to_keep
-
-
 def typical_mask(
     logits: torch.Tensor,
     typical_p: float | torch.Tensor,
@@ -467,17 +484,22 @@ def typical_mask(
         `torch.BoolTensor` of shape `(batch, vocab)`, True = keep.
 
     Example:
+        >>> import torch
         >>> logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
         >>> typical_mask(logits, 0.2)  # H ≈ 1.14 nats: the 0.3 token (−log p ≈ 1.20) is most typical
         tensor([[False,  True, False, False]])
         >>> typical_mask(logits, 0.5)  # 0.3 < 0.5: the next most typical (p = 0.5) crosses τ
         tensor([[ True,  True, False, False]])
     """
+    import torch
+
+    from llminfo.processors.typical_core import check_min_tokens_to_keep, check_typical_p, typical_filter
+
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
         raise ValueError(f"`logits` has to be a 2-D tensor (batch, vocab), got {getattr(logits, 'shape', type(logits))}")
     if not logits.is_floating_point():
         raise TypeError(f"`logits` has to be a floating-point tensor, got {logits.dtype}")
-    min_tokens_to_keep = _check_min_tokens_to_keep(min_tokens_to_keep)
+    min_tokens_to_keep = check_min_tokens_to_keep(min_tokens_to_keep)
     batch, vocab = logits.shape
     if isinstance(typical_p, torch.Tensor):
         if typical_p.shape != (batch,):
@@ -489,160 +511,13 @@ def typical_mask(
         mass = tp.to(logits.dtype).unsqueeze(1)
         filter_rows = (tp < 1).unsqueeze(1)
     else:
-        if _check_typical_p(typical_p) == 1.0:
+        if check_typical_p(typical_p) == 1.0:
             return torch.ones_like(logits, dtype=torch.bool)
         mass = typical_p
         filter_rows = None
     if batch == 0 or vocab == 0:
         return torch.ones_like(logits, dtype=torch.bool)
-    return ~_typical_filter_unchecked(logits, mass, min_tokens_to_keep, filter_rows)
-
-
-def _typical_filter_unchecked(
-    logits: torch.Tensor,
-    mass: float | torch.Tensor,
-    min_tokens_to_keep: int,
-    filter_rows: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """The complement of `typical_mask` (True = filter out), without argument checks or
-    host syncs: the hot path of the HF processor.
-
-    `mass` is a float or a (batch, 1) tensor already in `logits.dtype`; `filter_rows` an
-    optional (batch, 1) bool tensor, False for rows to leave whole.
-    """
-    remove = _typical_filter_sorted(logits, _typicality_scores(logits), mass, min_tokens_to_keep)
-    if filter_rows is not None:
-        remove &= filter_rows
-    return remove
-
-
-def _typicality_scores(logits: torch.Tensor, with_probs: bool = False):
-    """|−log p − H| per token, with the ops of TypicalLogitsWarper (bit-identical scores);
-    with `with_probs`, also the probabilities p those ops compute on the way."""
-    # |a + H| is bitwise |(−a) − H| (IEEE negation is exact and rounding is symmetric).
-    normalized = torch.nn.functional.log_softmax(logits, dim=-1)
-    p = torch.exp(normalized)
-    ent = -(normalized * p).nansum(-1, keepdim=True)
-    scores = (normalized + ent).abs_()
-    return (scores, p) if with_probs else scores
-
-
-_SORTABLE_INT = {torch.float32: torch.int32, torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float64: torch.int64}
-
-
-def _sortable(scores: torch.Tensor) -> torch.Tensor:
-    """Scores are ≥ 0 or NaN (sign bit clear), so their bit patterns as integers sort in the
-    same order (NaN last, as torch.sort puts it); torch sorts and selects integers ~1.5×
-    faster than floats on CPU, with the same permutation (ties included)."""
-    int_dtype = _SORTABLE_INT.get(scores.dtype)
-    return scores if int_dtype is None else scores.view(int_dtype)
-
-
-def _typical_filter_sorted(
-    logits: torch.Tensor,
-    shifted_scores: torch.Tensor,
-    mass: float | torch.Tensor,
-    min_tokens_to_keep: int,
-    probs: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Transformers' cut-off by a full sort of the typicality scores (True = filter out).
-
-    The cumulative mass is transformers' (softmax of the sorted logits, summed in the
-    logits' dtype) or, given `probs`, their cumulative sum in float64 in sorted order.
-    """
-    vocab = logits.shape[-1]
-    sorted_keys, sorted_indices = torch.sort(_sortable(shifted_scores), descending=False)
-    sorted_scores = sorted_keys.view(shifted_scores.dtype)
-    if probs is None:
-        cumulative_probs = logits.gather(-1, sorted_indices).softmax(dim=-1).cumsum(dim=-1)
-    else:
-        cumulative_probs = probs.gather(-1, sorted_indices).to(torch.float64).cumsum(dim=-1)
-    last_ind = (cumulative_probs < mass).sum(dim=1)
-    last_ind.clamp_(max=vocab - 1)
-    cutoff = sorted_scores.gather(1, last_ind.view(-1, 1))
-    # Comparing unsorted scores with the cut-off replaces transformers' full scatter; NaN
-    # scores (all −inf / NaN rows) compare False with `>`, so such rows keep everything.
-    remove = shifted_scores > cutoff
-    remove.scatter_(1, sorted_indices[:, :min_tokens_to_keep], False)
-    return remove
-
-
-# Partial sorts tried, in turn, by `_typical_filter_fast` on CPU before the full sort.
-_TYPICAL_TOPK = (256, 2048)
-
-
-def _typical_filter_fast(logits: torch.Tensor, mass: torch.Tensor, min_tokens_to_keep: int = 1) -> torch.Tensor:
-    """The typical filter with the cumulative mass summed in float64 (True = filter out): the
-    hot path of the vLLM processor.
-
-    Scores and probabilities p are transformers' (`TypicalLogitsWarper`'s ops, in float32 for
-    half-precision logits); the cumulative mass of the sorted p is summed in float64 and
-    compared with τ in float64, where transformers re-normalises and sums in the logits'
-    dtype. The kept sets differ only when a cumulative mass lies within float32
-    rounding (~1e-5) of τ. Summing in float64 is what makes a partial sort exact: on CPU the
-    k most typical tokens (k = 256, then 2048) settle the cut-off of almost every row (see
-    `_typical_topk`) and only the others are fully sorted — 3–5× faster than the full sort at
-    a 49k vocabulary. On other devices the full sort runs, with no host sync.
-
-    `mass` is a (batch, 1) float64 tensor of τ.
-    """
-    if logits.dtype not in (torch.float32, torch.float64):
-        logits = logits.float()
-    shifted_scores, p = _typicality_scores(logits, with_probs=True)
-    batch, vocab = logits.shape
-    if logits.device.type != "cpu":
-        return _typical_filter_sorted(logits, shifted_scores, mass, min_tokens_to_keep, p)
-    remove = None
-    rows = torch.arange(batch, device=logits.device)
-    for k in _TYPICAL_TOPK:
-        if rows.numel() == 0 or 4 * k > vocab:
-            break
-        if remove is None:  # first pass: every row, no gathers
-            cut, settled = _typical_topk(shifted_scores, p, mass, min_tokens_to_keep, k)
-            remove = shifted_scores > cut
-        else:
-            cut, settled = _typical_topk(shifted_scores[rows], p[rows], mass[rows], min_tokens_to_keep, k)
-            done = rows[settled]
-            remove[done] = shifted_scores[done] > cut[settled]
-        rows = rows[~settled]
-    if remove is None:
-        remove = torch.empty(logits.shape, dtype=torch.bool, device=logits.device)
-    if rows.numel():
-        remove[rows] = _typical_filter_sorted(logits[rows], shifted_scores[rows], mass[rows], min_tokens_to_keep, p[rows])
-    return remove
-
-
-def _typical_topk(
-    shifted_scores: torch.Tensor,
-    probs: torch.Tensor,
-    mass: torch.Tensor,
-    min_tokens_to_keep: int,
-    k: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The full sort's cut-off score (float64 mass) from the k most typical tokens alone,
-    where provably equal.
-
-    The full sort's cut-off index is L = #{j : c_j < τ}, with c_j the float64 cumulative
-    sum of the j+1 most typical probabilities. For j < k the top k hold the same
-    values in the same order, except that tied scores may come in another order, which
-    changes c_j by at most δ·c_j with δ = (k + 4)·2⁻⁵³. A row is *settled* when no c_j
-    lies within δ of τ and the cut-off lies in the top k; its cut-off is then the L-th
-    smallest score (a value: independent of how ties are ordered). Not settled: the
-    cut-off lies beyond the top k, a c_j is that close to τ, the cut-off is below
-    `min_tokens_to_keep` (the sort's tie order picks those), NaN rows.
-
-    Returns:
-        `(cutoff, settled)` of shapes `(batch, 1)` (valid on settled rows) and `(batch,)`.
-    """
-    top_keys, top_idx = torch.topk(_sortable(shifted_scores), k, largest=False, sorted=True)
-    top_scores = top_keys.view(shifted_scores.dtype)
-    cum = probs.gather(-1, top_idx).to(torch.float64).cumsum(dim=-1)
-    delta = (k + 4) * 2.0**-53
-    below = (cum < mass * (1 - delta)).sum(dim=1)
-    at = below.clamp(max=k - 1).view(-1, 1)
-    reached = cum.gather(1, at) >= mass * (1 + delta)
-    settled = (below < k) & reached.squeeze(1) & (below >= min_tokens_to_keep - 1)
-    return top_scores.gather(1, at), settled
+    return ~typical_filter(logits, mass, min_tokens_to_keep, filter_rows)
 
 
 def seq_rep_n(tokens: Sequence, n: int = 4) -> float:
@@ -817,12 +692,16 @@ def jensen_gap(q: np.ndarray | Sequence[Sequence[float]], y: int) -> float:
 
 def optimal_cot_tokens(n: float, eps: float, c: float = 1.0) -> float:
     """Rule of thumb for chain-of-thought length: k* = c · √n · ln(1/ε)
-    ("LLMs are Bayesian, in Expectation, not in Realization", 2025).
+    ("LLMs are Bayesian, in Expectation, not in Realization", 2025, v1: k* = Θ(√n log(1/ε))).
+
+    The paper gives the rate; the constant c is task- and model-dependent: fit it with
+    `fit_cot_constant` (the dispersion report does, from its measurements) rather than
+    trusting the default.
 
     Args:
         n: number of in-context examples (> 0).
         eps: target error (0 < eps < 1).
-        c (`float`, defaults to 1.0): task-dependent constant (> 0).
+        c (`float`, defaults to 1.0): the constant (> 0).
 
     Example:
         >>> round(optimal_cot_tokens(16, 0.01), 3)
@@ -840,15 +719,21 @@ def optimal_cot_tokens(n: float, eps: float, c: float = 1.0) -> float:
     return float(c * math.sqrt(n) * math.log(1.0 / eps))
 
 
-def log_curve_fit(n: np.ndarray | Sequence[float], values: np.ndarray | Sequence[float]) -> tuple[float, float]:
-    """Least-squares fit values ≈ a + b · ln n (how dispersion scales with the number of
-    in-context examples; the paper predicts it shrinks as n grows).
+def log_curve_fit(n: np.ndarray | Sequence[float], values: np.ndarray | Sequence[float], level: float | None = None) -> tuple[float, float] | dict[str, float]:
+    """Least-squares fit values ≈ a + b · ln n: how dispersion varies with the number of
+    in-context examples. "LLMs are Bayesian, in Expectation, not in Realization" (2025) fits
+    mean |q_π − q̄| this way and reports the slope b; its sign is a measurement, not a
+    prediction (the paper's bound is on the martingale violation, Θ(log n / n), see
+    `martingale_violation_bound`; the fitted dispersion need not shrink).
 
     Args:
-        n: (K,) positive numbers of examples, at least two distinct.
+        n: (K,) positive numbers of examples, at least two distinct (repeats allowed: one point
+            per query gives the interval its error bars).
         values: (K,) measured values (finite).
+        level (`float`, *optional*): with a level in (0, 1), also the two-sided Student-t
+            confidence interval of b from the OLS standard error (needs K >= 3).
     Returns:
-        (a, b).
+        (a, b); with `level`, a dict with a, b, se_b, b_low, b_high, level.
 
     Example:
         >>> a, b = log_curve_fit([1, np.e], [2.0, 1.0]); round(a, 6), round(b, 6)
@@ -866,7 +751,68 @@ def log_curve_fit(n: np.ndarray | Sequence[float], values: np.ndarray | Sequence
         raise ValueError("`n` needs at least two distinct values to fit a + b·ln n")
     design = np.stack([np.ones_like(x), np.log(x)], axis=1)
     (a, b), *_ = np.linalg.lstsq(design, y, rcond=None)
-    return float(a), float(b)
+    if level is None:
+        return float(a), float(b)
+    if not (isinstance(level, float) and 0 < level < 1):
+        raise ValueError(f"`level` has to be a float in (0, 1), got {level!r}")
+    if x.size < 3:
+        raise ValueError("a confidence interval for b needs at least 3 points")
+    from scipy import stats
+
+    lx = np.log(x)
+    resid = y - (a + b * lx)
+    se_b = float(np.sqrt(resid @ resid / (x.size - 2) / np.sum((lx - lx.mean()) ** 2)))
+    t = float(stats.t.ppf(0.5 + level / 2, x.size - 2))
+    return {"a": float(a), "b": float(b), "se_b": se_b, "b_low": float(b) - t * se_b, "b_high": float(b) + t * se_b, "level": level}
+
+
+def martingale_violation_bound(n: float, c: float = 1.0) -> float:
+    """The martingale-violation rate c · ln n / n ("LLMs are Bayesian, in Expectation, not in
+    Realization", 2025: positional encodings induce violations of order Θ(log n / n)).
+
+    The paper states the rate, not a numeric constant: `c` (default 1) is a user choice. An
+    exchangeable (order-invariant) predictor has violation 0, within the bound for every n.
+
+    Args:
+        n: number of in-context examples (>= 1).
+        c (`float`, defaults to 1.0): the constant (> 0).
+
+    Example:
+        >>> round(martingale_violation_bound(10), 4)
+        0.2303
+    """
+    for name, v in (("n", n), ("c", c)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+            raise ValueError(f"`{name}` has to be a finite number, got {v!r}")
+    if n < 1:
+        raise ValueError(f"`n` has to be >= 1, got {n!r}")
+    if c <= 0:
+        raise ValueError(f"`c` has to be > 0, got {c!r}")
+    return float(c * math.log(n) / n)
+
+
+def fit_cot_constant(n: np.ndarray | Sequence[float], tokens: np.ndarray | Sequence[float], eps: float) -> float:
+    """Least-squares c (through the origin) of tokens ≈ c · √n · ln(1/ε), the constant of
+    `optimal_cot_tokens`: c = Σ k_i s_i / Σ s_i² with s_i = √n_i ln(1/ε).
+
+    Args:
+        n: (K,) numbers of examples (> 0). tokens: (K,) measured k (>= 0, finite).
+        eps: the target error (0 < eps < 1).
+
+    Example:
+        >>> round(fit_cot_constant([4, 16], [2 * np.log(10), 4 * np.log(10)], 0.1), 6)
+        1.0
+    """
+    x = np.asarray(n, dtype=np.float64).reshape(-1)
+    k = np.asarray(tokens, dtype=np.float64).reshape(-1)
+    if x.shape != k.shape or x.size == 0:
+        raise ValueError(f"`n` and `tokens` need the same non-zero length, got {x.size} and {k.size}")
+    if np.any(x <= 0) or not np.all(np.isfinite(x)) or np.any(k < 0) or not np.all(np.isfinite(k)):
+        raise ValueError("`n` has to hold finite numbers > 0 and `tokens` finite numbers >= 0")
+    if not (isinstance(eps, (int, float)) and 0 < eps < 1):
+        raise ValueError(f"`eps` has to be in (0, 1), got {eps!r}")
+    s = np.sqrt(x) * math.log(1.0 / eps)
+    return float(k @ s / (s @ s))
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START = "## CLI reference\n"
 END = "\n## Layout\n"
-INTRO = "All commands take `--help`. Errors a user can fix print one line and exit with code 2.\n"
+INTRO = ("All commands take `--help`, which ends with examples. Errors a user can fix print one line and exit\n"
+         "with code 2; any other error is a bug and keeps its traceback.\n")
 
 
 def reference() -> str:

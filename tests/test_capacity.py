@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from llminfo import measures
-from llminfo.analyzers.capacity import InformationCapacity, iter_documents
-from llminfo.analyzers.flops import flops_per_token
+from llminfo.analyzers.capacity import Document, InformationCapacity, iter_documents
+from llminfo.analyzers.flops import flops_per_token, paper_flops_per_token
 from llminfo.models.base import LanguageModel, ModelInfo, Scored
 
 TEXTS = [
@@ -112,12 +112,33 @@ def test_perfect_and_uniform_predictors():
     nbytes = sum(len(tok.decode(i[1:]).encode("utf-8")) for i in ids)
     ntok = sum(len(i) - 1 for i in ids)
     assert perfect.tokens == ntok and perfect.bytes == nbytes
-    assert perfect.text_bits_per_token == pytest.approx(8 * nbytes / ntok)
+    # the paper: TS averaged over samples, NLL over tokens; the pooled TS too
+    assert perfect.text_bits_per_token == pytest.approx(np.mean([8 * len(tok.decode(i[1:]).encode()) / (len(i) - 1) for i in ids]))
+    assert perfect.text_bits_per_token_pooled == pytest.approx(8 * nbytes / ntok)
     info = ScriptedScorer(0.0).describe()
     ctx = sum(sum(range(1, len(i))) for i in ids) / ntok  # scored token j sees 1 + j earlier tokens
     assert perfect.mean_context == pytest.approx(ctx)
-    assert perfect.flops_per_token == pytest.approx(flops_per_token(info, ctx))
+    shape = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "intermediate_size": 64, "vocab_size": 400}
+    assert perfect.flops_per_token == paper_flops_per_token(shape, 64) and perfect.flops_count == "paper"
+    assert perfect.bias == -27.0 and perfect.bias_source.startswith("paper") and perfect.exact_tokens is False
     assert perfect.information_capacity == pytest.approx((perfect.text_bits_per_token - 27.0) / math.log2(perfect.flops_per_token))
+    ours = InformationCapacity(ScriptedScorer(0.0), max_tokens=64, flops="llminfo").measure(TEXTS)
+    assert ours.flops_per_token == pytest.approx(flops_per_token(info, ctx)) and ours.flops_count == "llminfo"
+
+
+def test_bias_per_corpus_as_the_paper_sets_it(tmp_path):
+    from llminfo.analyzers.capacity import paper_bias
+
+    assert paper_bias("datasets/mixed_text.jsonl") == (-24.0, "paper (mixed_text)")
+    assert paper_bias("data/Ch-FineWeb-Edu.jsonl")[0] == -18.7
+    assert paper_bias("my_corpus.jsonl")[0] == -27.0
+    path = tmp_path / "mixed_text.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS), encoding="utf-8")
+    r = InformationCapacity(ScriptedScorer(-1.0), max_tokens=64).measure_source(path)
+    assert r.bias == -24.0 and r.information_capacity == pytest.approx(measures.information_capacity(r.text_bits_per_token, r.nll_bits_per_token, r.flops_per_token, -24.0))
+    r = InformationCapacity(ScriptedScorer(-1.0), max_tokens=64, bias=-5.5).measure_source(path)
+    assert (r.bias, r.bias_source) == (-5.5, "user")
 
 
 def test_streaming_stops_early_and_batches():
@@ -153,7 +174,34 @@ def test_nll_matches_direct_forward(tiny_model, tmp_path):
     assert r.tokens == n and r.bytes == nbytes
     assert r.nll_bits_per_token == pytest.approx(nll / n / math.log(2), abs=1e-5)
     assert r.bits_per_byte == pytest.approx(nll / math.log(2) / nbytes, abs=1e-5)
-    assert r.flops_per_token == flops_per_token(tiny_model.describe(), r.mean_context)
+    assert r.flops_per_token == paper_flops_per_token(tiny_model.model.config, L) and r.exact_tokens
+
+
+def _window_reference(model, text, L):
+    """Direct forward pass over each window of L of the text's own ids: (−Σ ln p, tokens)."""
+    ids = model.tokenizer(text)["input_ids"]
+    nll, n = 0.0, 0
+    for w in range(0, len(ids), L):
+        win = ids[w : w + L]
+        if len(win) < 2:
+            continue
+        with torch.no_grad():
+            logits = model.model(input_ids=torch.tensor([win])).logits[0].double()
+        nll -= float(torch.log_softmax(logits[:-1], -1).gather(1, torch.tensor(win[1:])[:, None]).sum())
+        n += len(win) - 1
+    return nll, n
+
+
+def test_nll_on_own_ids_matches_direct_forward_on_a_multi_window_text(tiny_model, tmp_path):
+    """A text whose pieces re-tokenize differently (spaces, digits, punctuation at window
+    edges): NLL on the sample's own ids equals a direct forward pass within 1e-3 bits/token."""
+    text = " ".join(f"{t} {i}, {i * 37}. Café 🙂 光合作用" for i, t in enumerate(TEXTS * 8))
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    L = 20
+    r = InformationCapacity(tiny_model, max_tokens=L, batch_size=3).measure_source(tmp_path / "a.txt")
+    nll, n = _window_reference(tiny_model, text, L)
+    assert r.samples > 3 and r.tokens == n
+    assert abs(r.nll_bits_per_token - nll / n / math.log(2)) < 1e-3
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -214,15 +262,21 @@ def test_cli_compares_models(tmp_path, monkeypatch, capsys):
     models = {"perfect": ScriptedScorer(0.0), "uniform": ScriptedScorer(-math.log(400))}
     monkeypatch.setattr(llminfo.models, "load_model", lambda name, **kw: models[name])
     rc = cli.main(["capacity", "--model", "perfect", "--model", "uniform", "--data", str(corpus),
-                   "--max-tokens", "16", "--json", "--plot", str(tmp_path / "ic.png")])
+                   "--max-tokens", "16", "--json", "--plot", str(tmp_path / "ic.png"), "--output", str(tmp_path / "runs"),
+                   "--no-progress"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert [r["model"] for r in out] == [models["perfect"].name, models["uniform"].name]
     assert out[0]["nll_bits_per_token"] == 0.0 and out[1]["nll_bits_per_token"] == pytest.approx(math.log2(400))
     assert (tmp_path / "ic.png").stat().st_size > 1000
-    rc = cli.main(["capacity", "--model", "perfect", "--data", str(corpus), "--max-tokens", "16"])
+    # Each model ran as the eval task `capacity`: its own resumable results and metrics.
+    metrics = json.loads((tmp_path / "runs" / "uniform" / "metrics.json").read_text())
+    assert metrics["nll_bits_per_token"] == pytest.approx(math.log2(400))
+    rc = cli.main(["capacity", "--model", "perfect", "--data", str(corpus), "--max-tokens", "16",
+                   "--output", str(tmp_path / "runs")])
     assert rc == 0 and "IC" in capsys.readouterr().out
-    assert cli.main(["capacity", "--model", "perfect", "--data", str(tmp_path / "missing.txt")]) == 2
+    assert cli.main(["capacity", "--model", "perfect", "--data", str(tmp_path / "missing.txt"),
+                     "--output", str(tmp_path / "runs2")]) == 2
 
 
 def test_uses_logprob_only_scoring_when_backend_offers_it():
@@ -251,6 +305,14 @@ def test_default_model_nll_matches_direct_forward(default_model):
     assert r.tokens == n and r.bytes == nbytes
     assert r.nll_bits_per_token == pytest.approx(nll / n / math.log(2), abs=1e-4)
     assert 0 < r.nll_bits_per_token < math.log2(default_model.describe().vocab_size)
+    # a multi-window text (the case that re-tokenizing got wrong by 0.026 bits/token): 1e-3
+    # characters split across byte-level tokens: re-tokenizing text pieces (the old route)
+    # was 0.0625 bits/token off on this text
+    text = ("Café naïve 🙂 光合作用 — " + docs[0][:300] + "  price: $1,234.56 😀😀 ") * 3
+    ic = InformationCapacity(default_model, max_tokens=64, batch_size=2)
+    w = ic.measure([Document("t", text, stream=True)])
+    nll, n = _window_reference(default_model, text, 64)
+    assert w.samples >= 3 and w.tokens == n and abs(w.nll_bits_per_token - nll / n / math.log(2)) < 1e-3
 
 
 def test_unknown_dataset_is_a_clear_error():
@@ -273,3 +335,15 @@ def test_large_text_files_are_read_in_pieces(tmp_path, monkeypatch):
     one.write_text("a", encoding="utf-8")
     with pytest.raises(ValueError, match="one.txt.*at least 2"):
         InformationCapacity(ScriptedScorer(0.0), max_tokens=16).measure_source(one)
+
+
+def test_ranked_table_and_plot_of_several_models(tmp_path):
+    from llminfo.eval.task_capacity import capacity_table, plot_capacity
+
+    res = [InformationCapacity(ScriptedScorer(lp), max_tokens=64).measure(TEXTS) for lp in (-3.0, 0.0, -1.0)]
+    table = capacity_table(res, "texts").splitlines()
+    ranked = sorted(res, key=lambda r: r.information_capacity, reverse=True)
+    assert [line.split()[1] for line in table[2:]] == [r.model for r in ranked]  # highest IC first
+    assert ranked[0].nll_bits_per_token == 0.0 and table[2].split()[0] == "1"
+    plot_capacity(res, str(tmp_path / "ic.png"), "IC vs log2 F")
+    assert (tmp_path / "ic.png").stat().st_size > 1000

@@ -38,9 +38,13 @@ def test_generate_table(tiny_dir, capsys):
 @pytest.mark.parametrize(
     "argv, needle",
     [
-        (["generate", "x", "-n", "0"], "`n`"),
-        (["generate", "x", "--max-new-tokens", "-3"], "max_new_tokens"),
-        (["generate", "x", "--top-p", "2"], "top_p"),
+        (["generate", "x", "-n", "0"], "-n has to be an integer >= 1, got 0"),
+        (["generate", "x", "--max-new-tokens", "-3"], "--max-new-tokens has to be"),
+        (["generate", "x", "--top-p", "2"], "--top-p has to be in (0, 1]"),
+        (["generate", "x", "--typical-p", "0"], "--typical-p has to be"),
+        (["generate", "x", "--temperature", "-1"], "--temperature has to be"),
+        # sampling flags are checked before the model loads: the bad flag is named, not the model
+        (["generate", "x", "--top-k", "-1", "--model", "/no/such/model"], "--top-k has to be"),
         (["generate", "x", "--model", "/no/such/model"], "does not exist"),
     ],
 )

@@ -49,7 +49,11 @@ def test_score_contract(tmp_path, model_dir):
     out = tmp_path / "out.jsonl"
     assert _score(tmp_path, model_dir, inp, out, "--batch-size", "3") == 0
     got = _read(out)
-    assert [r["id"] for r in got] == ["a", 2, 7, "d"]  # a row without id gets its line number
+    from llminfo.analyzers.score_file import content_id
+
+    # a row without id gets a hash of its content
+    assert [r["id"] for r in got] == ["a", content_id(ROWS[1]["question"], None, ROWS[1]["context"]), 7, "d"]
+    assert got[1]["id"].startswith("sha256:") and len(got[1]["id"]) == 7 + 16
     assert got[0]["topic"] == "geo" and got[0]["answer"] == "Paris" and got[3]["answer"] == "yes no"
     assert got[1]["context"] == ROWS[1]["context"]
     for r in got:
@@ -88,7 +92,7 @@ def test_crash_midway_loses_no_finished_row_and_resume_completes(tmp_path, model
     monkeypatch.setattr(HallucinationScorer, "score", crashing)
     with pytest.raises(RuntimeError, match="simulated crash"):
         _score(tmp_path, model_dir, inp, out, "--batch-size", "1")
-    assert [r["id"] for r in _read(out)] == ["a", 2]  # both finished batches are on disk
+    assert [r["id"] for r in _read(out)][:1] == ["a"] and len(_read(out)) == 2  # both finished batches are on disk
     monkeypatch.setattr(HallucinationScorer, "score", real)
 
     # A torn last line (killed mid-write) is dropped and that row redone.
@@ -219,3 +223,16 @@ def test_method_arg_reaches_the_method_and_the_saved_scorer(tmp_path, model_dir,
         scores.setdefault(temp, []).append([r["scores"]["semantic_entropy"] for r in _read(out)])
     assert scores["1.5"][0] == scores["1.5"][1]  # same seed, same parameter: same scores
     assert scores["0.5"][0] != scores["1.5"][0]  # the parameter reached the sampler
+
+
+def test_calibrate_shows_progress(tmp_path, model_dir, capsys):
+    """`calibrate` is a long command: a progress bar counts the rows it has scored."""
+    labelled = [{"question": f"Q{i}?", "answer": "a", "correct": i % 2 == 0} for i in range(5)]
+    inp = _write(tmp_path / "lab.jsonl", labelled)
+    assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", model_dir, "--methods", "msp",
+                 "--batch-size", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "calibrating" in err and "5/5" in err
+    assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", model_dir, "--methods", "msp",
+                 "--no-progress"]) == 0
+    assert "calibrating" not in capsys.readouterr().err

@@ -16,6 +16,7 @@ from llminfo.analyzers.dispersion import (
     DispersionItem,
     ICLTask,
     PermutationDispersion,
+    bands_of,
     make_orderings,
     summarize,
 )
@@ -153,8 +154,22 @@ def test_orderings_identity_first_distinct_and_seeded():
     assert sorted(make_orderings(3, 8)) == sorted(__import__("itertools").permutations(range(3)))
 
 
-def test_banded_orderings_keep_a_shared_prefix():
-    orders = make_orderings(8, 6, shuffle="banded", band=3, rng=np.random.default_rng(0))
+def test_banded_orderings_keep_band_membership():
+    """The paper's scheme: every example stays in its band; within a band, any order."""
+    orders = make_orderings(10, 12, shuffle="banded", band=3, rng=np.random.default_rng(0))
+    assert len(set(orders)) == 12 and orders[0] == tuple(range(10))
+    for o in orders:
+        assert [k // 3 for k in o] == [p // 3 for p in range(10)]  # same band at every position
+    assert any(o[9] != 9 for o in orders) is False  # the last band has one example: it never moves
+    assert len({o[:3] for o in orders}) > 1  # the first band does get shuffled
+    # few enough orderings: all of them (2! · 2! = 4), exactly
+    assert sorted(make_orderings(4, 10, shuffle="banded", band=2)) == [(0, 1, 2, 3), (0, 1, 3, 2), (1, 0, 2, 3), (1, 0, 3, 2)]
+    assert bands_of(7, 3) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert make_orderings(4, 3, shuffle="banded", band=1) == [(0, 1, 2, 3)]  # bands of one: identity only
+
+
+def test_tail_orderings_keep_a_shared_prefix():
+    orders = make_orderings(8, 6, shuffle="tail", band=3, rng=np.random.default_rng(0))
     assert len(set(orders)) == 6 and orders[0] == tuple(range(8))
     assert all(o[:5] == (0, 1, 2, 3, 4) for o in orders)
     with pytest.raises(ValueError, match="shuffle"):
@@ -207,7 +222,10 @@ def test_order_sensitive_model_values_and_one_call():
         q = np.array(q)
         np.testing.assert_allclose(r.q, q, rtol=1e-9)
         y = TASK.labels.index(it.label)
-        assert r.jensen_gap == pytest.approx(np.mean(-np.log(q[:, y])) + np.log(q[:, y].mean()), rel=1e-9)
+        assert r.jensen_gap_label == pytest.approx(np.mean(-np.log(q[:, y])) + np.log(q[:, y].mean()), rel=1e-9)
+        yhat = int(np.argmax(q[0]))  # self-consistency: the identity order's argmax, no label
+        assert r.jensen_gap == pytest.approx(np.mean(-np.log(q[:, yhat])) + np.log(q[:, yhat].mean()), rel=1e-9)
+        assert r.mad_pred == pytest.approx(np.mean(np.abs(q[:, yhat] - q[:, yhat].mean())), rel=1e-9)
         assert r.jensen_gap > 0 and r.kl_dispersion > 0
         assert r.logloss_identity == pytest.approx(-math.log(q[0, y]))
         assert r.logloss_average == pytest.approx(-math.log(q[:, y].mean()))
@@ -249,7 +267,7 @@ def test_evaluate_curve_is_reproducible_and_fits():
         single = np.mean([np.mean(-np.log(np.array(r.q)[:, r.labels.index(r.label)])) for r in rs])
         assert row["logloss_orderings"] == pytest.approx(single)
         assert row["logloss_average"] <= single + 1e-12
-        assert single - row["logloss_average"] == pytest.approx(row["jensen_gap"])
+        assert single - row["logloss_average"] == pytest.approx(row["jensen_gap_label"])
     with pytest.raises(ValueError, match="too few"):
         pd.evaluate(TASK, ROWS[:5], n_examples=(8,))
     with pytest.raises(ValueError, match="row 1"):
@@ -259,9 +277,65 @@ def test_evaluate_curve_is_reproducible_and_fits():
 def test_summarize_without_labels():
     items = [DispersionItem(ROWS[1:4], "q", None, id=0), DispersionItem(ROWS[1:7], "q", None, id=1)]
     res = PermutationDispersion(ScriptedICLModel(0.5), orderings=3).analyze(TASK, items)
-    assert res[0].jensen_gap is None and res[0].logloss_identity is None
+    assert res[0].jensen_gap_label is None and res[0].logloss_identity is None and res[0].jensen_gap >= 0
     s = summarize(res)
     assert "accuracy_identity" not in s["per_n"][0] and "fit_kl_dispersion" in s
+    assert "jensen_gap" in s["per_n"][0] and "martingale_bound" in s["per_n"][0]
+
+
+def test_martingale_statistic_of_an_exchangeable_predictor_is_within_its_bound():
+    """An order-invariant (exchangeable) predictor: violation exactly 0 <= c·ln n / n."""
+    res, s = PermutationDispersion(ScriptedICLModel(recency=0.0), orderings=6, seed=0).evaluate(TASK, ROWS, n_examples=(2, 4, 8), num_queries=4)
+    for row in s["per_n"]:
+        assert row["martingale_violation"] == 0.0 and row["mad_ci"] == [0.0, 0.0]
+        assert row["martingale_bound"] == pytest.approx(math.log(row["n"]) / row["n"])
+        assert row["exceeds_bound"] is False
+    assert s["martingale"]["all_within"] is True
+
+
+class _R:  # the fields `summarize` reads, for hand-made cases
+    def __init__(self, n, mad, std=0.0):
+        self.n_examples, self.mad_pred, self.jensen_gap, self.kl_dispersion = n, mad, 0.0, 0.0
+        self.orderings, self.labels, self.pred_identity, self.std, self.label = [[0]], ["a", "b"], "a", [std, std], None
+
+
+def test_summary_fit_ci_martingale_test_and_cot_constant_by_hand():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    ns = [2] * 5 + [8] * 5 + [32] * 5
+    mads = [0.3 + 0.05 * math.log(n) + 0.01 * rng.standard_normal() for n in ns]
+    stds = {2: 0.1, 8: 0.2, 32: 0.4}
+    s = summarize([_R(n, m, stds[n]) for n, m in zip(ns, mads)], level=0.9, martingale_c=0.5, cot_eps=0.1)
+    ref = stats.linregress(np.log(ns), mads)  # independent OLS: slope and its standard error
+    t = stats.t.ppf(0.95, len(ns) - 2)
+    f = s["fit_mad"]
+    assert f["b"] == pytest.approx(ref.slope) and f["a"] == pytest.approx(ref.intercept)
+    assert (f["b_low"], f["b_high"]) == (pytest.approx(ref.slope - t * ref.stderr), pytest.approx(ref.slope + t * ref.stderr))
+    # violations ~0.33..0.47 vs 0.5·ln n / n = 0.173, 0.130, 0.054: all exceed
+    for row in s["per_n"]:
+        assert row["martingale_bound"] == pytest.approx(0.5 * math.log(row["n"]) / row["n"])
+        assert row["exceeds_bound"] is True
+    assert s["martingale"]["all_within"] is False
+    # CoT constant: k_n = (σ_n/ε)² fitted by least squares on √n·ln(1/ε), used for k* per n
+    k = np.array([(stds[n] / 0.1) ** 2 for n in (2, 8, 32)])
+    x = np.sqrt([2, 8, 32]) * math.log(10)
+    c = float(k @ x / (x @ x))
+    assert s["cot"]["constant"] == pytest.approx(c)
+    assert [row["optimal_cot_tokens"] for row in s["per_n"]] == pytest.approx([c * math.sqrt(n) * math.log(10) for n in (2, 8, 32)])
+
+
+def test_dispersion_measures_closed_forms():
+    assert measures.martingale_violation_bound(1) == 0.0
+    assert measures.martingale_violation_bound(10, c=2.0) == pytest.approx(2 * math.log(10) / 10)
+    assert measures.fit_cot_constant([1, 4], [3.0, 6.0], 1 / math.e) == pytest.approx(3.0)
+    for bad in ({"n": 0}, {"c": 0.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            measures.martingale_violation_bound(**{"n": 4, "c": 1.0, **bad})
+    with pytest.raises(ValueError, match="eps"):
+        measures.fit_cot_constant([1], [1.0], 1.5)
+    with pytest.raises(ValueError, match="3 points"):
+        measures.log_curve_fit([1, 2], [0.0, 1.0], level=0.95)
 
 
 # -- tiny real model -------------------------------------------------------------------------
@@ -307,12 +381,12 @@ def test_cli_writes_jsonl_summary_and_plot(tmp_path, monkeypatch):
     out = tmp_path / "out"
     rc = cli.main(["dispersion", "--data", str(data), "--task", "sentiment", "--orderings", "3",
                    "--n-examples", "2,4", "--queries", "4", "--output", str(out)])
-    assert rc == 0
-    rows = [json.loads(line) for line in (out / "dispersion.jsonl").read_text().splitlines()]
-    assert len(rows) == 8 and {r["n_examples"] for r in rows} == {2, 4}
-    summary = json.loads((out / "summary.json").read_text())
-    assert [row["n"] for row in summary["sentiment"]["per_n"]] == [2, 4]
-    assert (out / "dispersion.png").stat().st_size > 1000
+    assert rc == 0  # the eval task `dispersion` ran: results.jsonl, metrics.json, report + plots
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and all({r["n_examples"] for r in row["results"]} == {2, 4} for row in rows)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert sorted(metrics["per_n"], key=int) == ["2", "4"]
+    assert (out / "report.html").is_file() and max(p.stat().st_size for p in out.glob("*.png")) > 1000
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"task": "sentiment", "text": "x"}\n')
     assert cli.main(["dispersion", "--data", str(bad), "--output", str(out)]) == 2
@@ -384,9 +458,10 @@ def test_cli_reads_an_eval_config(tmp_path, monkeypatch):
     model = ScriptedICLModel(recency=0.5)
     monkeypatch.setattr(cli, "load_model_from_args", lambda args: model)
     assert cli.main(["dispersion", "--config", str(cfg), "--queries", "2"]) == 0  # flags override the config
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert [row["n"] for row in summary["sentiment"]["per_n"]] == [2, 3]
-    assert all(row["queries"] == 2 for row in summary["sentiment"]["per_n"])
-    assert summary["meta"]["shuffle"] == "banded" and len(model.calls) == 1
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert sorted(metrics["per_n"], key=int) == ["2", "3"]
+    assert metrics["n_items"] == 2 and all(row["queries"] == 2 for row in metrics["per_n"].values())
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["params"]["shuffle"] == "banded" and saved["params"]["orderings"] == 2
     cfg.write_text("task: capacity\ndataset: {path: x}\n")
     assert cli.main(["dispersion", "--config", str(cfg), "--output", str(tmp_path)]) == 2

@@ -67,6 +67,12 @@ def test_halting_matches_run_halting(tmp_path, tiny_model):
         assert got["mean_tokens"] == pytest.approx(np.mean([d.tokens_used for d in direct]))
         assert got["accuracy"] == pytest.approx(np.mean([d.correct for d in direct]))
         assert [r["modes"][label]["answer_text"] for r in res.rows] == [d.answer_text for d in direct]
+        if mode == "adaptive":  # InfoBias at the last probe, InfoGain per probe step
+            assert got["info_bias"] == pytest.approx(np.mean([d.info_bias[-1] for d in direct]))
+            gains = [g for d in direct for g in d.info_gain]
+            assert got["info_gain"] == (pytest.approx(np.mean(gains)) if gains else None)
+        else:
+            assert got["info_bias"] is None
     assert "token_change_pct" in res.metrics["modes"]["adaptive_low"]
     with pytest.raises(ConfigError, match=r"methods\[0\].*unknown halting mode 'sleepy'"):
         config_from_dict({"task": "halting", "dataset": {"path": data}, "methods": ["sleepy"]})
@@ -97,6 +103,10 @@ def test_dispersion_batching_invariant_and_consistent(tmp_path, tiny_model):
         res = [r for row in four.rows for r in row["results"] if r["n_examples"] == int(n)]
         assert m["accuracy_identity"] == pytest.approx(np.mean([r["correct_identity"] for r in res]))
         assert m["kl_dispersion"] >= 0 and m["jensen_gap"] >= -1e-12
+        assert m["mad"] == pytest.approx(np.mean([r["mad_pred"] for r in res]))
+        assert m["martingale_bound"] == pytest.approx(np.log(int(n)) / int(n))
+    assert four.metrics["fit_mad"]["b_low"] <= four.metrics["fit_mad"]["b"] <= four.metrics["fit_mad"]["b_high"]
+    assert four.metrics["cot"]["eps"] == 0.05 and "optimal_cot_tokens" in per_n["3"]
     # Examples never include the query itself.
     for row in four.rows:
         for r in row["results"]:
@@ -122,6 +132,12 @@ def test_capacity_equals_analyzer_on_whole_corpus(tmp_path, tiny_model):
         assert m[key] == pytest.approx(getattr(ref, key), rel=1e-5), key
     with pytest.raises(ConfigError, match="task capacity has no methods"):
         config_from_dict({"task": "capacity", "dataset": {"path": data}, "methods": ["msp"]})
+    # no `bias`: the paper's constant for the corpus, by its file name (mixed_text: -24)
+    mixed = _jsonl(tmp_path / "mixed_text.jsonl", [{"text": t} for t in texts])
+    _, res = _run(tmp_path, tiny_model, out="mixed", task="capacity", dataset={"path": mixed}, params={"max_tokens": 24})
+    ref = InformationCapacity(tiny_model, max_tokens=24).measure_source(mixed)
+    assert res.metrics["bias"] == ref.bias == -24.0 and res.metrics["bias_source"] == "paper (mixed_text)"
+    assert res.metrics["information_capacity"] == pytest.approx(ref.information_capacity, rel=1e-5)
 
 
 def test_capacity_text_folder_streams_windows(tmp_path, tiny_model):

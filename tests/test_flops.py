@@ -81,3 +81,59 @@ def test_bad_inputs_name_the_problem():
         flops_per_token({"vocab_size": 10, "num_layers": "3", "hidden_size": 4, "num_heads": 1, "intermediate_size": 8}, 1)
     with pytest.raises(TypeError, match="info"):
         flops_per_token(42, 1)
+
+
+# -- the paper's own count (Yuan et al., 2025) ------------------------------------------------
+# Reference values: the authors' flops.py (github.com/TeleAI-AI-Flow/InformationCapacity,
+# gqa_/mla_model_theoretical_flops, decode_total / gen_len) run on these configs; one per
+# architecture family the paper counts differently. The paper's PDF tables were not reachable
+# offline, so its code is the reference here.
+PAPER_CONFIGS = {
+    "llama3-8b (dense GQA)": ({"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32,
+                               "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 128256},
+                              {1024: 15277490176.0, 512: 15143272448.0}),
+    "qwen1.5-moe-a2.7b (Qwen MoE)": ({"model_type": "qwen2_moe", "hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 16,
+                                      "num_key_value_heads": 16, "intermediate_size": 5632, "moe_intermediate_size": 1408,
+                                      "shared_expert_intermediate_size": 5632, "num_experts": 60, "num_experts_per_tok": 4, "vocab_size": 151936},
+                                     {1024: 3189145600.0, 512: 3138813952.0}),
+    "Qwen2-57B-A14B (Qwen MoE + shared expert)": ({"model_type": "qwen2_moe", "hidden_size": 3584, "num_hidden_layers": 28,
+                                                   "num_attention_heads": 28, "num_key_value_heads": 4, "intermediate_size": 18944,
+                                                   "moe_intermediate_size": 2560, "shared_expert_intermediate_size": 20480,
+                                                   "num_experts": 64, "num_experts_per_tok": 8, "vocab_size": 151936},
+                                                  {1024: 26676228096.0, 512: 26573467648.0}),
+    "deepseek-v3 (MLA + MoE)": ({"model_type": "deepseek_v3", "hidden_size": 7168, "num_hidden_layers": 61, "num_attention_heads": 128,
+                                 "num_key_value_heads": 128, "intermediate_size": 18432, "moe_intermediate_size": 2048, "n_routed_experts": 256,
+                                 "n_shared_experts": 1, "num_experts_per_tok": 8, "kv_lora_rank": 512, "n_group": 8, "vocab_size": 129280},
+                                {1024: 76178522112.0, 512: 76178522112.0}),
+    "gpt-oss-20b (ungated MoE)": ({"model_type": "gpt_oss", "hidden_size": 2880, "num_hidden_layers": 24, "num_attention_heads": 64,
+                                   "num_key_value_heads": 8, "intermediate_size": 2880, "num_local_experts": 32, "num_experts_per_tok": 4,
+                                   "vocab_size": 201088},
+                                  {1024: 5380531200.0, 512: 5309752320.0}),
+    "llama-4-scout (text_config)": ({"model_type": "llama4", "text_config": {"model_type": "llama4_text", "hidden_size": 5120, "num_hidden_layers": 48,
+                                     "num_attention_heads": 40, "num_key_value_heads": 8, "intermediate_size": 8192, "intermediate_size_mlp": 16384,
+                                     "num_local_experts": 16, "num_experts_per_tok": 1, "vocab_size": 202048}},
+                                    {1024: 40823848960.0, 512: 40572190720.0}),
+    "smollm2-135m (embedded)": ({"model_type": "llama", "hidden_size": 576, "num_hidden_layers": 30, "num_attention_heads": 9,
+                                 "num_key_value_heads": 3, "intermediate_size": 1536, "vocab_size": 49152},
+                                {1024: 304314624.0, 512: 286619904.0}),
+}
+
+
+@pytest.mark.parametrize("name", list(PAPER_CONFIGS))
+def test_paper_flops_match_the_authors_code(name):
+    from llminfo.analyzers.flops import paper_flops_per_token
+
+    cfg, ref = PAPER_CONFIGS[name]
+    for L, want in ref.items():  # the authors' code keys the Qwen-MoE shared expert on the checkpoint name
+        assert paper_flops_per_token(cfg, L, name=name.split(" ")[0]) == pytest.approx(want, rel=1e-12), (name, L)
+
+
+def test_paper_flops_errors():
+    from llminfo.analyzers.flops import paper_flops_per_token
+
+    with pytest.raises(ValueError, match="max_tokens"):
+        paper_flops_per_token(PAPER_CONFIGS["llama3-8b (dense GQA)"][0], 0)
+    with pytest.raises(ValueError, match="hidden_size"):
+        paper_flops_per_token({"model_type": "llama"})
+    with pytest.raises(TypeError, match="config"):
+        paper_flops_per_token(3)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from transformers import LogitsProcessorList
 from transformers.generation.logits_process import TypicalLogitsWarper
 
-from llminfo import measures
+from llminfo.processors import typical_core
 from llminfo.measures import typical_mask
 from llminfo.processors import LocallyTypicalLogitsProcessor
 from typical_ref import f64_mass_keep
@@ -94,13 +94,13 @@ def test_fast_filter_is_the_float64_mass_reference(monkeypatch, seed, batch, voc
     x = _zipf_logits(seed, batch, vocab, dtype) if kind == "zipf" else make_logits(seed, batch, vocab, kind, dtype)
     taus_t = torch.rand(batch, 1, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).clamp(1e-3, 0.999)
     taus_t[0] = tau
-    monkeypatch.setattr(measures, "_TYPICAL_TOPK", ())
-    full_sort = measures._typical_filter_fast(x, taus_t, k)
-    monkeypatch.setattr(measures, "_TYPICAL_TOPK", topk)
-    got = ~measures._typical_filter_fast(x, taus_t)
+    monkeypatch.setattr(typical_core, "TYPICAL_TOPK", ())
+    full_sort = typical_core.typical_filter_fast(x, taus_t, k)
+    monkeypatch.setattr(typical_core, "TYPICAL_TOPK", topk)
+    got = ~typical_core.typical_filter_fast(x, taus_t)
     for row in range(batch):
         assert torch.equal(got[row], f64_mass_keep(x[row : row + 1], float(taus_t[row]))[0]), row
-    assert torch.equal(measures._typical_filter_fast(x, taus_t, k), full_sort)
+    assert torch.equal(typical_core.typical_filter_fast(x, taus_t, k), full_sort)
 
 
 def _zipf_logits(seed: int, batch: int, vocab: int, dtype: torch.dtype) -> torch.Tensor:
@@ -117,12 +117,12 @@ def test_fast_filter_settles_most_rows_by_partial_sort_and_agrees_with_transform
     the exception); the result is the reference's, and transformers' float32 warper keeps
     the same set on all but rows whose cumulative mass sits at τ within float32 rounding."""
     x = _zipf_logits(0, 32, 49152, torch.float32)
-    scores, p = measures._typicality_scores(x, with_probs=True)
+    scores, p = typical_core.typicality_scores(x, with_probs=True)
     for tau in (0.2, 0.9, 0.95):
         mass = torch.full((32, 1), tau, dtype=torch.float64)
-        _, settled = measures._typical_topk(scores, p, mass, 1, measures._TYPICAL_TOPK[-1])
+        _, settled = typical_core.typical_topk(scores, p, mass, 1, typical_core.TYPICAL_TOPK[-1])
         assert int(settled.sum()) >= 28, (tau, int(settled.sum()))
-        got = ~measures._typical_filter_fast(x, mass)
+        got = ~typical_core.typical_filter_fast(x, mass)
         assert torch.equal(got, f64_mass_keep(x, tau)), tau
         assert int((got == hf_keep(x, tau)).all(dim=1).sum()) >= 30, tau
 
@@ -133,14 +133,14 @@ def test_partial_sort_leaves_a_row_at_the_boundary_to_the_full_sort(monkeypatch)
     p = torch.full((1, 4096), 1e-9, dtype=torch.float64)
     p[0, :4] = torch.tensor([0.5, 0.25, 0.15, 0.1 - 4092e-9], dtype=torch.float64)
     x = p.log()  # typicality order: 0.25, 0.5, 0.15, 0.1 → cumulative 0.25, 0.75, 0.9, 1
-    scores, probs = measures._typicality_scores(x, with_probs=True)
+    scores, probs = typical_core.typicality_scores(x, with_probs=True)
     for tau, settles in [(0.75, False), (0.9, False), (0.8, True), (0.5, True)]:
         mass = torch.tensor([[tau]], dtype=torch.float64)
-        _, settled = measures._typical_topk(scores, probs, mass, 1, 64)
+        _, settled = typical_core.typical_topk(scores, probs, mass, 1, 64)
         assert bool(settled[0]) == settles, tau
-        got = measures._typical_filter_fast(x, mass)
-        monkeypatch.setattr(measures, "_TYPICAL_TOPK", ())
-        assert torch.equal(got, measures._typical_filter_fast(x, mass)), tau
+        got = typical_core.typical_filter_fast(x, mass)
+        monkeypatch.setattr(typical_core, "TYPICAL_TOPK", ())
+        assert torch.equal(got, typical_core.typical_filter_fast(x, mass)), tau
         monkeypatch.undo()
 
 

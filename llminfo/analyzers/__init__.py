@@ -1,12 +1,15 @@
 """Analyzers: one module per method; each takes a `LanguageModel` and returns dataclasses.
 
 Names are re-exported lazily (importing `llminfo.analyzers` stays cheap). To add one,
-add a line `"ClassName": "module",` to `_EXPORTS`.
+add a line `"ClassName": "module",` to `_EXPORTS`; hallucination methods are exported from
+their line in `llminfo.analyzers.registry`.
 """
 
 from __future__ import annotations
 
 import importlib
+
+from llminfo.analyzers.registry import _BUILTIN
 
 _EXPORTS = {
     # hallucination: contract and shared pieces
@@ -15,20 +18,13 @@ _EXPORTS = {
     "HallucinationMethod": "base",
     "SampleCache": "base",
     "builtin_methods": "base",
-    # hallucination: methods
-    "MaxSequenceProbability": "baselines",
-    "Perplexity": "baselines",
-    "MeanTokenEntropy": "baselines",
-    "SemanticEntropy": "semantic_entropy",
-    "DiscreteSemanticEntropy": "semantic_entropy",
-    "IterativePromptingMI": "iterative_mi",
+    # hallucination: the method registry (the methods themselves: below, from the registry)
+    "available_methods": "registry",
+    "register_method": "registry",
     "cluster_answers": "clustering",
-    "EDFLRiskAnalyzer": "edfl",
-    "EDFLAnswerRiskAnalyzer": "edfl",
     # hallucination: combined scorer and calibration
     "HallucinationScorer": "scorer",
     "ScoredItem": "scorer",
-    "available_methods": "scorer",
     "Calibrator": "calibration",
     # other analyzers
     "PermutationDispersion": "dispersion",
@@ -41,6 +37,7 @@ _EXPORTS = {
     "HaltingItemResult": "adaptive_think",
     "compare_decoding": "decoding",
 }
+_EXPORTS.update({target.split(":")[1]: target.split(":")[0].rsplit(".", 1)[1] for target in _BUILTIN.values()})
 
 __all__ = sorted(_EXPORTS)
 

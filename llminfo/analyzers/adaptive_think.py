@@ -1,14 +1,43 @@
-"""Early halting of reasoning, evaluated per item: no halting, entropy halting, Adaptive Think.
+"""Early halting of reasoning, evaluated per item: the "Think or Not?" protocol and baselines.
 
-Adaptive Think ("Think or Not? Exploring Thinking Efficiency in Large Reasoning Models via an
-Information-Theoretic Lens", 2025) probes the answer distribution while the model reasons:
-every `probe_every` tokens or at a paragraph break it appends the closing string and an
-answer cue, reads the log-probabilities of the C answer candidates, renormalises them and
-stops reasoning at the first probe where H/C < ratio · 1/(e·ln 2) (H in bits). It is built on
-the `LanguageModel` interface alone (chunked `generate` + `next_token_logprobs`), so it runs
-on every backend. Mode "entropy" uses `EntropyHaltingProcessor` instead (no probes: the
-running mean of the next-token entropy), and "none" reasons until the model stops or the
-budget runs out. In every mode the answer is then generated after closing string + cue.
+"Think or Not? Exploring Thinking Efficiency in Large Reasoning Models via an
+Information-Theoretic Lens" (Yong et al., 2025, arXiv:2505.18237). Its Adaptive Think probes
+the *answer distribution* while the model reasons: at a probe it appends the closing string
+and an answer cue, reads p(candidate) for the task's answer candidates, renormalises them and
+stops reasoning at the first probe where H/C < ratio · 1/(e·ln 2) (H in bits, C candidates);
+the answer is then the probe's argmax. Following the paper, mode "adaptive":
+
+- probes once *before any reasoning* (an item whose answer is already certain halts with zero
+  thinking tokens), then at paragraph boundaries ("\\n\\n"), paragraphs shorter than
+  `min_paragraph_tokens` merged with the next;
+- uses the task's full answer candidates: the option letters of a multiple-choice item; for a
+  free-form numeric item the full numbers the probes themselves answer (one greedy and
+  `probe_samples` sampled answers after the cue at each probe, pooled over the item's probes,
+  at most `max_candidates`), each scored in full;
+- answers with the argmax candidate of its last probe (the halting probe, or a closing probe
+  where reasoning ended by itself or at the budget).
+
+Baselines the paper reports: "none" (Vanilla Think: reason until the model stops or the budget
+runs out, then generate the answer), "no_think" (no reasoning: the closing string and cue
+straight after the prompt) and "gated" (Gated Think: the probe before reasoning decides
+once — confident: answer with its argmax and no thinking; else reason as Vanilla Think).
+Per probe it records the entropy H_k, InfoGain_k = H_{k−1} − H_k and, with a gold answer,
+InfoBias_k = −log₂ p̂(gold) over the candidates plus the gold (measured only, never used to
+decide): the paper's "divergence from the ideal reasoning path", read in the answer space.
+
+llminfo's own additions, named as such: `probe_every` caps the tokens between probes (a model
+that never writes a blank line is still probed; the paper has no cap), and mode "entropy" —
+a streaming rule on the *next-token* entropy (`EntropyHaltingProcessor`, no probes, window
+mean below a threshold; `llminfo.analyzers.halting_entropy`), which is not the paper's rule.
+Everything is built on the `LanguageModel` interface (batched `generate` +
+`next_token_logprobs`), so it runs on every backend.
+
+Example:
+    >>> from llminfo import load_model
+    >>> from llminfo.analyzers.adaptive_think import run_halting
+    >>> m = load_model("default")
+    >>> [r] = run_halting(m, [{"question": "What is 2 + 3?", "answer": "5"}], "adaptive")
+    >>> r.probes, r.entropies, r.prediction, r.info_bias
 """
 
 from __future__ import annotations
@@ -20,10 +49,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from llminfo import measures
+from llminfo.analyzers.halting_entropy import eos_ids, reason_entropy
 from llminfo.models.base import LanguageModel
 
-HALTING_MODES = ("none", "entropy", "adaptive")
-DIGITS = tuple(f" {d}" for d in "0123456789")
+HALTING_MODES = ("none", "no_think", "gated", "adaptive", "entropy")
+PROBING_MODES = ("gated", "adaptive")
 REASONING_INSTRUCTION = "Think step by step, then give the final answer."
 _DEFAULTS: dict[str, Any] = {
     "max_thinking_tokens": 256,
@@ -32,15 +62,19 @@ _DEFAULTS: dict[str, Any] = {
     "answer_cue": "\nThe answer is",
     "temperature": 0.0,
     "seed": 0,
-    # adaptive
-    "probe_every": 32,
+    # adaptive / gated (the paper)
     "ratio": 0.3,
+    "min_paragraph_tokens": 16,
     "paragraph_probes": True,
+    "probe_samples": 4,
+    "max_candidates": 10,
     "min_tokens": 0,
-    # entropy
+    # llminfo's cap between probes (adaptive), and the streaming rule (entropy)
+    "probe_every": 128,
     "entropy_threshold": 0.6,
     "window": 16,
 }
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
 @dataclass
@@ -48,19 +82,23 @@ class HaltingItemResult:
     """One item under one halting mode.
 
     Attributes:
-        mode: "none", "entropy" or "adaptive".
+        mode: one of `HALTING_MODES`.
         reasoning: the reasoning text kept (before the closing string).
-        answer_text: text generated after the answer cue (first line).
+        answer_text: the answer: the probe's argmax candidate (answer_source "probe") or the
+            text generated after the cue, first line (answer_source "generated").
+        answer_source: "probe" or "generated".
         prediction: the answer parsed from it (a number, an option letter, or the text).
         correct: prediction equals the gold answer (None without one).
-        halted: True when the method stopped the reasoning (not the model, not the budget).
-        halt_reason: "entropy", "adaptive", "budget", "eos" (model ended) or "closed".
+        halted: True when a probe rule stopped the reasoning (not the model, not the budget).
+        halt_reason: "adaptive", "gated", "entropy", "no_think", "budget", "eos" (model
+            ended) or "closed" (the model wrote the closing string).
         thinking_tokens / answer_tokens / tokens_used: generated tokens (used = sum).
         tokens_saved: `max_thinking_tokens − thinking_tokens`.
-        probes: thinking tokens written at each probe (adaptive).
-        entropies: answer entropy (bits) at each probe.
-        info_gain: H_{k−1} − H_k between consecutive probes.
-        candidates: the answer candidates probed.
+        probes: thinking tokens written at each probe (0 = before any reasoning).
+        entropies: answer entropy H_k (bits) at each probe.
+        info_gain: InfoGain_k = H_{k−1} − H_k between consecutive probes.
+        info_bias: InfoBias_k = −log₂ p̂(gold) at each probe (empty without a gold answer).
+        candidates: the answer candidates of the last probe.
     """
 
     mode: str
@@ -77,7 +115,9 @@ class HaltingItemResult:
     probes: list[int] = field(default_factory=list)
     entropies: list[float] = field(default_factory=list)
     info_gain: list[float] = field(default_factory=list)
+    info_bias: list[float] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
+    answer_source: str = "generated"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,13 +126,19 @@ class HaltingItemResult:
 @dataclass
 class _Run:
     prompt: str
-    candidates: list[str]
+    options: dict[str, str] | None
+    gold: str | None = None  # the gold answer as a candidate string (" 42", " B"), for InfoBias
+    pool: list[str] = field(default_factory=list)  # numeric candidates found by the probes
+    candidates: list[str] = field(default_factory=list)
     text: str = ""
     tokens: int = 0
+    since: int = 0  # tokens since the last probe
     done: bool = False
     reason: str = ""
     probes: list[int] = field(default_factory=list)
     entropies: list[float] = field(default_factory=list)
+    info_bias: list[float] = field(default_factory=list)
+    best: str = ""  # argmax candidate of the last probe
 
 
 def halting_prompt(model: LanguageModel, question: str, options: dict[str, str] | None = None) -> str:
@@ -103,11 +149,18 @@ def halting_prompt(model: LanguageModel, question: str, options: dict[str, str] 
     return model.chat(f"{body}\n\n{REASONING_INSTRUCTION}")
 
 
-def answer_candidates(options: dict[str, str] | None) -> list[str]:
-    """Option letters (" A", " B", ...) for multiple choice, else the ten digits " 0".." 9"
-    (the first token of a number; the interface has no top-k read, so numeric answers use
-    this closed set as their first-answer-token candidates)."""
-    return [f" {k}" for k in options] if options else list(DIGITS)
+def answer_candidates(options: dict[str, str] | None, found: Sequence[str] = ()) -> list[str]:
+    """The task's answer candidates as continuations of the cue: option letters (" A", " B",
+    ...) for multiple choice, else the full numbers `found` (" 52", " 133"), in order."""
+    if options:
+        return [f" {k}" for k in options]
+    return [f" {x}" for x in dict.fromkeys(found)]
+
+
+def gold_answer(gold: Any) -> str:
+    """The gold answer as compared: GSM8K-style solutions keep the part after "####"."""
+    s = str(gold)
+    return s.split("####")[-1].strip() if "####" in s else s.strip()
 
 
 def extract_answer(text: str, options: dict[str, str] | None = None) -> str:
@@ -116,49 +169,70 @@ def extract_answer(text: str, options: dict[str, str] | None = None) -> str:
         letters = "".join(re.escape(k) for k in options)
         m = re.search(rf"(?<![A-Za-z])([{letters}])(?![A-Za-z])", text)
         return m.group(1) if m else text.strip()
-    m = re.search(r"-?\d[\d,]*(?:\.\d+)?", text)
-    return m.group(0).replace(",", "").rstrip(".") if m else text.strip()
+    m = _NUMBER.search(text)
+    return _canonical_number(m.group(0)) if m else text.strip()
 
 
 def is_correct(prediction: str, gold: Any, options: dict[str, str] | None = None) -> bool:
+    gold = gold_answer(gold)
     if options:
-        return prediction.strip().upper() == str(gold).strip().upper()
+        return prediction.strip().upper() == gold.upper()
     try:
-        return abs(float(prediction) - float(str(gold).replace(",", ""))) < 1e-9
+        return abs(float(prediction) - float(gold.replace(",", ""))) < 1e-9
     except ValueError:
-        return prediction.strip().lower() == str(gold).strip().lower()
+        return prediction.strip().lower() == gold.lower()
 
 
 def run_halting(
     model: LanguageModel, items: Sequence[dict[str, Any]], mode: str, **params: Any
 ) -> list[HaltingItemResult]:
-    """Run `mode` over items (batched: one `generate` call per chunk for all items).
+    """Run `mode` over items (batched: one `generate` / probe call per step for all items).
 
     Args:
         model: any `LanguageModel` ("entropy" mode needs a backend that accepts HF-style
             `processors`).
         items: dicts with "question", optional "answer" (gold) and "options" ({letter: text}).
             A "prompt" key, if present, is used as the formatted prompt instead.
-        mode: "none", "entropy" or "adaptive".
+        mode: one of `HALTING_MODES`: "adaptive" (the paper), "none" (Vanilla Think),
+            "no_think", "gated" (Gated Think), "entropy" (llminfo's streaming rule).
         **params: see `_DEFAULTS` — max_thinking_tokens, max_answer_tokens, close_marker,
-            answer_cue, temperature, seed; adaptive: probe_every, ratio, paragraph_probes,
-            min_tokens; entropy: entropy_threshold (nats), window, min_tokens.
+            answer_cue, temperature, seed; adaptive / gated: ratio, min_paragraph_tokens,
+            paragraph_probes, probe_samples, max_candidates, min_tokens, probe_every;
+            entropy: entropy_threshold (nats), window, min_tokens.
 
     Example:
-        >>> rows = run_halting(load_model("default"), [{"question": "What is 2 + 3?", "answer": "5"}], "adaptive")
-        >>> rows[0].tokens_used, rows[0].entropies
+        >>> from llminfo import load_model
+        >>> rows = run_halting(load_model("default"), [{"question": "What is 2 + 3?", "answer": "5"}], "adaptive",
+        ...                    max_thinking_tokens=48, probe_every=16)
+        >>> rows[0].mode, len(rows[0].entropies) >= 1
+        ('adaptive', True)
     """
     if mode not in HALTING_MODES:
         raise ValueError(f"`mode` has to be one of {', '.join(HALTING_MODES)}, got {mode!r}")
     p = _check_params(params)
     items = [_check_item(it, i) for i, it in enumerate(items)]
-    runs = [_Run(it.get("prompt") or halting_prompt(model, it["question"], it.get("options")), answer_candidates(it.get("options"))) for it in items]
+    runs = []
+    for it in items:
+        opts, gold = it.get("options"), it.get("answer")
+        g = None if gold is None else " " + (gold_answer(gold).upper() if opts else _canonical_number(gold_answer(gold)))
+        runs.append(_Run(it.get("prompt") or halting_prompt(model, it["question"], opts), opts, g))
     answers: dict[int, tuple[str, int]] = {}
     if mode == "entropy":
-        answers = _reason_entropy(model, runs, p)
+        answers = reason_entropy(model, runs, p)
+    elif mode == "no_think":
+        for r in runs:
+            r.done, r.reason = True, "no_think"
+    elif mode == "none":
+        _reason(model, runs, p, probing=False)
     else:
-        _reason_chunked(model, runs, p, probing=mode == "adaptive")
-    todo = [i for i in range(len(runs)) if i not in answers]
+        _probe(model, runs, p, mode)  # before any reasoning: may halt with zero thinking
+        if mode == "gated":
+            _reason(model, [r for r in runs if not r.done], p, probing=False)
+        else:
+            _reason(model, runs, p, probing=True)
+            closing = [r for r in runs if r.reason not in PROBING_MODES and (not r.probes or r.probes[-1] != r.tokens)]
+            _probe(model, closing, p, mode, decide=False)  # the answer where reasoning ended
+    todo = [i for i, r in enumerate(runs) if i not in answers and not (mode == "adaptive" or r.reason == "gated")]
     if todo:
         cue = p["close_marker"] + p["answer_cue"]
         outs = model.generate(
@@ -169,7 +243,8 @@ def run_halting(
             answers[i] = (c.text, len(c.token_ids))
     results = []
     for i, (it, run) in enumerate(zip(items, runs)):
-        text, n_answer = answers[i]
+        source = "generated" if i in answers else "probe"
+        text, n_answer = answers[i] if i in answers else (run.best.strip(), _count_tokens(model, run.best))
         text = text.split("\n")[0].strip()
         pred = extract_answer(text, it.get("options"))
         gold = it.get("answer")
@@ -180,7 +255,7 @@ def run_halting(
                 answer_text=text,
                 prediction=pred,
                 correct=None if gold is None else is_correct(pred, gold, it.get("options")),
-                halted=run.reason in ("entropy", "adaptive"),
+                halted=run.reason in ("entropy", *PROBING_MODES),
                 halt_reason=run.reason,
                 thinking_tokens=run.tokens,
                 answer_tokens=n_answer,
@@ -189,7 +264,9 @@ def run_halting(
                 probes=run.probes,
                 entropies=run.entropies,
                 info_gain=measures.info_gain(run.entropies).tolist(),
+                info_bias=run.info_bias,
                 candidates=run.candidates,
+                answer_source=source,
             )
         )
     return results
@@ -201,18 +278,17 @@ def run_halting_item(model: LanguageModel, question: str, mode: str, *, answer: 
     return run_halting(model, [item], mode, **params)[0].to_dict()
 
 
-# -- modes -----------------------------------------------------------------------------------
+# -- reasoning and probes --------------------------------------------------------------------
 
 
-def _reason_chunked(model: LanguageModel, runs: list[_Run], p: dict[str, Any], probing: bool) -> None:
-    """Generate the reasoning in chunks; with `probing`, probe the answer after each chunk."""
+def _reason(model: LanguageModel, runs: list[_Run], p: dict[str, Any], probing: bool) -> None:
+    """Generate the reasoning; with `probing`, probe at merged paragraph boundaries (paragraphs
+    shorter than `min_paragraph_tokens` join the next) and after `probe_every` tokens at most."""
     budget = p["max_thinking_tokens"]
-    eos = _eos_ids(model)
-    chunk = p["probe_every"] if probing else budget
+    eos = eos_ids(model)
     stop = ["\n\n"] if probing and p["paragraph_probes"] else None
-    close = p["close_marker"]
     for r in runs:
-        if budget == 0:
+        if budget == 0 and not r.done:
             r.done, r.reason = True, "budget"
     while True:
         active = [r for r in runs if not r.done]
@@ -220,22 +296,25 @@ def _reason_chunked(model: LanguageModel, runs: list[_Run], p: dict[str, Any], p
             return
         by_room: dict[int, list[_Run]] = {}
         for r in active:  # rows with the same room left share one generate call
-            by_room.setdefault(min(chunk, budget - r.tokens), []).append(r)
+            room = budget - r.tokens
+            by_room.setdefault(min(p["probe_every"] - r.since, room) if probing else room, []).append(r)
         for room, group in by_room.items():
             outs = model.generate(
                 [r.prompt + r.text for r in group],
                 max_new_tokens=room, temperature=p["temperature"], seed=p["seed"], stop=stop,
             )
             for r, [c] in zip(group, outs):
-                _extend(r, c, eos, stop, close, budget)
+                _extend(r, c, eos, stop, p["close_marker"], budget)
         if probing:
-            _probe(model, [r for r in active if not r.done], p)
+            low = p["min_paragraph_tokens"] if stop else p["probe_every"]
+            _probe(model, [r for r in active if not r.done and r.since >= min(low, p["probe_every"])], p, "adaptive")
 
 
 def _extend(r: _Run, c: Any, eos: set[int], stop: list[str] | None, close: str, budget: int) -> None:
     """Append one generated chunk to a run; mark it done on EOS, closing string or budget."""
     ids = list(c.token_ids)
     r.tokens += len(ids)
+    r.since += len(ids)
     ended = bool(ids) and ids[-1] in eos
     text = c.text
     if c.finish_reason == "stop" and not ended and stop:
@@ -251,98 +330,67 @@ def _extend(r: _Run, c: Any, eos: set[int], stop: list[str] | None, close: str, 
         r.done, r.reason = True, "budget"
 
 
-def _probe(model: LanguageModel, runs: list[_Run], p: dict[str, Any]) -> None:
-    """One probe per run: H of the candidates after closing string + cue; halt on the rule."""
-    groups: dict[int, list[_Run]] = {}
-    for r in runs:
-        groups.setdefault(len(r.candidates), []).append(r)
+def _probe(model: LanguageModel, runs: list[_Run], p: dict[str, Any], mode: str, decide: bool = True) -> None:
+    """One probe per run after closing string + cue: the candidates' renormalised distribution
+    (H_k, argmax, InfoBias_k); with `decide`, halt the runs that meet the paper's rule."""
+    if not runs:
+        return
     cue = p["close_marker"] + p["answer_cue"]
-    for c, group in groups.items():
-        logp = model.next_token_logprobs([r.prompt + r.text + cue for r in group], [r.candidates for r in group])
-        h = measures.answer_entropy_bits(np.asarray(logp))
-        halt = measures.should_halt_thinking(h, c, p["ratio"])
-        for r, hk, stop in zip(group, h.tolist(), halt.tolist()):
+    prompts = [r.prompt + r.text + cue for r in runs]
+    numeric = [i for i, r in enumerate(runs) if not r.options]
+    if numeric:  # the probe's own answers are the numeric candidates
+        _collect_numbers(model, [runs[i] for i in numeric], [prompts[i] for i in numeric], p)
+    groups: dict[int, list[int]] = {}
+    for i, r in enumerate(runs):
+        r.candidates = answer_candidates(r.options, [x.strip() for x in r.pool])
+        scored = r.candidates + ([r.gold] if r.gold is not None and r.gold not in r.candidates else [])
+        groups.setdefault(len(scored), []).append(i)
+    for _size, idx in groups.items():
+        lists = [runs[i].candidates + ([runs[i].gold] if runs[i].gold is not None and runs[i].gold not in runs[i].candidates else []) for i in idx]
+        logp = np.asarray(model.next_token_logprobs([prompts[i] for i in idx], lists), dtype=np.float64)
+        for i, row, cands in zip(idx, logp, lists):
+            r = runs[i]
+            c = len(r.candidates)
+            h = float(measures.answer_entropy_bits(row[:c]))
             r.probes.append(r.tokens)
-            r.entropies.append(float(hk))
-            if stop and r.tokens >= p["min_tokens"] and not r.done:
-                r.done, r.reason = True, "adaptive"
+            r.entropies.append(h)
+            r.best = r.candidates[int(np.argmax(row[:c]))]
+            r.since = 0
+            if r.gold is not None:
+                q = measures.normalize_logprobs(row)
+                r.info_bias.append(float(-np.log2(max(q[cands.index(r.gold)], 1e-300))))
+            if decide and not r.done and r.tokens >= p["min_tokens"] and bool(measures.should_halt_thinking(h, c, p["ratio"])):
+                r.done, r.reason = True, mode
 
 
-def _reason_entropy(model: LanguageModel, runs: list[_Run], p: dict[str, Any]) -> dict[int, tuple[str, int]]:
-    """One `generate` with `EntropyHaltingProcessor`; returns answers of the rows it halted."""
-    from llminfo.processors.halting import EntropyHaltingProcessor
-
-    tok = model.tokenizer
-    proc = EntropyHaltingProcessor(
-        tok, threshold=p["entropy_threshold"], window=p["window"], min_tokens=p["min_tokens"],
-        max_thinking_tokens=p["max_thinking_tokens"], close_marker=p["close_marker"], answer_cue=p["answer_cue"],
-        max_answer_tokens=p["max_answer_tokens"],
-    )  # fmt: skip
-    forced = len(proc.forced_ids)
-    outs = model.generate(
-        [r.prompt for r in runs],
-        max_new_tokens=p["max_thinking_tokens"] + forced + p["max_answer_tokens"],
-        temperature=p["temperature"], seed=p["seed"], processors=[proc],
-    )
-    answers = {}
-    eos = _eos_ids(model)
-    recs = proc.records()
-    for i, (r, [c]) in enumerate(zip(runs, outs)):
-        ids = list(c.token_ids)
-        # HF runs the processor here and has its records; on vLLM it ran inside the engine:
-        # read the halt from the forced string in the output instead.
-        rec = recs[i] if len(recs) == len(runs) else _record_from_tokens(ids, proc.forced_ids, p["max_thinking_tokens"], eos)
-        if rec.halted:
-            assert rec.halt_step is not None
-            think = ids[: rec.halt_step]
-            after = ids[rec.halt_step + forced :]
-            if after and after[-1] in eos:
-                after = after[:-1]
-            text = tok.decode(after, skip_special_tokens=True)
-            n = _tokens_through_newline(tok, after)
-            answers[i] = (text, n)
-            r.reason = "entropy" if rec.reason == "entropy" else "budget"
-        else:
-            think = ids[: rec.thinking_tokens] if rec.reason != "not_started" else ids
-            r.reason = "closed" if rec.reason == "closed" else "eos"
-        r.tokens = len(think)
-        body = [t for t in think if t not in eos]
-        r.text = tok.decode(body, skip_special_tokens=True)
-        if r.reason == "closed" and p["close_marker"] in r.text:
-            r.text = r.text[: r.text.index(p["close_marker"])]
-    return answers
+def _collect_numbers(model: LanguageModel, runs: list[_Run], prompts: list[str], p: dict[str, Any]) -> None:
+    """Add the numbers the model answers at this probe (greedy, then `probe_samples` samples
+    at T = 1) to each run's candidate pool (first seen first, at most `max_candidates`)."""
+    calls = [dict(n=1, temperature=0.0)] + ([dict(n=p["probe_samples"], temperature=1.0)] if p["probe_samples"] else [])
+    for kw in calls:
+        outs = model.generate(prompts, max_new_tokens=p["max_answer_tokens"], stop=["\n"], seed=p["seed"], **kw)
+        for r, comps in zip(runs, outs):
+            for c in comps:
+                m = _NUMBER.search(c.text)
+                x = _canonical_number(m.group(0)) if m else None
+                if x is not None and x not in r.pool and len(r.pool) < p["max_candidates"]:
+                    r.pool.append(x)
+    for r in runs:
+        if not r.pool:  # the model answered no number at all: a single placeholder, H = 0
+            r.pool.append("0")
 
 
-# -- helpers ---------------------------------------------------------------------------------
+def _canonical_number(s: str) -> str:
+    s = s.replace(",", "").rstrip(".")
+    try:
+        v = float(s)
+    except ValueError:
+        return s
+    return str(int(v)) if v.is_integer() and "e" not in s.lower() else s
 
 
-def _record_from_tokens(ids: list[int], forced: list[int], budget: int, eos: set[int]) -> Any:
-    """A `HaltingRecord` read from the output alone: a halt is the first occurrence of the
-    forced tokens (at the budget: "budget", before it: "entropy")."""
-    from llminfo.processors.halting_core import HaltingRecord
-
-    n = len(forced)
-    at = next((k for k in range(len(ids) - n + 1) if ids[k : k + n] == forced), None)
-    if at is not None:
-        return HaltingRecord(0, True, "budget" if at >= budget else "entropy", at, at, max(budget - at, 0), float("nan"))
-    ended = bool(ids) and ids[-1] in eos
-    return HaltingRecord(0, False, "eos" if ended else "thinking", None, len(ids), None, float("nan"))
-
-
-def _tokens_through_newline(tok: Any, ids: list[int]) -> int:
-    """Tokens up to and including the first one whose text holds a newline (answers stop there)."""
-    for k, t in enumerate(ids):
-        if "\n" in tok.decode([t]):
-            return k + 1
-    return len(ids)
-
-
-def _eos_ids(model: LanguageModel) -> set[int]:
-    ids = set(getattr(model, "eos_ids", None) or [])
-    eos = getattr(model.tokenizer, "eos_token_id", None)
-    if eos is not None:
-        ids.add(int(eos))
-    return ids
+def _count_tokens(model: LanguageModel, text: str) -> int:
+    return len(model.tokenizer.encode(text, add_special_tokens=False)) if text else 0
 
 
 def _check_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -350,14 +398,17 @@ def _check_params(params: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown halting parameter(s) {', '.join(unknown)}; allowed: {', '.join(_DEFAULTS)}")
     p = {**_DEFAULTS, **params}
-    for k in ("max_thinking_tokens", "min_tokens", "window", "probe_every", "max_answer_tokens"):
+    ints = {"max_thinking_tokens": 0, "min_tokens": 0, "window": 1, "probe_every": 1, "max_answer_tokens": 1,
+            "min_paragraph_tokens": 0, "probe_samples": 0, "max_candidates": 2}  # fmt: skip
+    for k, low in ints.items():
         v = p[k]
-        low = 1 if k in ("window", "probe_every", "max_answer_tokens") else 0
         if not isinstance(v, int) or isinstance(v, bool) or v < low:
             raise ValueError(f"`{k}` has to be an integer >= {low}, got {v!r}")
     for k in ("close_marker", "answer_cue"):
         if not isinstance(p[k], str):
             raise TypeError(f"`{k}` has to be a string, got {type(p[k]).__name__}")
+    if not isinstance(p["paragraph_probes"], bool):
+        raise TypeError(f"`paragraph_probes` has to be a bool, got {p['paragraph_probes']!r}")
     measures.halting_threshold(p["ratio"])  # validates `ratio`
     t = p["entropy_threshold"]
     if not isinstance(t, (int, float)) or isinstance(t, bool) or not np.isfinite(t) or t < 0:

@@ -17,12 +17,13 @@ Example:
     >>> items = [QAItem("What is the capital of France?")]
     >>> cache = SampleCache()
     >>> [r] = SemanticEntropy().score(model, items, seed=0, cache=cache)
-    >>> r.score, r.details["cluster_sizes"]
+    >>> r.score >= 0, sum(r.details["cluster_sizes"])  # nats; 10 samples, clustered by meaning
+    (True, 10)
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -90,26 +91,116 @@ class MethodResult:
         return asdict(self)
 
 
-class HallucinationMethod(ABC):
-    """A hallucination-risk signal. Subclasses set `name` and implement `score`.
+#: Statistics `HallucinationMethod.score` prepares for a method that lists them in `needs`.
+#: "prompts": the standard short-answer prompt per item (`qa_prompt`);
+#: "answers": the answer to score per item (its own, else the model's greedy answer);
+#: "answer_scores": `Scored` of each answer teacher-forced after its prompt (one batched call);
+#: "samples": `num_samples` completions per prompt at the method's `temperature` (one batched call);
+#: "clusters": the samples, their cleaned texts ("sampled_answers") and the meaning cluster of each
+#:     ("cluster_ids"), clustered with the method's `clustering` / `clustering_kwargs` (one batch).
+STATISTICS: tuple[str, ...] = ("prompts", "answers", "answer_scores", "samples", "clusters")
 
-    `score` must be batched: one `generate` call for every sample of every item (through the
-    shared `SampleCache`) and one `score` call for every pair to teacher-force, never a
+
+class HallucinationMethod(ABC):
+    """A hallucination-risk signal: declare the statistics it needs, write only the reduction.
+
+    `score` is a template method (lm-polygraph's estimators work the same way): it accepts
+    items in any form `as_items` takes, makes a `SampleCache` when none is given, computes the
+    statistics named in `needs` (see `STATISTICS`) through that cache — so methods scoring the
+    same batch share one `generate` and one `score` call — and then calls the method's own
+    `reduce`. A method with `"samples"` in `needs` sets `num_samples`, `temperature` and
+    `max_new_tokens` attributes; with `"clusters"` also `clustering` and `clustering_kwargs`.
+
+    To add a method: subclass, set `name` and `needs`, implement `reduce`, and add one line to
+    `llminfo.analyzers.registry` (or call `register_method`).
+
+    `reduce` must stay batched: any further model work is one call for every item, never a
     Python loop of model calls per item or sample.
+
+    Example:
+        >>> import numpy as np
+        >>> from llminfo.analyzers.base import HallucinationMethod, MethodResult
+        >>> class MinTokenLogprob(HallucinationMethod):
+        ...     name = "min_token_logprob"
+        ...     needs = ("answers", "answer_scores")
+        ...     def reduce(self, model, items, stats, *, seed, cache):
+        ...         return [MethodResult(-min(s.logprobs, default=0.0), {"answer": a})
+        ...                 for a, s in zip(stats["answers"], stats["answer_scores"])]
     """
 
     name: str = "method"
+    needs: tuple[str, ...] = ()
 
-    @abstractmethod
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        unknown = [n for n in cls.needs if n not in STATISTICS]
+        if isinstance(cls.needs, str) or unknown:
+            raise TypeError(f"{cls.__name__}.needs: unknown statistics {unknown or cls.needs!r}; choose from {STATISTICS}")
+
     def score(
         self,
         model: LanguageModel,
-        items: Sequence[QAItem],
+        items: Sequence[QAItem | Mapping[str, Any] | str],
         *,
         seed: int = 0,
         cache: "SampleCache | None" = None,
     ) -> list[MethodResult]:
-        """Score every item; returns one `MethodResult` per item, in order."""
+        """Score every item; returns one `MethodResult` per item, in order.
+
+        Args:
+            model: the `LanguageModel` to question.
+            items: `QAItem`s, dicts (`QAItem.from_dict`) or question strings.
+            seed (`int`, defaults to 0): seed of every sampled completion.
+            cache (`SampleCache`, *optional*): share samples and scores with other methods.
+        """
+        items = as_items(items)
+        cache = cache if cache is not None else SampleCache()
+        stats = self.statistics(model, items, seed=seed, cache=cache)
+        results = self.reduce(model, items, stats, seed=seed, cache=cache)
+        if len(results) != len(items):
+            raise RuntimeError(f"method {self.name!r} returned {len(results)} results for {len(items)} items")
+        return results
+
+    def statistics(
+        self, model: LanguageModel, items: Sequence[QAItem], *, seed: int, cache: "SampleCache"
+    ) -> dict[str, Any]:
+        """The statistics named in `needs` (and those they depend on), computed through `cache`."""
+        needs = set(self.needs)
+        stats: dict[str, Any] = {}
+        max_new_tokens = getattr(self, "max_new_tokens", ANSWER_MAX_NEW_TOKENS)
+        if needs:
+            stats["prompts"] = [qa_prompt(model, it.question, it.context) for it in items]
+        if needs & {"answers", "answer_scores"}:
+            stats["answers"] = answers_for(model, items, cache, max_new_tokens=max_new_tokens)
+        if "answer_scores" in needs:
+            conts = [answer_continuation(model, a) for a in stats["answers"]]
+            stats["answer_scores"] = cache.score(model, stats["prompts"], conts)
+        if "clusters" in needs:
+            from llminfo.analyzers.clustering import sample_and_cluster
+
+            _, stats["samples"], stats["sampled_answers"], stats["cluster_ids"] = sample_and_cluster(
+                model, items, cache, num_samples=self.num_samples, temperature=self.temperature,  # type: ignore[attr-defined]
+                max_new_tokens=max_new_tokens, seed=seed, clustering=self.clustering,  # type: ignore[attr-defined]
+                clustering_kwargs=self.clustering_kwargs,  # type: ignore[attr-defined]
+            )
+        elif "samples" in needs:
+            stats["samples"] = cache.get(
+                model, stats["prompts"], n=self.num_samples, temperature=self.temperature,  # type: ignore[attr-defined]
+                max_new_tokens=max_new_tokens, seed=seed,
+            )
+        return stats
+
+    def reduce(
+        self,
+        model: LanguageModel,
+        items: list[QAItem],
+        stats: dict[str, Any],
+        *,
+        seed: int,
+        cache: "SampleCache",
+    ) -> list[MethodResult]:
+        """The method's own computation from the prepared `stats`; one result per item."""
+        raise NotImplementedError(f"{type(self).__name__} has to implement `reduce` (or override `score`)")
 
 
 def as_items(items: Sequence[QAItem | Mapping[str, Any] | str]) -> list[QAItem]:
@@ -174,9 +265,14 @@ class SampleCache:
         max_rows_per_call (`int`, defaults to 128): prompts × n per `generate` call.
 
     Example:
+        >>> from llminfo import load_model
+        >>> model = load_model("default")
+        >>> prompts = [qa_prompt(model, "What is the capital of France?")]
         >>> cache = SampleCache()
-        >>> samples = cache.get(model, prompts, n=10, temperature=1.0, seed=0)  # doctest: +SKIP
-        >>> again = cache.get(model, prompts, n=5, temperature=1.0, seed=0)     # no model call
+        >>> samples = cache.get(model, prompts, n=4, temperature=1.0, seed=0)
+        >>> again = cache.get(model, prompts, n=2, temperature=1.0, seed=0)  # no model call
+        >>> cache.generate_calls, again[0] == samples[0][:2]
+        (1, True)
     """
 
     def __init__(self, max_rows_per_call: int = MAX_ROWS_PER_CALL):
@@ -306,19 +402,9 @@ def answers_for(
     return answers  # type: ignore[return-value]
 
 
-
 def builtin_methods() -> dict[str, type[HallucinationMethod]]:
-    """`{method.name: class}` for the sampling / white-box methods (lazy imports)."""
-    from llminfo.analyzers.baselines import MaxSequenceProbability, MeanTokenEntropy, Perplexity
-    from llminfo.analyzers.iterative_mi import IterativePromptingMI
-    from llminfo.analyzers.semantic_entropy import DiscreteSemanticEntropy, SemanticEntropy
+    """`{method.name: class}` of every registered method; kept for compatibility, see
+    `llminfo.analyzers.registry.available_methods`."""
+    from llminfo.analyzers.registry import available_methods
 
-    classes = [
-        MaxSequenceProbability,
-        Perplexity,
-        MeanTokenEntropy,
-        SemanticEntropy,
-        DiscreteSemanticEntropy,
-        IterativePromptingMI,
-    ]
-    return {c.name: c for c in classes}
+    return available_methods()

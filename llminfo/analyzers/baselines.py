@@ -16,28 +16,18 @@ Example:
     >>> from llminfo.analyzers.base import QAItem
     >>> from llminfo.analyzers.baselines import Perplexity
     >>> model = load_model("default")
-    >>> Perplexity().score(model, [QAItem("What is the capital of France?", answer="Paris")])[0].score
+    >>> [r] = Perplexity().score(model, [QAItem("What is the capital of France?", answer="Paris")])
+    >>> r.score > 0, r.details["answer"]  # nats per answer token
+    (True, 'Paris')
 """
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
-
 import numpy as np
 
-from llminfo.analyzers.base import (
-    ANSWER_MAX_NEW_TOKENS,
-    HallucinationMethod,
-    MethodResult,
-    QAItem,
-    SampleCache,
-    answer_continuation,
-    answers_for,
-    as_items,
-    qa_prompt,
-)
-from llminfo.models.base import LanguageModel, Scored
+from llminfo.analyzers.base import ANSWER_MAX_NEW_TOKENS, HallucinationMethod, MethodResult
+from llminfo.models.base import Scored
 
 
 class _TeacherForcedBaseline(HallucinationMethod):
@@ -51,22 +41,11 @@ class _TeacherForcedBaseline(HallucinationMethod):
     def _value(self, scored: Scored) -> float:
         raise NotImplementedError
 
-    def score(
-        self,
-        model: LanguageModel,
-        items: Sequence[QAItem],
-        *,
-        seed: int = 0,
-        cache: SampleCache | None = None,
-    ) -> list[MethodResult]:
-        items = as_items(items)
-        cache = cache if cache is not None else SampleCache()
-        answers = answers_for(model, items, cache, max_new_tokens=self.max_new_tokens)
-        prompts = [qa_prompt(model, it.question, it.context) for it in items]
-        conts = [answer_continuation(model, a) for a in answers]
-        scored = cache.score(model, prompts, conts)
+    needs = ("answers", "answer_scores")
+
+    def reduce(self, model, items, stats, *, seed, cache) -> list[MethodResult]:
         results = []
-        for answer, s in zip(answers, scored):
+        for answer, s in zip(stats["answers"], stats["answer_scores"]):
             lp = np.asarray(s.logprobs, dtype=np.float64)
             details = {
                 "answer": answer,
@@ -101,8 +80,8 @@ class Perplexity(_TeacherForcedBaseline):
     def _value(self, scored: Scored) -> float:
         return -float(np.mean(scored.logprobs)) if scored.logprobs else 0.0
 
-    def score(self, model, items, *, seed=0, cache=None):  # type: ignore[override]
-        results = super().score(model, items, seed=seed, cache=cache)
+    def reduce(self, model, items, stats, *, seed, cache) -> list[MethodResult]:
+        results = super().reduce(model, items, stats, seed=seed, cache=cache)
         for r in results:
             r.details["perplexity"] = math.exp(r.score) if r.score < 700 else math.inf
         return results

@@ -200,8 +200,13 @@ class Calibrator:
         c (`float`, defaults to 1.0): inverse L2 strength of the logistic fit.
 
     Example:
-        >>> cal = Calibrator("logistic").fit(["msp", "semantic_entropy"], scores, correct)  # doctest: +SKIP
-        >>> cal.predict(scores)  # (N,) risks in [0, 1]
+        >>> import numpy as np
+        >>> scores = np.array([[0.1, 0.2], [0.4, 0.1], [2.0, 1.5], [3.0, 2.5], [0.3, 0.5], [2.5, 1.0]])
+        >>> correct = [True, True, False, False, True, False]
+        >>> cal = Calibrator("logistic").fit(["msp", "semantic_entropy"], scores, correct)
+        >>> risk = cal.predict(scores)  # (N,) risks in [0, 1]
+        >>> risk.round(2).tolist(), cal.decide(risk)[:3]
+        ([0.16, 0.18, 0.75, 0.94, 0.22, 0.75], ['answer', 'answer', 'abstain'])
     """
 
     kind: str = "rank"
@@ -314,11 +319,80 @@ class Calibrator:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Calibrator":
+    def from_dict(cls, d: dict[str, Any], where: str = "calibrator") -> "Calibrator":
+        """Read `to_dict`'s output, checking every field (names, types, lengths) first.
+
+        Raises:
+            ValueError: naming the field, e.g. "calibrator.coef: has to hold 2 numbers (one per method), got 0".
+        """
         if not isinstance(d, dict):
-            raise ValueError(f"calibrator: expected a JSON object, got {type(d).__name__}")
+            raise ValueError(f"{where}: expected a JSON object, got {type(d).__name__}")
         known = set(cls.__dataclass_fields__)
         extra = set(d) - known
         if extra:
-            raise ValueError(f"calibrator: unknown keys {sorted(extra)}")
+            raise ValueError(f"{where}: unknown keys {sorted(extra)}")
+        _check_fields(d, where)
         return cls(**d)
+
+
+def _numbers(d: dict[str, Any], key: str, where: str, length: int | None = None, what: str = "") -> list[float]:
+    v = d.get(key, [])
+    ok = isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x) for x in v)
+    if not ok:
+        raise ValueError(f"{where}.{key}: has to be a list of finite numbers, got {v!r:.80}")
+    if length is not None and len(v) != length:
+        raise ValueError(f"{where}.{key}: has to hold {length} numbers{what}, got {len(v)}")
+    return v
+
+
+def _number(d: dict[str, Any], key: str, where: str, lo: float = -np.inf, hi: float = np.inf) -> None:
+    if key not in d:
+        return
+    v = d[key]
+    if not (isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and lo <= v <= hi):
+        raise ValueError(f"{where}.{key}: has to be a number in [{lo:g}, {hi:g}], got {v!r}")
+
+
+def _check_fields(d: dict[str, Any], where: str) -> None:
+    """Every field of a saved calibrator: types, ranges and lengths that match `methods`."""
+    kind = d.get("kind", "rank")
+    if kind not in KINDS:
+        raise ValueError(f"{where}.kind: has to be one of {KINDS}, got {kind!r}")
+    _number(d, "target_risk", where, 0.0, 1.0)
+    _number(d, "c", where, 1e-300)
+    _number(d, "intercept", where)
+    _number(d, "threshold", where, -1.0, 1.0)  # -1 = always abstain
+    if not isinstance(d.get("calibration", {}), dict):
+        raise ValueError(f"{where}.calibration: has to be an object, got {d['calibration']!r:.80}")
+    methods = d.get("methods", [])
+    if not isinstance(methods, list) or not all(isinstance(m, str) and m for m in methods):
+        raise ValueError(f"{where}.methods: has to be a list of method names, got {methods!r:.80}")
+    if not methods:  # an unfitted calibrator carries no parameters
+        return
+    m, per = len(methods), " (one per method)"
+    _numbers(d, "mean", where, m, per)
+    if kind == "logistic":
+        _numbers(d, "coef", where, m, per)
+        std = _numbers(d, "std", where, m, per)
+        if any(v <= 0 for v in std):
+            raise ValueError(f"{where}.std: has to hold positive numbers, got {std}")
+        return
+    ref = d.get("reference")
+    if not isinstance(ref, list) or len(ref) != m:
+        raise ValueError(f"{where}.reference: has to be {m} lists of numbers (one per method), got {ref!r:.80}")
+    for j in range(m):
+        col = _numbers({"reference": ref[j]}, "reference", f"{where}", None)
+        if any(a > b for a, b in zip(col, col[1:])):
+            raise ValueError(f"{where}.reference[{j}]: has to be sorted ascending")
+    _numbers(d, "weights", where, m, per)
+    if kind == "rank":
+        coef = _numbers(d, "coef", where, 1, " (the slope of the rank map)")
+        if coef[0] <= 0:
+            raise ValueError(f"{where}.coef: the rank map's slope has to be > 0, got {coef[0]}")
+    else:
+        kx = _numbers(d, "knots_x", where)
+        ky = _numbers(d, "knots_y", where, len(kx), " (as many as knots_x)")
+        if not kx or any(a >= b for a, b in zip(kx, kx[1:])):
+            raise ValueError(f"{where}.knots_x: has to be a non-empty, strictly increasing list")
+        if any(not 0 <= v <= 1 for v in ky):
+            raise ValueError(f"{where}.knots_y: has to hold risks in [0, 1]")

@@ -1,11 +1,21 @@
 """Information capacity: how much a model compresses text per unit of compute.
 
 Yuan et al. (2025), "Information Capacity: Evaluating the Efficiency of Large Language Models
-via Text Compression": a language model is a compressor whose code length for a token is
-−log₂ p. Over a corpus, with every sample truncated to L tokens and its first token dropped
-(it has no context), TS = UTF-8 bits of text per token, NLL = model bits per token, and
-IC = (TS − NLL + b) / log₂ F with F the decode FLOPs per token (`llminfo.analyzers.flops`)
-and b a dataset constant. Bits per byte (NLL·tokens / bytes) is reported too.
+via Text Compression" (arXiv:2511.08066; code github.com/TeleAI-AI-Flow/InformationCapacity,
+which this follows): a language model is a compressor whose code length for a token is
+−log₂ p. Each sample is tokenized once as the tokenizer does by default (its BOS included),
+truncated to L tokens; the first token is context only. On the sample's own token ids:
+TS = UTF-8 bits of the decoded tokens 2..L per token (averaged over samples, as the paper),
+NLL = −log₂ p of tokens 2..L (averaged over tokens, as the paper), F = the decode FLOPs per
+token the paper counts for L (`flops.paper_flops_per_token`; `flops="llminfo"` for
+llminfo's finer count at the samples' mean context), and IC = (TS − NLL + b) / log₂ F with
+b the paper's constant for its corpora (−24 for mixed_text, −18.7 for Ch-FineWeb-Edu, −27
+otherwise; `bias=` sets your own). Bits per byte (NLL·tokens / bytes) is reported too.
+
+Token ids are scored directly (one forward pass over the ids) on backends that expose the
+transformers module (`HFModel`); a backend with a `score_ids(list_of_id_lists)` method is
+used as is; other backends fall back to scoring the decoded text through `score` and the
+result says `exact_tokens=False`.
 
 The corpus is streamed: files and rows are read one at a time and scored in batches, so
 memory is bounded by `batch_size × max_tokens`, not by the corpus size.
@@ -13,9 +23,10 @@ memory is bounded by `batch_size × max_tokens`, not by the corpus size.
 Example:
     >>> from llminfo import load_model
     >>> from llminfo.analyzers.capacity import InformationCapacity
-    >>> ic = InformationCapacity(load_model("default"), max_tokens=512)
-    >>> r = ic.measure_source("llminfo:corpus", max_samples=20)
-    >>> r.nll_bits_per_token, r.bits_per_byte, r.information_capacity
+    >>> ic = InformationCapacity(load_model("default"), max_tokens=128)
+    >>> r = ic.measure_source("llminfo:corpus", max_samples=2)
+    >>> 0 < r.nll_bits_per_token < r.text_bits_per_token, r.bits_per_byte > 0
+    (True, True)
 """
 
 from __future__ import annotations
@@ -27,9 +38,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import numpy as np
+
 from llminfo import measures
 from llminfo.data import json_object
-from llminfo.analyzers.flops import flops_per_token
+from llminfo.analyzers.flops import flops_per_token, paper_flops_per_token
 from llminfo.models.base import LanguageModel
 
 # A .txt file is read in pieces of about this many characters, cut at blank lines, so a huge
@@ -56,7 +69,7 @@ class CapacityResult:
     samples: int
     tokens: int
     bytes: int
-    text_bits_per_token: float
+    text_bits_per_token: float  # the paper's: mean over samples of each sample's TS
     nll_bits_per_token: float
     bits_per_byte: float
     mean_context: float
@@ -68,6 +81,10 @@ class CapacityResult:
     seconds: float
     tokens_per_second: float
     num_parameters: int = 0
+    text_bits_per_token_pooled: float = 0.0  # 8·bytes / tokens over the corpus (token-weighted)
+    bias_source: str = "user"
+    flops_count: str = "paper"
+    exact_tokens: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -169,68 +186,85 @@ def _iter_dataset(spec: str, text_field: str) -> Iterator[Document]:
         yield _checked(Document(f"dataset {spec!r}, row {i}", row[text_field], stream=False))
 
 
+PAPER_BIAS = {"mixed_text": -24.0, "Ch-FineWeb-Edu": -18.7}  # the authors' calc_ic.py, by corpus file name
+PAPER_DEFAULT_BIAS = -27.0
+FLOPS_COUNTS = ("paper", "llminfo")
+
+
+def paper_bias(source: str | Path | None) -> tuple[float, str]:
+    """The paper's constant b for a corpus, chosen by its file name as the authors' code does:
+    (b, where it came from)."""
+    name = str(source or "")
+    for key, b in PAPER_BIAS.items():
+        if key in name:
+            return b, f"paper ({key})"
+    return PAPER_DEFAULT_BIAS, "paper (other corpora)"
+
+
 class InformationCapacity:
     """Information capacity IC = (TS − NLL + b) / log₂ F of a model on a corpus
-    (Yuan et al., 2025).
-
-    Per sample (≤ `max_tokens` tokens), the first token is the context only; the others are
-    scored with teacher forcing (`model.score`), giving NLL bits; the text they cover gives TS.
-    F = `flops_per_token(model.describe(), mean context)`.
+    (Yuan et al., 2025), with the paper's protocol (see the module docstring).
 
     Args:
         model: a `LanguageModel`.
         max_tokens (`int`, defaults to 1024): L, tokens per sample (>= 2).
-        bias (`float`, defaults to -27.0): the dataset constant b.
-        batch_size (`int`, defaults to 8): samples per `score` call (bounds memory).
+        bias (`float`, *optional*): the dataset constant b; None = the paper's value for the
+            corpus (`paper_bias`; −27 for texts passed directly).
+        batch_size (`int`, defaults to 8): samples per scoring call (bounds memory).
+        flops (`str`, defaults to `"paper"`): "paper" (`paper_flops_per_token` at L) or
+            "llminfo" (`flops_per_token` at the samples' mean context).
     """
 
-    def __init__(self, model: LanguageModel, max_tokens: int = 1024, bias: float = -27.0, batch_size: int = 8):
+    def __init__(self, model: LanguageModel, max_tokens: int = 1024, bias: float | None = None, batch_size: int = 8, flops: str = "paper"):
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 2:
             raise ValueError(f"`max_tokens` has to be an integer >= 2, got {max_tokens!r}")
-        if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not math.isfinite(bias):
-            raise ValueError(f"`bias` has to be a finite number, got {bias!r}")
+        if bias is not None and (isinstance(bias, bool) or not isinstance(bias, (int, float)) or not math.isfinite(bias)):
+            raise ValueError(f"`bias` has to be a finite number or None, got {bias!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"`batch_size` has to be an integer >= 1, got {batch_size!r}")
+        if flops not in FLOPS_COUNTS:
+            raise ValueError(f"`flops` has to be one of {', '.join(FLOPS_COUNTS)}, got {flops!r}")
         self.model = model
         self.info = model.describe()
         if self.info.max_context and max_tokens > self.info.max_context:
             raise ValueError(f"`max_tokens` ({max_tokens}) exceeds the model's context window ({self.info.max_context})")
         self.max_tokens = max_tokens
-        self.bias = float(bias)
+        self.bias = None if bias is None else float(bias)
         self.batch_size = batch_size
+        self.flops = flops
+        self.exact_tokens = True
         try:
             self._score_has_entropy_flag = "entropy" in inspect.signature(model.score).parameters
         except (TypeError, ValueError):
             self._score_has_entropy_flag = False
 
-    def samples(self, documents: Iterable[Document]) -> Iterator[tuple[str, str, str]]:
-        """(where, context text, continuation text) per sample: the first token's text, then
-        the text of tokens 2..L, cut from the original string at token end offsets."""
+    def samples(self, documents: Iterable[Document]) -> Iterator[tuple[str, list[int]]]:
+        """(where, token ids) per sample: the document tokenized once with the tokenizer's
+        defaults (its BOS included, as the paper); a row is truncated to L ids, a stream cut
+        into consecutive windows of L ids."""
         tok = self.model.tokenizer
         L = self.max_tokens
         for doc in documents:
-            ends = _token_ends(tok, doc.text)
-            if len(ends) < 2:
-                raise ValueError(f"{doc.where}: sample has {len(ends)} token(s); needs at least 2 (one context, one scored)")
+            ids = list(tok(doc.text)["input_ids"])
+            if len(ids) < 2:
+                raise ValueError(f"{doc.where}: sample has {len(ids)} token(s); needs at least 2 (one context, one scored)")
             if not doc.stream:
-                ends = ends[:L]
-                yield doc.where, doc.text[: ends[0]], doc.text[ends[0] : ends[-1]]
+                yield doc.where, ids[:L]
                 continue
-            start = 0  # char offset where the window's first token starts
-            for w in range(0, len(ends), L):
-                win = ends[w : w + L]
+            for w in range(0, len(ids), L):
+                win = ids[w : w + L]
                 if len(win) < 2:
                     break  # a 1-token tail of a long file has nothing to score
-                yield f"{doc.where}+{w}tok", doc.text[start : win[0]], doc.text[win[0] : win[-1]]
-                start = win[-1]
+                yield f"{doc.where}+{w}tok", win
 
-    def measure(self, documents: Iterable[Document] | Iterable[str], max_samples: int | None = None) -> CapacityResult:
-        """Stream `documents` (see `iter_documents`) and return the corpus-level result."""
+    def measure(self, documents: Iterable[Document] | Iterable[str], max_samples: int | None = None, source: str | Path | None = None) -> CapacityResult:
+        """Stream `documents` (see `iter_documents`) and return the corpus-level result;
+        `source` (the corpus name) picks the paper's b when `bias` is None."""
         if max_samples is not None and (isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1):
             raise ValueError(f"`max_samples` has to be an integer >= 1, got {max_samples!r}")
         docs = (d if isinstance(d, Document) else _checked(Document(f"texts[{i}]", d, stream=False)) for i, d in enumerate(documents))
-        totals = {"samples": 0, "tokens": 0, "bytes": 0, "nll_nats": 0.0, "context": 0.0}
-        batch: list[tuple[str, str, str]] = []
+        totals = {"samples": 0, "tokens": 0, "bytes": 0, "nll_nats": 0.0, "context": 0.0, "ts_sum": 0.0}
+        batch: list[tuple[str, list[int]]] = []
         t0 = time.perf_counter()
         for sample in self.samples(docs):
             batch.append(sample)
@@ -245,10 +279,11 @@ class InformationCapacity:
         if totals["tokens"] == 0:
             raise ValueError("the corpus gave no tokens to score")
         tokens = totals["tokens"]
-        ts = 8.0 * totals["bytes"] / tokens
+        ts = totals["ts_sum"] / totals["samples"]
         nll = totals["nll_nats"] / tokens / measures.LN2
         ctx = totals["context"] / tokens
-        flops = flops_per_token(self.info, ctx)
+        flops = self.flops_per_token(ctx)
+        bias, bias_source = (self.bias, "user") if self.bias is not None else paper_bias(source)
         return CapacityResult(
             model=self.model.name,
             samples=totals["samples"],
@@ -260,42 +295,89 @@ class InformationCapacity:
             mean_context=ctx,
             flops_per_token=flops,
             log2_flops=math.log2(flops),
-            bias=self.bias,
-            information_capacity=measures.information_capacity(ts, nll, flops, self.bias),
+            bias=bias,
+            information_capacity=measures.information_capacity(ts, nll, flops, bias),
             max_tokens=self.max_tokens,
             seconds=seconds,
             tokens_per_second=tokens / seconds if seconds > 0 else float("nan"),
             num_parameters=int(getattr(self.info, "num_parameters", 0) or 0),
+            text_bits_per_token_pooled=8.0 * totals["bytes"] / tokens,
+            bias_source=bias_source,
+            flops_count=self.flops,
+            exact_tokens=self.exact_tokens,
         )
 
-    def measure_source(self, source: str | Path | Iterable[str], max_samples: int | None = None, text_field: str = "text") -> CapacityResult:
-        """`measure(iter_documents(source))`."""
-        return self.measure(iter_documents(source, text_field), max_samples=max_samples)
+    def flops_per_token(self, mean_context: float) -> float:
+        """F: the paper's count at L (from the HF config when the backend has one, else from
+        `describe()`), or llminfo's at `mean_context`."""
+        if self.flops == "llminfo":
+            return flops_per_token(self.info, mean_context)
+        cfg = getattr(getattr(self.model, "model", None), "config", None)
+        if cfg is None:
+            i = self.info
+            cfg = {"hidden_size": i.hidden_size, "num_hidden_layers": i.num_layers, "num_attention_heads": i.num_heads,
+                   "num_key_value_heads": i.num_kv_heads, "intermediate_size": i.intermediate_size, "vocab_size": i.vocab_size}  # fmt: skip
+        return paper_flops_per_token(cfg, self.max_tokens, name=self.model.name)
 
-    def _score_batch(self, batch: list[tuple[str, str, str]], totals: dict[str, Any]) -> None:
-        kwargs = {"entropy": False} if self._score_has_entropy_flag else {}  # logprobs only: faster
-        scored = self.model.score([c for _w, c, _t in batch], [t for _w, _c, t in batch], **kwargs)
-        for (where, _ctx, text), s in zip(batch, scored):
-            n = len(s.logprobs)
-            if n == 0:
+    def measure_source(self, source: str | Path | Iterable[str], max_samples: int | None = None, text_field: str = "text") -> CapacityResult:
+        """`measure(iter_documents(source))`, with the paper's b for `source` when `bias` is None."""
+        name = source if isinstance(source, (str, Path)) else None
+        return self.measure(iter_documents(source, text_field), max_samples=max_samples, source=name)
+
+    def _score_batch(self, batch: list[tuple[str, list[int]]], totals: dict[str, Any]) -> None:
+        tok = self.model.tokenizer
+        for (where, ids), lps in zip(batch, self._logprobs([ids for _w, ids in batch])):
+            if len(lps) == 0:
                 raise ValueError(f"{where}: nothing left to score after the first token")
-            if any(not math.isfinite(lp) for lp in s.logprobs):
+            if not np.all(np.isfinite(lps)):
                 raise ValueError(f"{where}: the model gave a non-finite log-probability")
+            n = len(ids) - 1
+            nbytes = len(tok.decode(ids[1:]).encode("utf-8"))
             totals["samples"] += 1
             totals["tokens"] += n
-            totals["bytes"] += len(text.encode("utf-8"))
-            totals["nll_nats"] -= float(sum(s.logprobs))
+            totals["bytes"] += nbytes
+            totals["ts_sum"] += 8.0 * nbytes / n
+            totals["nll_nats"] -= float(np.sum(lps))
             # token j of the continuation attends to 1 + j earlier tokens (the context token first)
             totals["context"] += n * 1.0 + n * (n - 1) / 2.0
 
+    def _logprobs(self, id_lists: list[list[int]]) -> list[np.ndarray]:
+        """ln p of tokens 2.. of each id list, on those very ids where the backend allows."""
+        score_ids = getattr(self.model, "score_ids", None)
+        if callable(score_ids):
+            return [np.asarray(x, dtype=np.float64) for x in score_ids(id_lists)]
+        module = getattr(self.model, "model", None)
+        if module is not None and hasattr(module, "forward") and hasattr(module, "parameters"):
+            return _forward_logprobs(module, id_lists)
+        self.exact_tokens = False  # text round trip: the backend re-tokenizes
+        tok = self.model.tokenizer
+        kwargs = {"entropy": False} if self._score_has_entropy_flag else {}  # logprobs only: faster
+        scored = self.model.score([tok.decode(ids[:1]) for ids in id_lists], [tok.decode(ids[1:]) for ids in id_lists], **kwargs)
+        return [np.asarray(s.logprobs, dtype=np.float64) for s in scored]
 
-def _token_ends(tokenizer: Any, text: str) -> list[int]:
-    """End character offset of each token of `text` (no special tokens)."""
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ends = [int(e) for _s, e in enc["offset_mapping"]]
-    # Byte-level tokens splitting one character share its offsets: keep strictly increasing ends.
-    out: list[int] = []
-    for e in ends:
-        if not out or e > out[-1]:
-            out.append(e)
+
+def _forward_logprobs(module: Any, id_lists: list[list[int]], max_elements: int = 1 << 26) -> list[np.ndarray]:
+    """Direct teacher-forced forward passes over the given ids (right-padded batches sized so
+    that one batch's logits stay under `max_elements` floats); ln p of tokens 2.. (float32
+    log-softmax, returned as float64)."""
+    import torch
+
+    vocab = int(getattr(module.config, "vocab_size", 0) or 1)
+    device = next(module.parameters()).device
+    rows = max(1, max_elements // max(max(len(x) for x in id_lists) * vocab, 1))
+    out: list[np.ndarray] = []
+    for i in range(0, len(id_lists), rows):
+        chunk = id_lists[i : i + rows]
+        width = max(len(x) for x in chunk)
+        ids = torch.zeros((len(chunk), width), dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for r, x in enumerate(chunk):
+            ids[r, : len(x)] = torch.tensor(x)
+            mask[r, : len(x)] = 1
+        with torch.no_grad():
+            logits = module(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False).logits
+        for r, x in enumerate(chunk):
+            lp = torch.log_softmax(logits[r, : len(x) - 1].float(), dim=-1)  # float32: ~1e-6, far inside 1e-3
+            out.append(lp.gather(1, torch.tensor(x[1:], device=lp.device)[:, None])[:, 0].double().cpu().numpy())
+        del logits
     return out

@@ -5,7 +5,14 @@ depend on their order. "LLMs are Bayesian, in Expectation, not in Realization" (
 transformers are order-invariant only on average over orderings: single orderings scatter
 around the mean, and the permutation-averaged prediction has lower log-loss than the single
 identity ordering (the Jensen gap). `PermutationDispersion` measures this per query and
-across a dataset, and how the scatter shrinks as the number of examples n grows.
+across a dataset with the paper's protocol by default: banded orderings (the context split
+into bands, examples shuffled within each band), the dispersion mean |q_π − q̄| at the
+identity order's predicted label fitted as a + b·ln n (b with its confidence interval), the
+self-consistency Jensen gap (at the identity order's argmax: no gold label needed) and the
+martingale-violation test against the Θ(log n / n) bound (`dispersion_summary.summarize`).
+KL-dispersion, std and the Jensen gap at the gold label are kept as extras; "full" shuffles
+and "tail" (a fixed prefix and one shuffled tail, llminfo's prefix-cache-friendly variant)
+are the other schemes.
 
 Example:
     >>> from llminfo import load_model
@@ -14,7 +21,8 @@ Example:
     >>> item = DispersionItem(examples=[("I loved it.", "positive"), ("Awful food.", "negative"),
     ...                                 ("What a joy!", "positive")], query="Not worth it.", label="negative")
     >>> [r] = PermutationDispersion(load_model("default"), orderings=6, seed=0).analyze(task, [item])
-    >>> r.q_mean, r.kl_dispersion, r.jensen_gap
+    >>> len(r.q_mean), r.kl_dispersion >= 0, r.jensen_gap >= 0  # q̄ over the 2 labels; nats
+    (2, True, True)
 """
 
 from __future__ import annotations
@@ -31,7 +39,8 @@ from llminfo import measures
 from llminfo.models.base import LanguageModel
 
 DEFAULT_TEMPLATE = "Text: {text}\nLabel: {label}"
-SHUFFLES = ("full", "banded")
+SHUFFLES = ("banded", "full", "tail")
+DEFAULT_BAND = 4  # examples per band (banded) when `band` is not given
 
 
 @dataclass
@@ -50,6 +59,8 @@ class ICLTask:
             and end with `{label}`.
         instruction (`str`, defaults to `""`): text before the examples.
         separator (`str`, defaults to `"\\n\\n"`): between instruction, examples and query.
+        label_names (`dict`, *optional*): a dataset's raw label values to label strings
+            ({"0": "negative", "1": "positive"} for SST-2).
     """
 
     name: str
@@ -57,6 +68,7 @@ class ICLTask:
     template: str = DEFAULT_TEMPLATE
     instruction: str = ""
     separator: str = "\n\n"
+    label_names: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.labels, str) or not isinstance(self.labels, (list, tuple)):
@@ -90,7 +102,13 @@ class ICLTask:
             template=spec.get("template", spec.get("example_template", DEFAULT_TEMPLATE)),
             instruction=spec.get("instruction", ""),
             separator=spec.get("separator", "\n\n"),
+            label_names=spec.get("label_names"),
         )
+
+    def label_of(self, raw: Any) -> str:
+        """A dataset's label value as a label string (through `label_names` when set)."""
+        key = str(raw)
+        return self.label_names.get(key, key) if self.label_names else key
 
     def candidates(self) -> list[str]:
         """Label strings as the model should continue the prompt with (leading space kept)."""
@@ -127,8 +145,11 @@ class DispersionResult:
         q: (m, L) label distribution under each ordering; row 0 is the identity order.
         q_mean: (L,) permutation-averaged distribution q̄.
         std, mad: (L,) spread of q_k per label (population std; mean |q_k − q̄|).
-        kl_dispersion: mean_k KL(q_k ‖ q̄).
-        jensen_gap: mean_k[−ln q_k(y)] + ln q̄(y) at the true label (None without a label).
+        kl_dispersion: mean_k KL(q_k ‖ q̄) (extra).
+        jensen_gap: self-consistency Jensen gap mean_k[−ln q_k(ŷ)] + ln q̄(ŷ) at ŷ = the
+            identity order's argmax (the paper's; needs no label).
+        mad_pred: mean_k |q_k(ŷ) − q̄(ŷ)|, the dispersion the paper fits against ln n.
+        jensen_gap_label: the same gap at the true label (extra; None without a label).
         pred_identity, pred_average: argmax label of q_0 and of q̄.
         logloss_identity, logloss_average: −ln q_0(y), −ln q̄(y) (None without a label).
     """
@@ -144,9 +165,11 @@ class DispersionResult:
     std: list[float]
     mad: list[float]
     kl_dispersion: float
-    jensen_gap: float | None
+    jensen_gap: float
     pred_identity: str
     pred_average: str
+    mad_pred: float = 0.0
+    jensen_gap_label: float | None = None
     logloss_identity: float | None = None
     logloss_average: float | None = None
     std_label: float | None = None
@@ -159,18 +182,22 @@ class DispersionResult:
 
 
 def make_orderings(
-    n: int, m: int, shuffle: str = "full", band: int | None = None, rng: np.random.Generator | None = None
+    n: int, m: int, shuffle: str = "banded", band: int | None = None, rng: np.random.Generator | None = None
 ) -> list[tuple[int, ...]]:
     """m orderings of n examples, identity first, distinct.
 
-    `full` permutes all n; `banded` keeps the first n − band examples in place (a prefix
-    shared by every ordering, so a prefix cache can reuse it) and permutes the last `band`.
-    When the permutable part has at most m orderings, all of them are returned (exact
-    average); otherwise the identity and m − 1 distinct random ones.
+    `banded` (the paper's scheme) splits the n positions into consecutive bands of `band`
+    examples (the last band may be shorter) and shuffles the examples within each band, so
+    every example stays in its band; `full` permutes all n; `tail` (llminfo's variant) keeps
+    the first n − band examples in place (a prefix every ordering shares, for prefix caches)
+    and permutes the last `band`. When the scheme allows at most m orderings, all of them are
+    returned (exact average); otherwise the identity and m − 1 distinct random ones.
 
     Args:
         n: number of examples (>= 1). m: orderings wanted (>= 1).
-        shuffle: "full" or "banded". band: size of the shuffled tail (banded; default n // 2).
+        shuffle: "banded", "full" or "tail".
+        band: examples per band ("banded", default 4) or the shuffled tail length ("tail",
+            default n // 2).
         rng: numpy Generator (seeded by the caller for reproducibility).
     Returns:
         list of permutations of range(n), as tuples.
@@ -181,19 +208,31 @@ def make_orderings(
         raise ValueError(f"`orderings` has to be an integer >= 1, got {m!r}")
     if shuffle not in SHUFFLES:
         raise ValueError(f"`shuffle` has to be one of {', '.join(SHUFFLES)}, got {shuffle!r}")
-    k = n if shuffle == "full" else min(n, band if band is not None else max(n // 2, 1))
-    fixed = tuple(range(n - k))
-    if math.factorial(k) <= m:
-        return [fixed + tuple(n - k + i for i in p) for p in itertools.permutations(range(k))]
+    if shuffle == "full":
+        blocks = [list(range(n))]
+    elif shuffle == "tail":
+        k = min(n, band if band is not None else max(n // 2, 1))
+        blocks = [[i] for i in range(n - k)] + [list(range(n - k, n))]
+    else:
+        w = band if band is not None else DEFAULT_BAND
+        blocks = [list(range(s, min(s + w, n))) for s in range(0, n, w)]
+    if math.prod(math.factorial(len(b)) for b in blocks) <= m:
+        return [tuple(i for part in parts for i in part) for parts in itertools.product(*(itertools.permutations(b) for b in blocks))]
     rng = rng if rng is not None else np.random.default_rng(0)
     out = [tuple(range(n))]
     seen = set(out)
     while len(out) < m:
-        perm = fixed + tuple(int(i) + n - k for i in rng.permutation(k))
+        perm = tuple(int(b[j]) for b in blocks for j in rng.permutation(len(b)))
         if perm not in seen:
             seen.add(perm)
             out.append(perm)
     return out
+
+
+def bands_of(n: int, band: int | None = None) -> list[list[int]]:
+    """The bands (lists of positions) the banded scheme shuffles within."""
+    w = band if band is not None else DEFAULT_BAND
+    return [list(range(s, min(s + w, n))) for s in range(0, n, w)]
 
 
 class PermutationDispersion:
@@ -208,14 +247,15 @@ class PermutationDispersion:
     Args:
         model: a `LanguageModel`.
         orderings (`int`, defaults to 8): m, orderings per query (identity included).
-        shuffle (`str`, defaults to `"full"`): "full" or "banded" (see `make_orderings`).
-        band (`int`, *optional*): shuffled tail length for "banded".
+        shuffle (`str`, defaults to `"banded"`): "banded" (the paper), "full" or "tail" (see
+            `make_orderings`).
+        band (`int`, *optional*): examples per band ("banded") or shuffled tail length ("tail").
         seed (`int`, defaults to 0): orderings (and example draws in `evaluate`) depend only on
             (seed, n, query position): reruns repeat exactly.
     """
 
     def __init__(
-        self, model: LanguageModel, orderings: int = 8, shuffle: str = "full", band: int | None = None, seed: int = 0
+        self, model: LanguageModel, orderings: int = 8, shuffle: str = "banded", band: int | None = None, seed: int = 0
     ):
         if isinstance(orderings, bool) or not isinstance(orderings, int) or orderings < 1:
             raise ValueError(f"`orderings` has to be an integer >= 1, got {orderings!r}")
@@ -267,6 +307,7 @@ class PermutationDispersion:
     def _result(self, task: ICLTask, it: DispersionItem, orders, y: int | None, q: np.ndarray) -> DispersionResult:
         d = measures.permutation_dispersion(q)
         labels = task.labels
+        yhat = int(np.argmax(q[0]))  # the identity order's prediction: self-consistency
         res = DispersionResult(
             id=it.id,
             n_examples=len(it.examples),
@@ -279,12 +320,13 @@ class PermutationDispersion:
             std=d["std"].tolist(),
             mad=d["mad"].tolist(),
             kl_dispersion=float(d["kl_dispersion"]),
-            jensen_gap=None,
-            pred_identity=labels[int(np.argmax(q[0]))],
+            jensen_gap=measures.jensen_gap(q, yhat),
+            pred_identity=labels[yhat],
             pred_average=labels[int(np.argmax(d["mean"]))],
+            mad_pred=float(d["mad"][yhat]),
         )
         if y is not None:
-            res.jensen_gap = measures.jensen_gap(q, y)
+            res.jensen_gap_label = measures.jensen_gap(q, y)
             res.logloss_identity = float(-np.log(q[0, y]))
             res.logloss_average = float(-np.log(d["mean"][y]))
             res.std_label = float(d["std"][y])
@@ -336,41 +378,4 @@ class PermutationDispersion:
         return results, summarize(results)
 
 
-def summarize(results: Sequence[DispersionResult]) -> dict[str, Any]:
-    """Per n: accuracy and log-loss of identity order vs permutation average, mean dispersion;
-    and least-squares fits of KL-dispersion and std(q_k(y)) against a + b·ln n."""
-    by_n: dict[int, list[DispersionResult]] = {}
-    for r in results:
-        by_n.setdefault(r.n_examples, []).append(r)
-    per_n = []
-    for n in sorted(by_n):
-        rs = by_n[n]
-        labelled = [r for r in rs if r.label is not None]
-        row: dict[str, Any] = {
-            "n": n,
-            "queries": len(rs),
-            "orderings": float(np.mean([len(r.orderings) for r in rs])),
-            "kl_dispersion": float(np.mean([r.kl_dispersion for r in rs])),
-            "mad": float(np.mean([np.mean(r.mad) for r in rs])),
-        }
-        if labelled:
-            row.update(
-                accuracy_identity=float(np.mean([r.correct_identity for r in labelled])),
-                accuracy_average=float(np.mean([r.correct_average for r in labelled])),
-                logloss_identity=float(np.mean([r.logloss_identity for r in labelled])),
-                logloss_average=float(np.mean([r.logloss_average for r in labelled])),
-                # a random single ordering's expected log-loss: what the permutation average beats
-                logloss_orderings=float(np.mean([np.mean(-np.log(np.asarray(r.q)[:, r.labels.index(r.label)])) for r in labelled])),
-                jensen_gap=float(np.mean([r.jensen_gap for r in labelled])),
-                std_label=float(np.mean([r.std_label for r in labelled])),
-            )
-        per_n.append(row)
-    summary: dict[str, Any] = {"per_n": per_n, "queries": len(results)}
-    ns = [row["n"] for row in per_n]
-    if len(set(ns)) >= 2:
-        for key in ("kl_dispersion", "std_label"):
-            vals = [row.get(key) for row in per_n]
-            if all(v is not None and np.isfinite(v) for v in vals):
-                a, b = measures.log_curve_fit(ns, vals)
-                summary[f"fit_{key}"] = {"a": a, "b": b, "formula": f"{key} ≈ a + b·ln n"}
-    return summary
+from llminfo.analyzers.dispersion_summary import summarize  # noqa: E402  (re-exported: the summary of `evaluate`)

@@ -1,13 +1,9 @@
-"""Reading in-context classification data and task descriptions; plotting dispersion summaries.
+"""Reading in-context classification data and task descriptions (plots: `llminfo.eval.report`).
 
 Kept apart from `dispersion.py` (the analysis) so that module stays about the method.
 """
 
 from __future__ import annotations
-
-from typing import Any, Mapping
-
-import numpy as np
 
 from llminfo.analyzers.dispersion import ICLTask
 
@@ -52,41 +48,3 @@ def load_icl_tasks(path: str | None = None) -> dict[str, ICLTask]:
         spec = {s.get("name", s.get("task")): s for s in spec}
     return {name: ICLTask.from_dict(name, s) for name, s in spec.items()}
 
-
-def plot_summary(summary: Mapping[str, Any], path: str, title: str = "") -> None:
-    """Dispersion vs n (with the a + b·ln n fit) and log-loss identity vs average; PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    per_n = summary["per_n"]
-    ns = np.array([row["n"] for row in per_n], dtype=float)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    ax = axes[0]
-    ax.plot(ns, [row["kl_dispersion"] for row in per_n], "o", label="KL-dispersion (nats)")
-    fit = summary.get("fit_kl_dispersion")
-    if fit:
-        grid = np.linspace(ns.min(), ns.max(), 50)
-        ax.plot(grid, fit["a"] + fit["b"] * np.log(grid), "-", label=f"{fit['a']:.3f} + {fit['b']:.3f} ln n")
-    if all("std_label" in row for row in per_n):
-        ax.plot(ns, [row["std_label"] for row in per_n], "s", label="std q_k(y)")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("in-context examples n")
-    ax.set_title("dispersion across orderings")
-    ax.legend(fontsize=8)
-    ax = axes[1]
-    if all("logloss_identity" in row for row in per_n):
-        ax.plot(ns, [row["logloss_identity"] for row in per_n], "o-", label="identity order")
-        ax.plot(ns, [row["logloss_orderings"] for row in per_n], "^--", label="single ordering (mean)")
-        ax.plot(ns, [row["logloss_average"] for row in per_n], "s-", label="permutation average")
-        ax.set_ylabel("log-loss (nats)")
-        ax.legend(fontsize=8)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("in-context examples n")
-    ax.set_title("averaging over orderings")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -16,7 +16,8 @@ Example:
     >>> from llminfo.analyzers.edfl import EDFLRiskAnalyzer
     >>> model = load_model("default")
     >>> [r] = EDFLRiskAnalyzer().score(model, ["Who wrote 'War and Peace'?"])
-    >>> r.score, r.details["decision"], r.details["isr"]  # RoH bound, "answer"/"abstain", ISR
+    >>> 0 <= r.score <= 1, r.details["decision"] in ("answer", "abstain"), r.details["isr"] >= 0  # RoH bound, decision, ISR
+    (True, True, True)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -35,7 +36,6 @@ from llminfo.analyzers.base import (
     QAItem,
     SampleCache,
     answers_for,
-    as_items,
     qa_prompt,
 )
 from llminfo.models.base import LanguageModel
@@ -159,7 +159,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
     Example:
         >>> analyzer = EDFLRiskAnalyzer(num_skeletons=6, h_star=0.05)
         >>> results = analyzer.score(model, [QAItem("What is the capital of France?")])  # doctest: +SKIP
-        >>> results[0].details["decision"]
+        >>> results[0].details["decision"]  # doctest: +SKIP
         'answer'
     """
 
@@ -286,16 +286,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
             "decision": "answer" if answer else "abstain",
         }
 
-    def score(
-        self,
-        model: LanguageModel,
-        items: Sequence[QAItem],
-        *,
-        seed: int = 0,
-        cache: SampleCache | None = None,
-    ) -> list[MethodResult]:
-        items = as_items(items)
-        cache = cache if cache is not None else SampleCache()
+    def reduce(self, model: LanguageModel, items: list[QAItem], stats: dict[str, Any], *, seed: int, cache: SampleCache) -> list[MethodResult]:
         width = self.num_skeletons + 1
         if self.event == "decision":
             flat = [p for it in items for p in self.prompts_for(model, it, seed)]

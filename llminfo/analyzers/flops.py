@@ -136,3 +136,81 @@ def flops_per_token(info: ModelInfo | Mapping[str, Any] | Any, context_len: floa
     attn_cache = 2 * q_width * float(context_len)  # QKᵀ and AV
     macs = s.num_layers * (attn_proj + attn_cache) + mlp_total + s.hidden_size * s.vocab_size
     return 2.0 * macs
+
+
+def paper_flops_per_token(config: Mapping[str, Any] | Any, max_tokens: int = 1024, name: str = "") -> float:
+    """Decode FLOPs per token exactly as Yuan et al. (2025) count them (the authors' `flops.py`,
+    github.com/TeleAI-AI-Flow/InformationCapacity): the decode FLOPs of generating
+    `max_tokens` = L tokens from an empty cache, divided by L.
+
+    Per layer and token, at 2 FLOPs per multiply-add, with d_k = hidden / heads (the paper
+    ignores a config's own `head_dim`): projections 2·(2·d² + 2·d·kv_heads·d_k); attention over
+    the cache 4·heads·d_k·c, averaged over c = 0..L−1 — or, for DeepSeek's multi-head latent
+    attention (MLA, "reuse" mode), 4·heads·d_k·kv_lora_rank; the MLP:
+
+    - dense / gated: 6·d·intermediate_size;
+    - Qwen-MoE (`qwen2_moe`): 6·d·(intermediate_size + shared_expert_intermediate_size) when
+      the checkpoint's `name` has "B-A" (Qwen2-57B-A14B), else 6·d·intermediate_size — the
+      authors' code decides by the checkpoint path, so Qwen1.5-MoE-A2.7B is counted without its
+      shared expert; kept to reproduce their numbers;
+    - DeepSeek MoE (MLA models): (n_shared_experts + num_experts_per_tok)·6·d·moe_intermediate_size;
+    - gpt-oss (no gate): 4·d·intermediate_size·num_experts_per_tok;
+    - Llama-4: d·(6·intermediate_size_mlp + 4·intermediate_size);
+
+    plus the LM head 2·d·vocab once per token. Routers, norms and the first dense layers of
+    DeepSeek are not counted (as in the paper); `flops_per_token` is llminfo's finer count.
+
+    Args:
+        config: a Hugging Face config (object or dict; a nested `text_config` is used).
+        max_tokens (`int`, defaults to 1024): L, the sample length the paper evaluates at.
+        name (`str`, *optional*): the checkpoint name (only Qwen-MoE depends on it, see above).
+    Returns:
+        FLOPs per token.
+
+    Example:
+        >>> cfg = {"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32,
+        ...        "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 128256}  # Llama-3-8B
+        >>> round(paper_flops_per_token(cfg) / 1e9, 3)
+        15.277
+    """
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ValueError(f"`max_tokens` has to be an integer >= 1, got {max_tokens!r}")
+    cfg = dict(config) if isinstance(config, Mapping) else (config.to_dict() if hasattr(config, "to_dict") else None)
+    if cfg is None:
+        raise TypeError(f"`config` has to be a dict or a transformers config, got {type(config).__name__}")
+    if isinstance(cfg.get("text_config"), Mapping):
+        cfg = {**cfg["text_config"]}
+    mtype = str(cfg.get("model_type", "")).lower()
+
+    def get(*names: str, default: int | None = None) -> int:
+        for n in names:
+            if cfg.get(n) is not None:
+                return int(cfg[n])
+        if default is None:
+            raise ValueError(f"`config` lacks `{names[0]}`")
+        return default
+
+    d = get("hidden_size")
+    layers = get("num_hidden_layers", "n_layer")
+    heads = get("num_attention_heads", "n_head")
+    kv_heads = get("num_key_value_heads", default=heads)
+    vocab = get("vocab_size")
+    d_k = d // heads
+    T = max_tokens
+    proj = 2 * (2 * d * d + 2 * d * kv_heads * d_k)
+    if "deepseek" in mtype:  # MLA, MoE with shared experts
+        d_ff = get("moe_intermediate_size", "intermediate_size")
+        mlp = (get("n_shared_experts", default=0) + get("num_experts_per_tok", default=0)) * 6 * d * d_ff
+        attn_total = 4 * heads * d_k * T * get("kv_lora_rank", default=1)
+    else:
+        if mtype.startswith("gpt_oss"):
+            mlp = 4 * d * get("intermediate_size") * get("num_experts_per_tok")
+        elif mtype.startswith("llama4"):
+            mlp = d * (6 * get("intermediate_size_mlp") + 4 * get("intermediate_size"))
+        elif mtype == "qwen2_moe" and "B-A" in name:
+            mlp = 6 * d * (get("intermediate_size") + get("shared_expert_intermediate_size", default=0))
+        else:
+            mlp = 6 * d * get("intermediate_size", "ffn_hidden_size")
+        attn_total = 4 * heads * d_k * (T * (T - 1) // 2)
+    decode_total = layers * (T * (proj + mlp) + attn_total) + 2 * T * d * vocab
+    return float(decode_total) / T

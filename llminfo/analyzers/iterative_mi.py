@@ -26,8 +26,9 @@ Example:
     >>> from llminfo import load_model
     >>> from llminfo.analyzers.iterative_mi import IterativePromptingMI
     >>> model = load_model("default")
-    >>> [r] = IterativePromptingMI().score(model, ["Who wrote Hamlet?"], seed=0)
-    >>> r.score, r.details["centres"], r.details["mu1"]
+    >>> [r] = IterativePromptingMI(num_samples=5).score(model, ["Who wrote Hamlet?"], seed=0)
+    >>> r.score >= 0, len(r.details["centres"]) == len(r.details["mu1"]), round(sum(r.details["mu1"]), 6)
+    (True, True, 1.0)
 """
 
 from __future__ import annotations
@@ -46,9 +47,8 @@ from llminfo.analyzers.base import (
     QAItem,
     SampleCache,
     answer_continuation,
-    as_items,
 )
-from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
+from llminfo.analyzers.clustering import check_clustering
 from llminfo.models.base import LanguageModel
 
 
@@ -105,6 +105,7 @@ class IterativePromptingMI(HallucinationMethod):
     """
 
     name = "iterative_mi"
+    needs = ("clusters",)
 
     def __init__(
         self,
@@ -151,21 +152,8 @@ class IterativePromptingMI(HallucinationMethod):
         """F_t(x, previous) as a chat prompt."""
         return model.chat(self.template.text(item.question, previous, item.context))
 
-    def score(
-        self,
-        model: LanguageModel,
-        items: Sequence[QAItem],
-        *,
-        seed: int = 0,
-        cache: SampleCache | None = None,
-    ) -> list[MethodResult]:
-        items = as_items(items)
-        cache = cache if cache is not None else SampleCache()
-        f0, samples, answers, ids_per_item = sample_and_cluster(
-            model, items, cache, num_samples=self.num_samples, temperature=self.temperature,
-            max_new_tokens=self.max_new_tokens, seed=seed, clustering=self.clustering,
-            clustering_kwargs=self.clustering_kwargs,
-        )
+    def reduce(self, model: LanguageModel, items: list[QAItem], stats: dict[str, Any], *, seed: int, cache: SampleCache) -> list[MethodResult]:
+        f0, answers, ids_per_item = stats["prompts"], stats["sampled_answers"], stats["cluster_ids"]
 
         # One batched scoring call: distinct answers under F0, and every centre under F1(x, X_i).
         prompts: list[str] = []

@@ -12,10 +12,11 @@ Example:
     >>> from llminfo import load_model
     >>> from llminfo.analyzers import HallucinationScorer
     >>> model = load_model("default")
-    >>> scorer = HallucinationScorer(["msp", "semantic_entropy", "edfl"])
-    >>> scorer.fit(model, train_items, correct)          # optional: calibrate on labelled data
+    >>> scorer = HallucinationScorer(["msp", "mean_entropy"])
+    >>> # optional: scorer.fit(model, train_items, correct) calibrates on labelled data
     >>> [r] = scorer.score(model, [{"question": "Who wrote 'Hamlet'?"}])
-    >>> r.answer, r.scores, r.risk, r.decision
+    >>> sorted(r.scores), 0 <= r.risk <= 1, r.decision in ("answer", "abstain")
+    (['mean_entropy', 'msp'], True, True)
 """
 
 from __future__ import annotations
@@ -29,21 +30,10 @@ import numpy as np
 
 from llminfo.analyzers.base import HallucinationMethod, QAItem, SampleCache, answers_for, as_items
 from llminfo.analyzers.calibration import Calibrator, rank_normalize
+from llminfo.analyzers.registry import DEFAULT_METHODS, available_methods, get_method_class, method_names
 from llminfo.models.base import LanguageModel
 
-DEFAULT_METHODS = ("msp", "mean_entropy", "semantic_entropy", "iterative_mi", "edfl")
-FORMAT_VERSION = 1
-
-
-def available_methods() -> dict[str, type[HallucinationMethod]]:
-    """`{name: class}` of every method the scorer can build by name."""
-    from llminfo.analyzers.base import builtin_methods
-    from llminfo.analyzers.edfl import EDFLAnswerRiskAnalyzer, EDFLRiskAnalyzer
-
-    methods = dict(builtin_methods())
-    methods[EDFLRiskAnalyzer.name] = EDFLRiskAnalyzer
-    methods[EDFLAnswerRiskAnalyzer.name] = EDFLAnswerRiskAnalyzer
-    return methods
+FORMAT_VERSION = 2  # 2: one decision threshold, at the top level (1 also had one inside the calibrator)
 
 
 def build_method(spec: str | tuple[str, Mapping[str, Any]] | HallucinationMethod) -> tuple[HallucinationMethod, dict]:
@@ -51,11 +41,9 @@ def build_method(spec: str | tuple[str, Mapping[str, Any]] | HallucinationMethod
     if isinstance(spec, HallucinationMethod):
         return spec, {}
     name, kwargs = (spec, {}) if isinstance(spec, str) else (spec[0], dict(spec[1]))
-    methods = available_methods()
-    if name not in methods:
-        raise ValueError(f"unknown method {name!r}; choose from {sorted(methods)}")
+    cls = get_method_class(name)
     try:
-        return methods[name](**kwargs), kwargs
+        return cls(**kwargs), kwargs
     except TypeError as e:
         raise ValueError(f"method {name!r}: bad parameters {kwargs}: {e}") from None
 
@@ -96,7 +84,8 @@ class HallucinationScorer:
     Example:
         >>> scorer = HallucinationScorer(["msp", ("semantic_entropy", {"num_samples": 5})])
         >>> results = scorer.score(model, ["What is the capital of France?"])  # doctest: +SKIP
-        >>> scorer.save("calibrator.json"); HallucinationScorer.load("calibrator.json")
+        >>> scorer.save("calibrator.json"); HallucinationScorer.load("calibrator.json").names
+        ['msp', 'semantic_entropy']
     """
 
     def __init__(
@@ -119,7 +108,7 @@ class HallucinationScorer:
         for spec in methods:
             if samples is not None and not isinstance(spec, HallucinationMethod):
                 name, kw = (spec, {}) if isinstance(spec, str) else (spec[0], dict(spec[1]))
-                if "num_samples" in _init_params(available_methods().get(name)):
+                if name in method_names() and "num_samples" in _init_params(get_method_class(name)):
                     kw.setdefault("num_samples", samples)
                 spec = (name, kw)
             method, params = build_method(spec)
@@ -208,45 +197,101 @@ class HallucinationScorer:
 
     # -- persistence (plain JSON, no pickle) ------------------------------------------------
 
+    @property
+    def decision_threshold(self) -> float:
+        """The one threshold `decision` uses: the calibrator's when fitted, else `threshold`."""
+        if self.calibrator is not None and self.calibrator.fitted:
+            return float(self.calibrator.threshold)
+        return self.threshold
+
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON: methods with parameters, the decision threshold, the calibrator's fit."""
+        cal = None
+        if self.calibrator is not None:
+            cal = self.calibrator.to_dict()
+            cal.pop("threshold", None)  # the file has one threshold: the top-level one
         return {
             "format": "llminfo.HallucinationScorer",
             "version": FORMAT_VERSION,
             "methods": [{"name": n, "params": p} for n, p in zip(self.names, self.method_params)],
-            "threshold": self.threshold,
-            "calibrator": self.calibrator.to_dict() if self.calibrator is not None else None,
+            "threshold": self.decision_threshold,
+            "calibrator": cal,
         }
 
     def save(self, path: str | Path) -> None:
-        """Write the method list and the calibrator as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        """Write the method list and the calibrator as JSON (atomically: a failed save keeps the old file)."""
+        from llminfo.fileio import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "scorer") -> "HallucinationScorer":
+        """Build from `to_dict`'s output. Every field is checked before anything is built.
+
+        Raises:
+            UserError: naming the field (`methods[1].params`, `calibrator.coef`, ...).
+        """
+        from llminfo.errors import UserError
+
         if not isinstance(d, Mapping) or d.get("format") != "llminfo.HallucinationScorer":
-            raise ValueError(f"{where}: not a saved HallucinationScorer (missing 'format': 'llminfo.HallucinationScorer')")
-        if d.get("version") != FORMAT_VERSION:
-            raise ValueError(f"{where}: unsupported version {d.get('version')!r} (this llminfo reads {FORMAT_VERSION})")
+            raise UserError(f"{where}: not a saved HallucinationScorer (missing 'format': 'llminfo.HallucinationScorer')")
+        version = d.get("version")
+        if version not in (1, FORMAT_VERSION):
+            raise UserError(f"{where}: unsupported version {version!r} (this llminfo reads 1 and {FORMAT_VERSION})")
+        extra = set(d) - {"format", "version", "methods", "threshold", "calibrator"}
+        if extra:
+            raise UserError(f"{where}: unknown keys {sorted(extra)}")
         methods = d.get("methods")
-        if not isinstance(methods, list) or not all(isinstance(m, Mapping) and "name" in m for m in methods):
-            raise ValueError(f"{where}: 'methods' has to be a list of {{'name', 'params'}} objects")
+        if not isinstance(methods, list) or not methods:
+            raise UserError(f"{where}: field `methods` has to be a non-empty list of {{'name', 'params'}} objects")
+        for i, m in enumerate(methods):
+            if not isinstance(m, Mapping) or not isinstance(m.get("name"), str) or set(m) - {"name", "params"}:
+                raise UserError(f"{where}: field `methods[{i}]` has to be an object {{'name': str, 'params': {{...}}}}, got {m!r:.80}")
+            if not isinstance(m.get("params") or {}, Mapping):
+                raise UserError(f"{where}: field `methods[{i}].params` has to be an object, got {m['params']!r:.80}")
+        names = [m["name"] for m in methods]
         cal = d.get("calibrator")
+        if cal is not None and not isinstance(cal, dict):
+            raise UserError(f"{where}: field `calibrator` has to be an object or null, got {type(cal).__name__}")
+        cal = dict(cal) if cal is not None else None
+        threshold = d.get("threshold", 0.5)
+        if version == 1 and cal is not None and "threshold" in cal:
+            threshold = cal.pop("threshold")  # version 1 kept the calibrated threshold here
+        elif cal is not None and "threshold" in cal:
+            raise UserError(f"{where}: field `calibrator.threshold`: version {FORMAT_VERSION} has one threshold, "
+                            "the top-level `threshold`")
+        fitted = bool(cal and cal.get("methods"))
+        lo = -1.0 if fitted else 0.0  # a calibrated threshold of -1 means: always abstain
+        if not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and lo <= threshold <= 1):
+            raise UserError(f"{where}: field `threshold` has to be a number in [{lo:g}, 1], got {threshold!r}")
+        calibrator = None
+        if cal is not None:
+            try:
+                calibrator = Calibrator.from_dict({**cal, "threshold": threshold} if fitted else cal, where=f"{where}: field calibrator")
+            except (TypeError, ValueError) as e:
+                raise UserError(str(e)) from None
+            if fitted and calibrator.methods != names:
+                raise UserError(f"{where}: field `calibrator.methods` {calibrator.methods} does not match `methods` {names}: "
+                                "the calibrator was fitted on other methods")
         try:
-            calibrator = Calibrator.from_dict(dict(cal)) if cal is not None else None
+            return cls([(m["name"], m.get("params") or {}) for m in methods], calibrator=calibrator,
+                       threshold=threshold if not fitted else 0.5)
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{where}: {e}") from None
-        return cls([(m["name"], m.get("params") or {}) for m in methods], calibrator=calibrator, threshold=d.get("threshold", 0.5))
+            raise UserError(f"{where}: field `methods`: {e}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> "HallucinationScorer":
-        """Read a scorer written by `save`."""
+        """Read and check a scorer written by `save` (no model is needed)."""
+        from llminfo.errors import InputFileNotFound, UserError
+
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"calibrator file not found: {path}")
+            raise (InputFileNotFound if not path.exists() else UserError)(
+                f"calibrator file not found: {path}" if not path.exists() else f"calibrator {path} is not a file")
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: invalid JSON ({e})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise UserError(f"{path}: invalid JSON ({e})") from None
         return cls.from_dict(d, where=str(path))
 
 

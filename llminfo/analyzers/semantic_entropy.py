@@ -16,7 +16,8 @@ Example:
     >>> from llminfo.analyzers.semantic_entropy import SemanticEntropy
     >>> model = load_model("default")
     >>> [r] = SemanticEntropy(num_samples=10).score(model, ["Who wrote Hamlet?"], seed=0)
-    >>> r.score, r.details["cluster_sizes"]
+    >>> r.score >= 0, sum(r.details["cluster_sizes"])
+    (True, 10)
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ from llminfo.analyzers.base import (
     MethodResult,
     QAItem,
     SampleCache,
-    as_items,
 )
-from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
+from llminfo.analyzers.clustering import check_clustering
 from llminfo.models.base import LanguageModel
 
 
@@ -50,6 +50,7 @@ class SemanticEntropy(HallucinationMethod):
     """
 
     name = "semantic_entropy"
+    needs = ("clusters",)
 
     def __init__(
         self,
@@ -75,21 +76,8 @@ class SemanticEntropy(HallucinationMethod):
     def _value(self, cluster_ids: list[int], seq_logprobs: list[float]) -> float:
         return measures.semantic_entropy(cluster_ids, seq_logprobs)
 
-    def score(
-        self,
-        model: LanguageModel,
-        items: Sequence[QAItem],
-        *,
-        seed: int = 0,
-        cache: SampleCache | None = None,
-    ) -> list[MethodResult]:
-        items = as_items(items)
-        cache = cache if cache is not None else SampleCache()
-        _prompts, samples, answers, ids_per_item = sample_and_cluster(
-            model, items, cache, num_samples=self.num_samples, temperature=self.temperature,
-            max_new_tokens=self.max_new_tokens, seed=seed, clustering=self.clustering,
-            clustering_kwargs=self.clustering_kwargs,
-        )
+    def reduce(self, model: LanguageModel, items: list[QAItem], stats: dict[str, Any], *, seed: int, cache: SampleCache) -> list[MethodResult]:
+        samples, answers, ids_per_item = stats["samples"], stats["sampled_answers"], stats["cluster_ids"]
         results = []
         for comps, ans, ids in zip(samples, answers, ids_per_item):
             seq_lp = [c.mean_logprob for c in comps]

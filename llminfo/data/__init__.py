@@ -17,6 +17,7 @@ Example:
     >>> from llminfo.data import data_path, list_datasets, load_jsonl
     >>> rows = load_jsonl("factual_qa")
     >>> rows[0]["question"], rows[0]["answers"]
+    ('What is the capital of France?', ['Paris'])
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@
 Python:
 
     >>> from llminfo.eval import load_config, run_eval
-    >>> result = run_eval(load_config("eval_configs/quickstart.yaml", overrides=["dataset.limit=10"]))
-    >>> result.metrics["methods"]["semantic_entropy"]["auroc"], result.report_path
+    >>> result = run_eval(load_config("eval_configs/quickstart.yaml", overrides=["dataset.limit=4"]), progress=False)
+    >>> 0 <= result.metrics["accuracy"] <= 1, result.report_path.name, len(result.to_pandas())
+    (True, 'report.html', 4)
 
 Modules: `config` (schema + validation), `datasets` (rows → items), `tasks` (registry) and
 `task_*` (one per task), `metrics` (AUROC, PRR, AUARC, ECE, ...), `runner`, `report`.

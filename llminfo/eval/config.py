@@ -36,14 +36,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
-TASKS = ("qa-hallucination", "typical-decoding", "halting", "dispersion", "capacity")
+from llminfo.errors import UserError
+
+
+def __getattr__(name: str) -> Any:
+    # `TASKS` is read from the task registry (`llminfo.eval.tasks`), which imports this module.
+    if name == "TASKS":
+        from llminfo.eval.tasks import task_names
+
+        return tuple(task_names())
+    raise AttributeError(f"module 'llminfo.eval.config' has no attribute {name!r}")
 MATCHERS = ("alias", "exact", "f1")
 # Config parts that change what is computed per item; the rest (output place, how many
 # items, which metrics/plots) can change between a run and its resumption.
-_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit"}
+_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit", "model.device_map"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config problem; the message names the key (`dataset.fields.question`)."""
 
 
@@ -55,14 +64,17 @@ class ModelConfig:
     backend: Literal["hf", "vllm"] = "hf"
     dtype: Literal["auto", "float32", "bfloat16", "float16", None] = None
     device: str | None = None
+    device_map: str | None = None  # HF: "auto" spreads a model larger than one GPU (accelerate)
     engine_args: dict = field(default_factory=dict)
 
 
 @dataclass
 class DatasetConfig:
-    """`dataset:` — `path` is a local .jsonl/.json/.csv/.parquet file, `llminfo:NAME` for a
-    dataset shipped in the package, or a `datasets.load_dataset` name (needs a network
-    unless cached). `fields` maps the task's field names to column names. `template`
+    """`dataset:` — `path` is a local .jsonl/.json/.csv/.parquet file, a folder written by
+    `Dataset.save_to_disk` / `DatasetDict.save_to_disk` (a DatasetDict gives its `split`),
+    `llminfo:NAME` for a dataset shipped in the package, or a `datasets.load_dataset` name
+    (needs a network unless cached). From Python, `run_eval(config, dataset=...)` takes a
+    `datasets.Dataset` / `DatasetDict` object instead (then `path` only names it). `fields` maps the task's field names to column names. `template`
     builds the task's input text from a row: str.format (`"Q: {question}"`) or Jinja
     (`"Q: {{ question }}"`)."""
 
@@ -106,7 +118,7 @@ class ReportConfig:
 
 @dataclass
 class EvalConfig:
-    task: Literal["qa-hallucination", "typical-decoding", "halting", "dispersion", "capacity"]
+    task: str  # a name of the task registry, `llminfo.eval.tasks.task_names()`
     dataset: DatasetConfig
     model: ModelConfig = field(default_factory=ModelConfig)
     methods: list = field(default_factory=list)  # list[MethodConfig]; empty = the task's defaults
@@ -171,14 +183,15 @@ def config_from_dict(raw: Mapping[str, Any], validate_task: bool = True) -> Eval
         data["methods"] = _methods(data["methods"])
     if "dataset" not in data:
         raise ConfigError("config key `dataset` is required (path, split, fields, limit, template)")
+    from llminfo.eval.tasks import get_task, task_names
+
     if "task" not in data:
-        raise ConfigError(f"config key `task` is required; one of {', '.join(TASKS)}")
+        raise ConfigError(f"config key `task` is required; one of {', '.join(task_names())}")
     cfg = _build(EvalConfig, data, "")
+    task = get_task(cfg.task)  # unknown names: an error listing the registered tasks
     _check_values(cfg)
     if validate_task:
-        from llminfo.eval.tasks import get_task
-
-        get_task(cfg.task).validate_config(cfg)
+        task.validate_config(cfg)
     return cfg
 
 

@@ -1,7 +1,10 @@
 """Load an evaluation dataset into items: rows → the task's fields, plus a prompt template.
 
 Everything goes through the `datasets` library: local files offline
-(`load_dataset("json", data_files=...)`), hub datasets for users with a network. Each item
+(`load_dataset("json", data_files=...)`), a folder written by `Dataset.save_to_disk` /
+`DatasetDict.save_to_disk` (`load_from_disk`; a `DatasetDict` gives `dataset.split`), hub
+datasets for users with a network, and — from Python — a `datasets.Dataset` / `DatasetDict`
+object passed to `run_eval(config, dataset=...)`. Each item
 is a dict holding the task's fields (renamed through `dataset.fields`), `key` (the row's id
 as a string, else `row-<index>`) and, when a template is set, the rendered text in the
 task's input field.
@@ -11,29 +14,58 @@ Example:
     >>> from llminfo.eval.datasets import load_items
     >>> items = load_items(DatasetConfig(path="llminfo:factual_qa", limit=3), {"question": True, "answers": True})
     >>> items[0]["question"], items[0]["answers"], items[0]["key"]
+    ('What is the capital of France?', ['Paris'], 'fqa-0001')
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import string
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
 from llminfo.eval.config import ConfigError, DatasetConfig
 
 LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text"}
+# A folder holding one of these was written by `save_to_disk` (Dataset / DatasetDict).
+SAVED_MARKERS = ("dataset_dict.json", "state.json", "dataset_info.json")
+FROM_DISK = "load_from_disk"
+
+# The in-memory dataset of the run in progress (`run_eval(config, dataset=...)`).
+_RUN_DATASET: contextvars.ContextVar[Any] = contextvars.ContextVar("llminfo_eval_dataset", default=None)
+
+
+@contextlib.contextmanager
+def using_dataset(data: Any) -> Iterator[None]:
+    """Within the block, `load_rows` reads `data` (a `datasets.Dataset` / `DatasetDict`)
+    instead of `dataset.path`."""
+    check_dataset_object(data)
+    token = _RUN_DATASET.set(data)
+    try:
+        yield
+    finally:
+        _RUN_DATASET.reset(token)
+
+
+def check_dataset_object(data: Any) -> None:
+    """A `datasets.Dataset` or `DatasetDict`, else a TypeError naming `dataset`."""
+    import datasets
+
+    if not isinstance(data, (datasets.Dataset, datasets.DatasetDict)):
+        raise TypeError(
+            f"`dataset` has to be a datasets.Dataset or datasets.DatasetDict, got {type(data).__name__}"
+        )
 
 
 def resolve_path(spec: str) -> tuple[str, str | None]:
     """`(builder, data_file)`: a local file → ("json"/"csv"/..., path); a hub name → (name, None)."""
     if spec.startswith("llminfo:"):
         name = spec.split(":", 1)[1]
-        try:
-            from llminfo.data import data_path
-        except ImportError as e:  # the shipped data package is missing from this install
-            raise ConfigError(f"config key `dataset.path`: {spec!r} needs llminfo.data ({e})") from None
+        from llminfo.data import data_path
+
         try:
             path = Path(data_path(name))
         except (FileNotFoundError, ValueError, KeyError) as e:
@@ -46,6 +78,13 @@ def resolve_path(spec: str) -> tuple[str, str | None]:
                 raise ConfigError(f"config key `dataset.path`: {e}") from None
         return LOCAL_FORMATS.get(path.suffix, "json"), str(path)
     path = Path(spec).expanduser()
+    if path.is_dir() and any((path / m).is_file() for m in SAVED_MARKERS):
+        return FROM_DISK, str(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"config key `dataset.path`: {spec!r} is a folder but not one written by `save_to_disk` "
+            f"(none of {', '.join(SAVED_MARKERS)} in it)"
+        )
     if path.suffix in LOCAL_FORMATS or spec.startswith((".", "/", "~")):
         if not path.is_file():
             raise ConfigError(f"config key `dataset.path`: file {spec!r} not found")
@@ -57,12 +96,28 @@ def resolve_path(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-def load_rows(cfg: DatasetConfig) -> list[dict[str, Any]]:
-    """All rows of the configured split as dicts (before shuffling and limiting)."""
+def load_rows(cfg: DatasetConfig, data: Any = None) -> list[dict[str, Any]]:
+    """All rows of the configured split as dicts (before shuffling and limiting).
+
+    Args:
+        cfg: the `dataset:` section.
+        data (*optional*): a `datasets.Dataset` / `DatasetDict` to read instead of
+            `cfg.path` (default: the one `run_eval(config, dataset=...)` is running on).
+    """
     import datasets
 
+    data = data if data is not None else _RUN_DATASET.get()
+    if data is not None:
+        check_dataset_object(data)
+        return [dict(r) for r in _split_of(data, cfg.split, "the `dataset` argument")]
     builder, data_file = resolve_path(cfg.path)
     datasets.disable_progress_bars()
+    if builder == FROM_DISK:
+        try:
+            saved = datasets.load_from_disk(data_file)
+        except (FileNotFoundError, ValueError) as e:
+            raise ConfigError(f"config key `dataset.path`: could not load the saved dataset {cfg.path!r}: {e}") from None
+        return [dict(r) for r in _split_of(saved, cfg.split, repr(cfg.path))]
     try:
         if data_file is not None:
             ds = datasets.load_dataset(builder, data_files=data_file, split="train")
@@ -73,6 +128,19 @@ def load_rows(cfg: DatasetConfig) -> list[dict[str, Any]]:
     except Exception as e:  # datasets raises many kinds (DatasetGenerationError, hub errors...)
         raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {type(e).__name__}: {e}") from None
     return [dict(r) for r in ds]
+
+
+def _split_of(data: Any, split: str, what: str) -> Any:
+    """The `split` of a DatasetDict (a Dataset is its own only split)."""
+    import datasets
+
+    if isinstance(data, datasets.DatasetDict):
+        if split not in data:
+            raise ConfigError(
+                f"config key `dataset.split`: {what} has no split {split!r}; its splits: {', '.join(data)}"
+            )
+        return data[split]
+    return data
 
 
 def load_items(
@@ -109,8 +177,8 @@ def load_items(
     mapping = {}
     for f, required in {**fields, "id": False}.items():
         col = cfg.fields.get(f, f)
-        if col in columns:
-            mapping[f] = col
+        if col in columns or (col not in columns and "." in col and col.split(".")[0] in columns):
+            mapping[f] = col  # "answer.aliases": a nested field of a hub row (TriviaQA)
         elif f in cfg.fields or (required and not (cfg.template and f == input_field)):
             raise ConfigError(
                 f"config key `dataset.fields.{f}`: column {col!r} not in the dataset; columns: {', '.join(columns)}"
@@ -128,7 +196,7 @@ def load_items(
     for idx in order:
         row = rows[int(idx)]
         where = f"dataset row {int(idx)}"
-        item = {f: row[c] for f, c in mapping.items()}
+        item = {f: _nested(row, c, where) for f, c in mapping.items()}
         if render is not None and input_field:
             item[input_field] = render({**row, **item}, where)
         for f, required in fields.items():
@@ -141,6 +209,18 @@ def load_items(
         item["key"] = key
         items.append(item)
     return items
+
+
+def _nested(row: Mapping[str, Any], col: str, where: str) -> Any:
+    """`row[col]`, or for a dotted column not in the row ("answer.aliases") the nested value."""
+    if col in row:
+        return row[col]
+    value: Any = row
+    for part in col.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            raise ConfigError(f"{where}: nested field {col!r} not found (no {part!r})")
+        value = value[part]
+    return value
 
 
 def make_template(template: str, fmt: str = "auto"):

@@ -22,6 +22,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from llminfo.eval import metrics as M
+from llminfo.eval.tables import flatten
+from llminfo.fileio import atomic_write_bytes, atomic_write_text
 
 REPORT = "report.html"
 
@@ -138,7 +140,7 @@ def write_report(
     imgs = []
     for i, (caption, png) in enumerate(figures, 1):
         name = f"fig{i}_{_slug(caption)}.png"
-        (out / name).write_bytes(png)
+        atomic_write_bytes(out / name, png)
         b64 = base64.b64encode(png).decode("ascii")
         imgs.append(
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{b64}">'
@@ -165,13 +167,11 @@ def write_report(
         + "</body></html>\n"
     )
     path = out / REPORT
-    path.write_text(page, encoding="utf-8")
+    atomic_write_text(path, page)
     return path
 
 
 def _metrics_table(metrics: dict[str, Any]) -> str:
-    from llminfo.eval.runner import flatten
-
     rows = []
     for k, v in flatten(metrics).items():
         if isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) or x is None for x in v):

@@ -23,19 +23,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from llminfo.analyzers import decoding
 from llminfo.eval import metrics as M
 from llminfo.eval.config import ConfigError
-from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
+from llminfo.eval.tables import summary_table
+from llminfo.eval.tasks import Param, Task
 
 NS = (1, 2, 3, 4)
-
-
-def _decoding():
-    try:
-        from llminfo.analyzers import decoding
-    except ImportError as e:
-        raise TaskUnavailable(f"task typical-decoding needs llminfo.analyzers.decoding: {e}") from None
-    return decoding
 
 
 class TypicalDecodingTask(Task):
@@ -52,7 +46,7 @@ class TypicalDecodingTask(Task):
 
     @classmethod
     def settings_from(cls, methods: Sequence[Any]) -> list[Any]:
-        dec = _decoding()
+        dec = decoding
         if not methods:
             return dec.standard_settings()
         out = []
@@ -72,7 +66,7 @@ class TypicalDecodingTask(Task):
         self.settings = self.settings_from(config.methods)
 
     def run_batch(self, model: Any, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        dec = _decoding()
+        dec = decoding
         prompts = [
             model.chat(f"{self.p['instruction']}\n\n{it['prompt']}") if self.p["chat"] else it["prompt"] for it in items
         ]
@@ -132,7 +126,4 @@ class TypicalDecodingTask(Task):
 
     def summary(self, metrics: dict[str, Any]) -> str:
         cols = ["rep_4", "distinct_4", "surprisal_deviation", "mean_tokens", "frac_length"]
-        lines = [f"prompts: {metrics['n_items']}", f"{'setting':<16}" + "".join(f"{c:>21}" for c in cols)]
-        for name, m in metrics.get("settings", {}).items():
-            lines.append(f"{name:<16}" + "".join(f"{fmt(m.get(c)):>21}" for c in cols))
-        return "\n".join(lines)
+        return summary_table(f"prompts: {metrics['n_items']}", "setting", metrics.get("settings", {}), cols, width=21)

@@ -1,14 +1,17 @@
 """`halting`: does stopping the reasoning early save tokens without losing accuracy?
 
-Each entry of `methods` is a halting mode of `llminfo.analyzers.adaptive_think` — "none"
-(full reasoning budget), "entropy" (window mean of next-token entropy) or "adaptive" (probe
-the answer distribution; halt when H/C < ratio/(e ln 2), "Think or Not?", 2025) — with its
-parameters. A label other than a mode name needs `mode:` (e.g. `{name: adaptive_0.5,
+Each entry of `methods` is a halting mode of `llminfo.analyzers.adaptive_think` with its
+parameters: the "Think or Not?" (Yong et al., 2025) protocol "adaptive" (probe the answer
+distribution before and during reasoning; halt when H/C < ratio/(e ln 2); answer = the probe's
+argmax) and the paper's baselines "none" (Vanilla Think), "no_think" and "gated" (Gated
+Think); "entropy" is llminfo's own streaming rule on the next-token entropy. A label other than a mode name needs `mode:` (e.g. `{name: adaptive_0.5,
 mode: adaptive, ratio: 0.5}`). `params` hold parameters shared by every mode
 (`max_thinking_tokens`, ...). All modes run on the same batch of questions.
 
 Metrics per mode: accuracy (bootstrap CI), mean tokens used / thinking tokens, share halted,
-mean probes; against mode "none" (when run): token change (%) and accuracy change (points).
+mean probes, the paper's InfoBias (mean −log₂ p̂(gold) at the last probe, overall and for
+correct / incorrect items) and InfoGain (mean H_{k−1} − H_k per probe step); against mode
+"none" (when run): token change (%) and accuracy change (points).
 """
 
 from __future__ import annotations
@@ -19,14 +22,13 @@ import numpy as np
 
 from llminfo.eval import metrics as M
 from llminfo.eval.config import ConfigError
-from llminfo.eval.tasks import Task, TaskUnavailable, fmt
+from llminfo.eval.tables import summary_table
+from llminfo.eval.tasks import Task
 
 
 def _adaptive():
-    try:
-        from llminfo.analyzers import adaptive_think
-    except ImportError as e:
-        raise TaskUnavailable(f"task halting needs llminfo.analyzers.adaptive_think: {e}") from None
+    from llminfo.analyzers import adaptive_think  # imported when the task runs
+
     return adaptive_think
 
 
@@ -34,8 +36,8 @@ class HaltingTask(Task):
     name = "halting"
     fields = {"question": True, "answer": False, "options": False}
     input_field = "question"
-    metric_names = ("accuracy", "tokens", "halted", "probes")
-    default_methods = ("none", "entropy", "adaptive")
+    metric_names = ("accuracy", "tokens", "halted", "probes", "info_bias", "info_gain")
+    default_methods = ("none", "no_think", "gated", "adaptive")
 
     @classmethod
     def mode_specs(cls, cfg) -> list[tuple[str, str, dict[str, Any]]]:
@@ -97,6 +99,7 @@ class HaltingTask(Task):
                 "halted": float(np.mean([bool(x["halted"]) for x in res])),
                 "mean_probes": float(np.mean([len(x.get("probes") or []) for x in res])),
             }
+            m.update(_info_metrics(res))
             if rep.bootstrap and correct.size > 1:
                 m["accuracy_ci"] = list(M.bootstrap_ci(np.mean, correct, n_resamples=rep.bootstrap, level=rep.confidence_level, seed=self.config.seed))
             out["modes"][label] = m
@@ -124,12 +127,23 @@ class HaltingTask(Task):
         return figs
 
     def summary(self, metrics: dict[str, Any]) -> str:
-        cols = ["accuracy", "mean_tokens", "halted", "token_change_pct", "accuracy_change_points"]
-        lines = [f"questions: {metrics['n_items']}", f"{'mode':<16}" + "".join(f"{c:>24}" for c in cols)]
-        for name, m in metrics.get("modes", {}).items():
-            lines.append(f"{name:<16}" + "".join(f"{fmt(m.get(c)):>24}" for c in cols))
-        return "\n".join(lines)
+        cols = ["accuracy", "mean_tokens", "halted", "info_bias", "token_change_pct", "accuracy_change_points"]
+        return summary_table(f"questions: {metrics['n_items']}", "mode", metrics.get("modes", {}), cols, width=24)
 
     @classmethod
     def method_registry(cls) -> dict[str, Callable[..., Any]]:
         return {m: (lambda **kw: kw) for m in _adaptive().HALTING_MODES}
+
+
+def _info_metrics(res: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """InfoBias at each item's last probe (all / correct / incorrect) and mean InfoGain per
+    probe step ("Think or Not?", Yong et al., 2025); None where no item was probed."""
+    out: dict[str, Any] = {}
+    last = [(x["info_bias"][-1], x.get("correct")) for x in res if x.get("info_bias")]
+    out["info_bias"] = float(np.mean([b for b, _ in last])) if last else None
+    for name, want in (("info_bias_correct", True), ("info_bias_incorrect", False)):
+        vals = [b for b, c in last if c is want]
+        out[name] = float(np.mean(vals)) if vals else None
+    gains = [g for x in res for g in (x.get("info_gain") or [])]
+    out["info_gain"] = float(np.mean(gains)) if gains else None
+    return out

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from llminfo.eval import metrics as M
-from llminfo.eval.tasks import Param, Task, TaskUnavailable, fmt
+from llminfo.eval.tasks import Param, Task, fmt
 
 
 class QAHallucinationTask(Task):
@@ -37,18 +37,10 @@ class QAHallucinationTask(Task):
 
     @classmethod
     def method_registry(cls) -> dict[str, Callable[..., Any]]:
-        try:  # every method the HallucinationScorer can build by name (edfl, edfl_answer, ...)
-            from llminfo.analyzers.scorer import available_methods
+        """Every method the `HallucinationScorer` can build by name (edfl, edfl_answer, ...)."""
+        from llminfo.analyzers.registry import available_methods
 
-            return dict(available_methods())
-        except ImportError:
-            pass
-        try:
-            from llminfo.analyzers.base import builtin_methods
-
-            return dict(builtin_methods())
-        except ImportError as e:
-            raise TaskUnavailable(f"task qa-hallucination needs the hallucination analyzers: {e}") from None
+        return available_methods()
 
     def __init__(self, config):
         super().__init__(config)
@@ -104,10 +96,8 @@ class QAHallucinationTask(Task):
         names = list(method_arrays(rows))
         if not self.p["combined"] or len(names) < 2:
             return None
-        try:
-            from llminfo.analyzers.calibration import Calibrator
-        except ImportError:
-            return None
+        from llminfo.analyzers.calibration import Calibrator
+
         keep = [r for r in rows if all(r["scores"].get(n) is not None for n in names)]
         y = np.array([r["correct"] for r in keep], float)
         if y.size < 4 or y.min() == y.max():
@@ -165,10 +155,8 @@ def gold_list(value: Any) -> list[str]:
 
 def make_matcher(name: str, threshold: float = 0.5) -> Callable[[str, list[str]], bool]:
     """`(prediction, gold aliases) -> bool` from `llminfo.text`."""
-    try:
-        from llminfo import text
-    except ImportError as e:
-        raise TaskUnavailable(f"the answer matchers (llminfo.text) are not available: {e}") from None
+    from llminfo import text
+
     if name == "alias":
         return lambda pred, gold: bool(text.alias_match(pred, gold))
     if name == "exact":

@@ -43,10 +43,7 @@ def get_task(name: str) -> type["Task"]:
     if name not in _REGISTRY:
         raise ConfigError(f"config key `task`: unknown task {name!r}; one of {', '.join(_REGISTRY)}")
     module, cls = _REGISTRY[name].split(":")
-    try:
-        return getattr(importlib.import_module(module), cls)
-    except ImportError as e:
-        raise TaskUnavailable(f"task {name!r} is not available in this install: {e}") from None
+    return getattr(importlib.import_module(module), cls)
 
 
 class Param:

@@ -46,7 +46,8 @@ class HFModel(TokenizedLM):
         >>> from llminfo.models import load_model
         >>> m = load_model("default")
         >>> [[c]] = m.generate([m.chat("What is the capital of France?")], temperature=0, max_new_tokens=8)
-        >>> c.text, c.entropy[:3]
+        >>> len(c.entropy) == len(c.logprobs) == len(c.token_ids), c.finish_reason
+        (True, 'stop')
     """
 
     backend = "hf"
@@ -55,7 +56,8 @@ class HFModel(TokenizedLM):
         self.model = model.eval()
         self._tokenizer = tokenizer
         self.name = name or getattr(model.config, "name_or_path", None) or type(model).__name__
-        self.device = next(model.parameters()).device
+        # Inputs go where the embeddings are (the first device when `device_map` spreads the model).
+        self.device = model.get_input_embeddings().weight.device
         cfg = model.config
         self.max_context = int(getattr(cfg, "max_position_embeddings", 0) or getattr(tokenizer, "model_max_length", 0) or 2048)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -74,26 +76,44 @@ class HFModel(TokenizedLM):
         device: str | None = None,
         trust_remote_code: bool = False,
         name: str | None = None,
+        device_map: str | dict[str, Any] | None = None,
     ) -> "HFModel":
+        """Load a local folder or hub id.
+
+        Args:
+            path: the model folder or hub id.
+            dtype (`str`, *optional*): "float32" (default), "bfloat16", "float16" or "auto".
+            device (`str`, *optional*): one device; default CUDA when available, else CPU.
+            trust_remote_code (`bool`, defaults to False): passed to transformers.
+            name (`str`, *optional*): display name.
+            device_map (`str` or `dict`, *optional*): place the layers with accelerate instead of
+                on one `device` — `"auto"` fills every GPU, then CPU memory, for models larger
+                than one GPU (also "balanced", "sequential", or an explicit `{module: device}`).
+        """
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         if dtype is not None and dtype != "auto" and dtype not in _DTYPES:
             raise ValueError(f"`dtype` has to be one of auto, {', '.join(_DTYPES)}, got {dtype!r}")
+        if device_map is not None and device is not None:
+            raise ValueError("pass either `device` or `device_map`, not both")
+        if device_map is not None and not isinstance(device_map, (str, dict)):
+            raise TypeError(f"`device_map` has to be a string such as 'auto' or a dict, got {type(device_map).__name__}")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        placement = {"device_map": device_map} if device_map is not None else {}
         torch_dtype = "auto" if dtype == "auto" else _DTYPES.get(dtype or "float32")
         try:
             tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
             model = AutoModelForCausalLM.from_pretrained(
-                path, dtype=torch_dtype, trust_remote_code=trust_remote_code
+                path, dtype=torch_dtype, trust_remote_code=trust_remote_code, **placement
             )
         except OSError as e:
             raise FileNotFoundError(
                 f"could not load model {path!r}: not a local model folder, and not loadable from the "
                 f"Hugging Face hub (offline, or unknown id). Details: {str(e).splitlines()[0]}"
             ) from None
-        return cls(model.to(device), tok, name=name or path)
+        return cls(model if device_map is not None else model.to(device), tok, name=name or path)
 
     # -- interface ----------------------------------------------------------------------
 
@@ -359,10 +379,8 @@ class HFModel(TokenizedLM):
 
 
 def _typical_processor(typical_p: float) -> Any:
-    try:
-        from llminfo.processors.typical import LocallyTypicalLogitsProcessor
-    except ImportError:  # pragma: no cover - only while the processor module is absent
-        from transformers.generation.logits_process import TypicalLogitsWarper as LocallyTypicalLogitsProcessor
+    from llminfo.processors.typical import LocallyTypicalLogitsProcessor
+
     return LocallyTypicalLogitsProcessor(float(typical_p))
 
 

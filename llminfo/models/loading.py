@@ -36,6 +36,7 @@ def load_model(
     dtype: str | None = None,
     device: str | None = None,
     trust_remote_code: bool = False,
+    device_map: str | dict[str, Any] | None = None,
     **engine_args: Any,
 ) -> LanguageModel:
     """Load a model behind the `LanguageModel` interface.
@@ -46,12 +47,15 @@ def load_model(
         backend (`str`, defaults to `"hf"`): `"hf"` (transformers) or `"vllm"`.
         dtype (`str`, *optional*): `"float32"`, `"bfloat16"`, `"float16"` or `"auto"`.
         device (`str`, *optional*): e.g. `"cpu"`, `"cuda"`; default: CUDA if available.
+        device_map (`str` or `dict`, *optional*): HF backend: spread the layers over the GPUs
+            (then CPU) with accelerate, e.g. `"auto"` for a model larger than one GPU.
         engine_args: extra arguments for the vLLM engine (`backend="vllm"` only).
 
     Example:
         >>> from llminfo import load_model
         >>> model = load_model("default")
         >>> model.generate([model.chat("What is the capital of France?")], temperature=0)[0][0].text
+        'The capital of France is Paris.'
     """
     if backend not in BACKENDS:
         raise ValueError(f"`backend` has to be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -63,8 +67,10 @@ def load_model(
         from llminfo.models.hf import HFModel
 
         return HFModel.from_pretrained(
-            path, dtype=dtype, device=device, trust_remote_code=trust_remote_code, name=display
+            path, dtype=dtype, device=device, trust_remote_code=trust_remote_code, name=display, device_map=device_map
         )
+    if device_map is not None:
+        raise ValueError("`device_map` is for backend 'hf'; vLLM places the model itself (tensor_parallel_size=...)")
     from llminfo.models.vllm import VLLMModel
 
     return VLLMModel.load(path, dtype=dtype, trust_remote_code=trust_remote_code, name=display, **engine_args)

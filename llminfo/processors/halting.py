@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Sequence
 
 import torch
+from transformers import LogitsProcessor
 
 from llminfo.processors.halting_core import HaltingCore, HaltingRecord
 
@@ -42,7 +44,7 @@ def encode_marker(tokenizer: Any, text: str | None, name: str, allow_empty: bool
     return ids
 
 
-class EntropyHaltingProcessor:
+class EntropyHaltingProcessor(LogitsProcessor):
     r"""Stops reasoning early once the model's next-token entropy has stayed low.
 
     Inside the reasoning span (after `open_marker`, or from the first generated token when
@@ -51,16 +53,21 @@ class EntropyHaltingProcessor:
     below `threshold`, the processor forces the tokens of `close_marker + answer_cue` (every
     other logit set to −inf), then lets the answer be generated. A row that reaches
     `max_thinking_tokens` is forced the same way. Rows are independent; a row whose model
-    writes `close_marker` itself is left alone from then on. This is the forward-pass-free
-    variant of the entropy halting in "Think or Not? Exploring Thinking Efficiency in Large
-    Reasoning Models via an Information-Theoretic Lens" (2025); the probe-based variant is
-    `llminfo.analyzers.adaptive_think`.
+    writes `close_marker` itself is left alone from then on. This window rule on the
+    next-token entropy is llminfo's own streaming rule (no extra forward passes), not a
+    paper's protocol. The closest published methods are entropy / confidence based early
+    exits of reasoning: "Think or Not?" (Yong et al., 2025) halts on the entropy of the
+    *answer* distribution read by probes (that protocol is `llminfo.analyzers.adaptive_think`),
+    "Dynamic Early Exit in Reasoning Models" (DEER, Yang et al., 2025) on the confidence of a
+    trial answer at reasoning transition points, and confidence-based early exiting of
+    decoding (CALM, Schuster et al., 2022) on per-token confidence.
 
     The entropy is that of the scores the processor receives: put it before temperature /
     top-k / top-p warpers to monitor the model's own distribution. Markers are matched as
     the token ids `tokenizer.encode(marker)` gives (exact for special tokens such as
-    `<think>`). Beam search is not supported (rows are assumed not to be reordered). One
-    instance serves one generation at a time; it resets itself when a new one starts, and
+    `<think>`). Beam search is not supported: each row's state assumes rows are never
+    reordered, so `generate(num_beams > 1)` raises a `ValueError` (so does any caller that
+    reorders rows between steps). One instance serves one generation at a time; it resets itself when a new one starts, and
     `records()` describes the last one.
 
     Args:
@@ -78,10 +85,15 @@ class EntropyHaltingProcessor:
         eos_token_id (`int` or list, *optional*): end-of-sequence ids (default: the tokenizer's).
 
     Example:
-        >>> from transformers import LogitsProcessorList
-        >>> halt = EntropyHaltingProcessor(tok, threshold=0.5, max_thinking_tokens=256, close_marker="")
-        >>> out = hf_model.generate(**inputs, max_new_tokens=300, logits_processor=LogitsProcessorList([halt]))
-        >>> halt.records()[0].reason  # e.g. "entropy"
+        >>> from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
+        >>> from llminfo.models.default import default_model_dir
+        >>> tok = AutoTokenizer.from_pretrained(default_model_dir())
+        >>> hf_model = AutoModelForCausalLM.from_pretrained(default_model_dir())
+        >>> inputs = tok("Let me think step by step.", return_tensors="pt")
+        >>> halt = EntropyHaltingProcessor(tok, threshold=0.5, max_thinking_tokens=16, close_marker="")
+        >>> out = hf_model.generate(**inputs, max_new_tokens=24, logits_processor=LogitsProcessorList([halt]))
+        >>> halt.records()[0].reason in ("entropy", "budget")  # halted by low entropy, else at the budget
+        True
         >>> # llminfo backends: model.generate(prompts, processors=[halt], max_new_tokens=300)
     """
 
@@ -127,6 +139,7 @@ class EntropyHaltingProcessor:
         self._rows = 0
         self._last_len = -1
         self._prompt_tail: torch.Tensor | None = None
+        self._last_tokens: torch.Tensor | None = None
         self._prompt_len = 0
 
     def vllm_extra_args(self) -> dict[str, Any]:
@@ -146,10 +159,17 @@ class EntropyHaltingProcessor:
         """input_ids: (batch, prompt + generated); scores: (batch, vocab). Returns new scores."""
         b, length = input_ids.shape
         if not self._continues(input_ids):
+            _refuse_beam_search()
             self._start(input_ids, scores.device)
         else:
+            if not torch.equal(input_ids[:, -2], self._last_tokens):  # type: ignore[arg-type]
+                raise ValueError(
+                    "EntropyHaltingProcessor: the rows were reordered between two steps (beam search?); "
+                    "it keeps one state per row and supports sampling and greedy decoding only"
+                )
             self._observe(input_ids)
         self._last_len = length
+        self._last_tokens = input_ids[:, -1].clone()
         return self._core.apply(scores)  # type: ignore[union-attr]
 
     # -- internals ------------------------------------------------------------------------
@@ -188,6 +208,27 @@ class EntropyHaltingProcessor:
         closed = _ends_with(input_ids, self.close_ids).to(core.device) if self.close_ids else no
         ended = torch.isin(last, torch.tensor(self.eos_ids, device=core.device)) if self.eos_ids else no
         core.advance(rows, opened, closed, ended)
+
+
+def _refuse_beam_search() -> None:
+    """Raise when called from transformers' `generate` with `num_beams > 1`.
+
+    A logits processor is not told the generation settings; transformers' `generate` holds
+    them in its local `generation_config`, so the frames above are read once per generation.
+    """
+    frame = sys._getframe(2)
+    for _ in range(12):
+        if frame is None:
+            return
+        if frame.f_code.co_name == "generate" and frame.f_globals.get("__name__", "").startswith("transformers."):
+            num_beams = getattr(frame.f_locals.get("generation_config"), "num_beams", 1) or 1
+            if num_beams > 1:
+                raise ValueError(
+                    f"EntropyHaltingProcessor does not support beam search (num_beams={num_beams}): it keeps one "
+                    "state per row and beam search reorders rows; use greedy decoding or sampling (num_beams=1)"
+                )
+            return
+        frame = frame.f_back
 
 
 def _ends_with(input_ids: torch.Tensor, ids: list[int]) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """The tensor core of entropy-based early halting: per-row state in small tensors.
 
 Shared by the transformers adapter (`llminfo.processors.halting.EntropyHaltingProcessor`) and
-the vLLM V1 adapter (`llminfo.processors.vllm_halting`). No vocabulary-sized state is kept.
+the vLLM adapters for both runners (`llminfo.processors.vllm_halting`). No vocabulary-sized state is kept.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from llminfo import measures
 
 # Row phases.
 WAITING, THINKING, FORCING, DONE, ANSWERING = 0, 1, 2, 3, 4
-# Why a row stopped thinking (index into REASONS).
-REASONS = ("thinking", "entropy", "budget", "closed", "eos", "not_started")
+# Why a row stopped thinking: a code per row in the state, its name in `HaltingRecord.reason`.
+REASON_THINKING, REASON_ENTROPY, REASON_BUDGET, REASON_CLOSED, REASON_EOS, REASON_NOT_STARTED = range(6)
+REASONS = ("thinking", "entropy", "budget", "closed", "eos", "not_started")  # name of each code
 _NO_BUDGET = 2**62
 
 
@@ -107,7 +108,7 @@ class HaltingCore:
             extra = self.forced.new_zeros(self.forced.shape[0], len(forced_ids) - self.forced.shape[1])
             self.forced = torch.cat([self.forced, extra], 1)
         self.phase[row] = THINKING if thinking else WAITING
-        self.reason[row] = 0
+        self.reason[row] = REASON_THINKING
         self.gen[row] = 0
         self.think_start[row] = 0
         self.think_end[row] = -1
@@ -128,7 +129,7 @@ class HaltingCore:
     def clear(self, row: int) -> None:
         """Row no longer halts (request removed or without halting)."""
         self.phase[row] = DONE
-        self.reason[row] = 0
+        self.reason[row] = REASON_THINKING
 
     def move(self, src: int, dst: int, swap: bool) -> None:
         """Move row `src` to `dst` (or swap them); a one-way move clears `src`."""
@@ -168,9 +169,9 @@ class HaltingCore:
         self.think_start[rows] = torch.where(start, gen, self.think_start[rows])
         self.think_end[rows] = torch.where(close | (end & (ph == THINKING)), gen, self.think_end[rows])
         reason = self.reason[rows]
-        reason = torch.where(close, 3, reason)
-        reason = torch.where(end & (ph == THINKING), 4, reason)
-        reason = torch.where(end & (ph == WAITING), 5, reason)
+        reason = torch.where(close, REASON_CLOSED, reason)
+        reason = torch.where(end & (ph == THINKING), REASON_EOS, reason)
+        reason = torch.where(end & (ph == WAITING), REASON_NOT_STARTED, reason)
         self.reason[rows] = reason
         ph = torch.where(start & ~end, THINKING, ph)
         ph = torch.where(forced_done & (self.answer_budget[rows] >= 0), ANSWERING, ph)
@@ -216,7 +217,7 @@ class HaltingCore:
                 self.phase[rows] = FORCING
                 self.halt_step[rows] = self.gen[rows]
                 self.think_end[rows] = self.gen[rows]
-                self.reason[rows] = torch.where(low[fire], 1, 2)
+                self.reason[rows] = torch.where(low[fire], REASON_ENTROPY, REASON_BUDGET)
                 if slots is not None:
                     phase = self.phase[slots]
         fidx = torch.nonzero(phase == FORCING).flatten()
@@ -249,19 +250,19 @@ class HaltingCore:
         for r in range(rows):
             reason = int(self.reason[r])
             phase = int(self.phase[r])
-            if reason == 0 and phase == WAITING:
-                reason = 5
+            if reason == REASON_THINKING and phase == WAITING:
+                reason = REASON_NOT_STARTED
             end = int(self.think_end[r])
             start = int(self.think_start[r])
-            thinking = 0 if reason == 5 else (end if end >= 0 else int(self.gen[r])) - start
+            thinking = 0 if reason == REASON_NOT_STARTED else (end if end >= 0 else int(self.gen[r])) - start
             budget = int(self.budget[r])
-            stopped = reason in (1, 2, 3, 4)
+            stopped = reason in (REASON_ENTROPY, REASON_BUDGET, REASON_CLOSED, REASON_EOS)
             out.append(
                 HaltingRecord(
                     row=r,
-                    halted=reason in (1, 2),
+                    halted=reason in (REASON_ENTROPY, REASON_BUDGET),
                     reason=REASONS[reason],
-                    halt_step=int(self.halt_step[r]) if reason in (1, 2) else None,
+                    halt_step=int(self.halt_step[r]) if reason in (REASON_ENTROPY, REASON_BUDGET) else None,
                     thinking_tokens=max(thinking, 0),
                     tokens_saved=max(budget - thinking, 0) if stopped and budget != _NO_BUDGET else None,
                     window_mean=float(self.last_mean[r]),

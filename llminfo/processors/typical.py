@@ -1,7 +1,8 @@
 """Locally typical sampling as a transformers `LogitsProcessor`.
 
-The tensor core is `llminfo.measures.typical_mask`, shared with the vLLM processor in
-`llminfo.processors.vllm`.
+The formula is `llminfo.measures.typical_mask`; the kernel is
+`llminfo.processors.typical_core.typical_filter` (the vLLM processor in
+`llminfo.processors.vllm` uses the same engine).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import torch
 from transformers import LogitsProcessor
 
-from llminfo.measures import _check_min_tokens_to_keep, _check_typical_p, _typical_filter_unchecked
+from llminfo.processors.typical_core import check_min_tokens_to_keep, check_typical_p, typical_filter
 
 
 class LocallyTypicalLogitsProcessor(LogitsProcessor):
@@ -27,6 +28,19 @@ class LocallyTypicalLogitsProcessor(LogitsProcessor):
     (see `llminfo.measures.typical_mask` for the fine print: cut-off index, ties, dtype,
     `min_tokens_to_keep`); unlike it, `typical_p = 1` is accepted and keeps every token, and
     rows that are entirely −inf pass through unchanged.
+
+    Order relative to temperature (it matters only at T ≠ 1): transformers' `generate` runs
+    a user `logits_processor` *before* its own warpers, so
+    `generate(logits_processor=[LocallyTypicalLogitsProcessor(τ)], temperature=T)` keeps the
+    typical set of the raw distribution and then divides the kept logits by T, whereas
+    transformers' `generate(typical_p=τ, temperature=T)` divides by T first and takes the
+    typical set of the tempered distribution. For transformers' order, put a
+    `TemperatureLogitsWarper(T)` in front of this processor and leave `temperature=1`.
+    llminfo's `model.generate(typical_p=τ, temperature=T)` applies temperature first (as
+    transformers does) on both backends; on the HF backend a processor passed as
+    `processors=[...]` runs before temperature, like a transformers `logits_processor`, while
+    the vLLM backend turns it into `typical_p` (temperature first).
+    Tested in `tests/test_typical_order.py`.
 
     Args:
         typical_p (`float`):
@@ -52,6 +66,8 @@ class LocallyTypicalLogitsProcessor(LogitsProcessor):
     >>> out = model.generate(**inputs, do_sample=True, max_new_tokens=20, top_k=0,
     ...     logits_processor=LogitsProcessorList([LocallyTypicalLogitsProcessor(0.9)]))
     >>> print(tokenizer.decode(out[0], skip_special_tokens=True))
+    Once upon a time...
+
     ```
 
     Within llminfo, pass it to any backend's `generate`:
@@ -59,8 +75,8 @@ class LocallyTypicalLogitsProcessor(LogitsProcessor):
     """
 
     def __init__(self, typical_p: float, min_tokens_to_keep: int = 1, filter_value: float = -math.inf):
-        self.typical_p = _check_typical_p(typical_p)
-        self.min_tokens_to_keep = _check_min_tokens_to_keep(min_tokens_to_keep)
+        self.typical_p = check_typical_p(typical_p)
+        self.min_tokens_to_keep = check_min_tokens_to_keep(min_tokens_to_keep)
         if isinstance(filter_value, bool) or not isinstance(filter_value, (int, float)) or math.isnan(filter_value):
             raise ValueError(f"`filter_value` has to be a float (not NaN), got {filter_value!r}")
         self.filter_value = float(filter_value)
@@ -74,7 +90,7 @@ class LocallyTypicalLogitsProcessor(LogitsProcessor):
             raise ValueError(f"`scores` has to be a floating-point (batch, vocab) tensor, got {getattr(scores, 'shape', type(scores))}")
         if scores.shape[0] == 0 or scores.shape[1] == 0:
             return scores
-        remove = _typical_filter_unchecked(scores, self.typical_p, self.min_tokens_to_keep)
+        remove = typical_filter(scores, self.typical_p, self.min_tokens_to_keep)
         return scores.masked_fill(remove, self.filter_value)
 
     def __repr__(self) -> str:

@@ -67,10 +67,13 @@ class LocallyTypicalLogitsProcessor(BothRunners, *runner_bases()):  # type: igno
 
 
 class EntropyHaltingProcessor(BothRunners, *runner_bases()):  # type: ignore[misc]
-    r"""Entropy-based early halting of reasoning in vLLM ("Think or Not?", 2025, without probes).
+    r"""Entropy-based early halting of reasoning in vLLM, on either model runner.
 
-    Same rule as the transformers `llminfo.processors.EntropyHaltingProcessor`: inside the
-    reasoning span, once at least `min_tokens` reasoning tokens are written and the mean
+    Same rule as the transformers `llminfo.processors.EntropyHaltingProcessor` — llminfo's own
+    streaming rule on the next-token entropy, not a paper's protocol (closest: the
+    answer-entropy probes of "Think or Not?", Yong et al., 2025, in
+    `llminfo.analyzers.adaptive_think`, and the trial-answer confidence exits of DEER, Yang et
+    al., 2025): inside the reasoning span, once at least `min_tokens` reasoning tokens are written and the mean
     next-token entropy (nats, raw logits) over the last `window` steps is below `threshold` (or
     `max_thinking_tokens` is reached), the request is forced to emit `close_marker +
     answer_cue`, then answers freely (or for `max_answer_tokens` tokens).

@@ -2,7 +2,7 @@
 
 vLLM has no typical sampling of its own. Both implementations read τ per request from
 `SamplingParams(extra_args={"typical_p": τ})` (`vllm_xargs` on the server) and filter those
-rows with the tensor core the HF processor uses (`llminfo.measures._typical_filter_fast`);
+rows with the tensor core the HF processor uses (`llminfo.processors.typical_core.typical_filter_fast`);
 other rows are untouched and a batch without such a request costs one host-side check. Use
 them through `llminfo.processors.vllm.LocallyTypicalLogitsProcessor`, which serves both runners.
 
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from vllm import SamplingParams
 
-from llminfo.measures import _typical_filter_fast
+from llminfo.processors.typical_core import typical_filter_fast
 from llminfo.processors.vllm_runners import MRV2LogitsProcessor, V1LogitsProcessor
 
 if TYPE_CHECKING:
@@ -123,9 +123,9 @@ class TypicalV1(V1LogitsProcessor):  # type: ignore[misc, valid-type]
             return logits  # a second registration of this processor: already filtered
         TypicalV1._last_filtered = weakref.ref(logits)
         if self._all_rows and logits.shape[0] == self._count:
-            return logits.masked_fill_(_typical_filter_fast(logits, self._mass), -math.inf)
+            return logits.masked_fill_(typical_filter_fast(logits, self._mass), -math.inf)
         sub = logits.index_select(0, self._rows)
-        logits.index_copy_(0, self._rows, sub.masked_fill_(_typical_filter_fast(sub, self._mass), -math.inf))
+        logits.index_copy_(0, self._rows, sub.masked_fill_(typical_filter_fast(sub, self._mass), -math.inf))
         return logits
 
     def __repr__(self) -> str:
@@ -188,7 +188,7 @@ class TypicalMRV2(MRV2LogitsProcessor):  # type: ignore[misc, valid-type]
         rows = torch.nonzero(self._tau_dev[slots] < 1.0).flatten()
         slots = slots[rows]
         sub = logits.index_select(0, rows)
-        remove = _typical_filter_fast(sub / self._temp_dev[slots, None].to(sub.dtype), self._tau_dev[slots, None])
+        remove = typical_filter_fast(sub / self._temp_dev[slots, None].to(sub.dtype), self._tau_dev[slots, None])
         logits.index_copy_(0, rows, sub.masked_fill_(remove, -math.inf))
         return logits
 
