@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from vllm import SamplingParams
 
-from llminfo.processors.typical_core import typical_filter_fast
+from llminfo.processors.typical_core import check_typical_p, typical_filter_fast
 from llminfo.processors.vllm_runners import MRV2LogitsProcessor, V1LogitsProcessor
 
 if TYPE_CHECKING:
@@ -38,13 +38,10 @@ def _typical_p_of(params: SamplingParams) -> float | None:
     extra = params.extra_args
     if not extra or EXTRA_ARG not in extra:
         return None
-    value = extra[EXTRA_ARG]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"`{EXTRA_ARG}` (extra_args / vllm_xargs) has to be a number in (0, 1], got {value!r}")
-    value = float(value)
-    if not (0.0 < value <= 1.0):  # False for NaN too
-        raise ValueError(f"`{EXTRA_ARG}` (extra_args / vllm_xargs) has to be > 0 and <= 1, got {value!r}")
-    return value
+    try:
+        return check_typical_p(extra[EXTRA_ARG])
+    except (TypeError, ValueError) as e:  # ValueError: vLLM turns it into HTTP 400
+        raise ValueError(f"{e} (extra_args / vllm_xargs)") from None
 
 
 class TypicalV1(V1LogitsProcessor):  # type: ignore[misc, valid-type]
