@@ -73,6 +73,17 @@ def test_score_matches_hf_including_shared_prompts(vllm_model, default_model, pr
     assert vllm_model.score([prompts[0]], [""])[0].token_ids == []
 
 
+def test_score_ids_scores_the_given_ids(vllm_model, default_model):
+    """Information capacity scores token ids as given (no text round trip): same as a direct
+    HF forward pass on those ids."""
+    ids = default_model.tokenizer("The lighthouse keeper climbed the stairs every night.")["input_ids"]
+    [lv] = vllm_model.score_ids([ids])
+    with torch.inference_mode():
+        logp = torch.log_softmax(default_model.model(input_ids=torch.tensor([ids])).logits[0, :-1].float(), -1)
+    ref = logp.gather(1, torch.tensor(ids[1:])[:, None])[:, 0].numpy()
+    np.testing.assert_allclose(lv, ref, atol=TOL)
+
+
 def test_score_entropy_equals_direct_forward(vllm_model, default_model, prompts):
     """First continuation position: entropy and logprob of the raw logits, computed here."""
     logits = _first_step_logits(default_model, prompts[2])

@@ -360,6 +360,16 @@ class VLLMModel(TokenizedLM):
             out[i] = probe
         return out
 
+    def score_ids(self, id_lists: Sequence[Sequence[int]]) -> list[np.ndarray]:
+        """ln p of tokens 2.. of each token-id list, on those very ids (no re-tokenisation):
+        one prefill each (information capacity scores corpus windows this way)."""
+        lists = [list(map(int, ids)) for ids in id_lists]
+        for i, ids in enumerate(lists):
+            if len(ids) > self.max_context:
+                raise ValueError(f"`id_lists[{i}]` has {len(ids)} tokens, more than {self.context_name} ({self.max_context})")
+        out = self._score_prefill([ids[:1] for ids in lists], [ids[1:] for ids in lists], [Scored([], [], []) for _ in lists])
+        return [np.asarray(s.logprobs, dtype=np.float64) for s in out]
+
     # -- helpers ------------------------------------------------------------------------
 
     def _score_prefill(self, prompt_ids: list[list[int]], cont_ids: list[list[int]], results: list[Scored]) -> list[Scored]:
