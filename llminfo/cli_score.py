@@ -20,21 +20,11 @@ DEFAULT_BATCH = 8
 
 
 def add_score(sub) -> None:
-    p = cli._sub(
-        sub, "score", help="score answers in a JSONL file for hallucination risk",
-        description="Score each row {\"id\"?, \"question\", \"answer\"?, \"context\"?} of INPUT.jsonl. Rows without an "
-        "answer are answered greedily by the model; a row without an id gets `sha256:` + a hash of its question, answer "
-        "and context, so editing other lines never mixes rows up. Output rows add `answer`, `scores` ({method: value}, "
-        "higher = more uncertain), `risk` in [0, 1], `decision` (answer/abstain) and `producer` (llminfo version, "
-        "model, methods with parameters, seed, calibrator hash). Rows are appended as batches finish; rerunning with "
-        "the same --output resumes, and is refused if the output was produced differently. One process writes an "
-        "output at a time. A row that fails (e.g. too long for the context) is reported by line and id and skipped "
-        "with --on-bad-row skip. An input without rows prints a warning and exits 0. Without --calibrator, risk is the "
-        "rank-normalised average of the methods within each batch; fit one with `llminfo calibrate`.",
-        examples=["llminfo score questions.jsonl --output scored.jsonl",
-                  "llminfo score in.jsonl --output out.jsonl --methods msp,semantic_entropy \\\n"
-                  "      --samples 5 --method-arg semantic_entropy.temperature=0.9",
-                  "llminfo score in.jsonl --output scored.jsonl --calibrator cal.json \\\n      --on-bad-row stop"])
+    p = cli._sub(sub, "score", cmd_score, examples=[
+        "llminfo score questions.jsonl --output scored.jsonl",
+        "llminfo score in.jsonl --output out.jsonl --methods msp,semantic_entropy \\\n"
+        "      --samples 5 --method-arg semantic_entropy.temperature=0.9",
+        "llminfo score in.jsonl --output scored.jsonl --calibrator cal.json \\\n      --on-bad-row stop"])
     p.add_argument("input", help="JSONL file, one question per line (UTF-8; a BOM is fine)")
     p.add_argument("--output", required=True, help="output JSONL (appended; existing ids are skipped)")
     cli.add_model_args(p)
@@ -45,7 +35,12 @@ def add_score(sub) -> None:
                    help="malformed or failing rows: report by line and skip (default), or stop with exit 2")
     p.add_argument("--details", action="store_true", help="also write each method's details")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_score)
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run as a Ray Data job: on the Ray cluster at ADDRESS ('auto', 'ray://host:10001'), or a "
+                   "local Ray instance without ADDRESS; INPUT may be .jsonl or .parquet, --output is a folder of part files")
+    p.add_argument("--workers", type=int, default=1, help="with --ray: scoring actors, one model each (default 1)")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0, help="with --ray: GPUs per actor (default 0)")
+    p.add_argument("--output-format", default="jsonl", choices=["jsonl", "parquet"], help="with --ray: part file format")
 
 
 def _add_method_args(p: argparse.ArgumentParser) -> None:
@@ -132,8 +127,23 @@ def _check_common(args: argparse.Namespace, input_flag: str, input_path: str) ->
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    """Score answers in a JSONL file for hallucination risk.
+
+    Score each row {"id"?, "question", "answer"?, "context"?} of INPUT.jsonl. Rows without an answer are
+    answered greedily by the model; a row without an id gets `sha256:` + a hash of its question, answer
+    and context, so editing other lines never mixes rows up. Output rows add `answer`, `scores` ({method:
+    value}, higher = more uncertain), `risk` in [0, 1], `decision` (answer/abstain) and `producer`
+    (llminfo version, model, methods with parameters, seed, calibrator hash). Rows are appended as batches
+    finish; rerunning with the same --output resumes, and is refused if the output was produced
+    differently. One process writes an output at a time. A row that fails (e.g. too long for the context)
+    is reported by line and id and skipped with --on-bad-row skip. An input without rows prints a warning
+    and exits 0. Without --calibrator, risk is the rank-normalised average of the methods within each
+    batch; fit one with `llminfo calibrate`.
+    """
     from llminfo.analyzers.score_file import read_rows, resumable_output, score_rows
 
+    if args.ray is not None:
+        return _score_on_ray(args)
     _check_common(args, "INPUT", args.input)
     scorer = scorer_from_args(args)
     rows = read_rows(args.input, on_bad_row=args.on_bad_row)
@@ -154,17 +164,40 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_on_ray(args: argparse.Namespace) -> int:
+    """`llminfo score --ray`: the same scoring as a Ray Data job (`llminfo.scale.score_on_ray`)."""
+    import json
+
+    from llminfo.scale import RayEngine, score_on_ray
+
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size has to be >= 1, got {args.batch_size}")
+    if Path(args.output).is_file():
+        raise UserError(f"--output {args.output!r} is a file; with --ray it is a folder of part files")
+    scorer = scorer_from_args(args)
+    try:
+        engine = RayEngine(address=None if args.ray == "local" else args.ray, workers=args.workers,
+                           gpus_per_worker=args.gpus_per_worker, batch_size=args.batch_size)
+    except ValueError as e:
+        raise UserError(str(e).replace("engine `workers`", "--workers").replace("engine `gpus_per_worker`", "--gpus-per-worker")) from None
+    try:
+        stats = score_on_ray(args.input, args.output, model=args.model or "default", backend=args.backend,
+                             model_kwargs=cli.model_kwargs_from_args(args), scorer=scorer, seed=args.seed, engine=engine,
+                             output_format=args.output_format, details=args.details, producer=producer(args, scorer))
+    except (FileNotFoundError, ImportError) as e:
+        raise UserError(str(e)) from None
+    for row in stats["error_rows"][:20]:
+        print(f"failed row id {json.dumps(row['id'])}: {row['error']}", file=sys.stderr)
+    print(f"scored {stats['scored']} rows, {stats['errors']} failed, {stats['skipped_done']} already in {args.output} "
+          f"-> {args.output}", file=sys.stderr)
+    return 1 if stats["errors"] else 0
+
+
 def add_calibrate(sub) -> None:
-    p = cli._sub(
-        sub, "calibrate", help="fit the hallucination-risk calibrator on labelled rows",
-        description="Fit a calibrated risk on LABELLED.jsonl: rows with `question`, optional `answer`, and a label — "
-        "`correct` (true/false), `label` (1 = correct, 0 = wrong), or `answers` (gold aliases: the answer, or the "
-        "model's greedy answer, is labelled by alias match). Writes a JSON scorer (methods with parameters, the fitted "
-        "map and one decision threshold) for `llminfo score --calibrator`; the file is replaced only when the fit "
-        "succeeds.",
-        examples=["llminfo calibrate labelled.jsonl --output calibrator.json",
-                  "llminfo calibrate labelled.jsonl --output cal.json --methods msp,perplexity \\\n"
-                  "      --kind logistic --target-risk 0.3"])
+    p = cli._sub(sub, "calibrate", cmd_calibrate, examples=[
+        "llminfo calibrate labelled.jsonl --output calibrator.json",
+        "llminfo calibrate labelled.jsonl --output cal.json --methods msp,perplexity \\\n"
+        "      --kind logistic --target-risk 0.3"])
     p.add_argument("labelled", help="labelled JSONL file")
     p.add_argument("--output", required=True, help="calibrator JSON to write")
     cli.add_model_args(p)
@@ -177,10 +210,17 @@ def add_calibrate(sub) -> None:
                    help=f"questions scored per batch, as `score` does (default {DEFAULT_BATCH})")
     p.add_argument("--on-bad-row", default="skip", choices=["skip", "stop"])
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_calibrate)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the hallucination-risk calibrator on labelled rows.
+
+    Fit a calibrated risk on LABELLED.jsonl: rows with `question`, optional `answer`, and a label —
+    `correct` (true/false), `label` (1 = correct, 0 = wrong), or `answers` (gold aliases: the answer, or
+    the model's greedy answer, is labelled by alias match). Writes a JSON scorer (methods with parameters,
+    the fitted map and one decision threshold) for `llminfo score --calibrator`; the file is replaced only
+    when the fit succeeds.
+    """
     import json
 
     import numpy as np

@@ -19,16 +19,10 @@ from llminfo.errors import UserError
 
 
 def add_dispersion(sub) -> None:
-    p = cli._sub(
-        sub, "dispersion", help="permutation dispersion of in-context classification",
-        description="Order sensitivity of in-context learning ('LLMs are Bayesian, in Expectation, not in "
-        "Realization', 2025): per query, the spread of P(label) over orderings of the examples, the Jensen "
-        "gap, identity-order vs permutation-averaged accuracy and log-loss, and dispersion vs n. Runs the eval "
-        "task `dispersion` once per ICL task: results.jsonl (resumable), metrics.json, report.html and its plots "
-        "in --output (in --output/TASK when several tasks run).",
-        examples=["llminfo dispersion --task sentiment --orderings 4 --n-examples 2,4,8 \\\n"
-                  "      --queries 8 --output runs/disp",
-                  "llminfo dispersion --config eval_configs/dispersion.yaml --queries 4"])
+    p = cli._sub(sub, "dispersion", cmd_dispersion, examples=[
+        "llminfo dispersion --task sentiment --orderings 4 --n-examples 2,4,8 \\\n"
+        "      --queries 8 --output runs/disp",
+        "llminfo dispersion --config eval_configs/dispersion.yaml --queries 4"])
     p.add_argument("--data", default=None, help="JSONL with task/text/label per line (default: shipped icl_classification)")
     p.add_argument("--config", default=None, help="an eval config (task: dispersion); flags given here override it")
     cli.add_model_args(p, default=None)
@@ -43,7 +37,6 @@ def add_dispersion(sub) -> None:
     p.add_argument("--output", default=None, help="output folder (or `output_dir` of the config)")
     p.add_argument("--no-resume", action="store_true", help="move a previous results.jsonl aside instead of resuming")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=cmd_dispersion)
 
 
 def _base_config(args: argparse.Namespace, task: str) -> dict[str, Any]:
@@ -65,6 +58,14 @@ def _set_model(raw: dict[str, Any], args: argparse.Namespace, name: str | None) 
 
 
 def cmd_dispersion(args: argparse.Namespace) -> int:
+    """Permutation dispersion of in-context classification.
+
+    Order sensitivity of in-context learning ('LLMs are Bayesian, in Expectation, not in Realization',
+    2025): per query, the spread of P(label) over orderings of the examples, the Jensen gap,
+    identity-order vs permutation-averaged accuracy and log-loss, and dispersion vs n. Runs the eval task
+    `dispersion` once per ICL task: results.jsonl (resumable), metrics.json, report.html and its plots in
+    --output (in --output/TASK when several tasks run).
+    """
     from llminfo.eval.runner import run_eval
 
     raw = _base_config(args, "dispersion")
@@ -157,15 +158,10 @@ def _icl_tasks_in(raw: dict[str, Any]) -> list[str]:
 
 
 def add_capacity(sub) -> None:
-    p = cli._sub(
-        sub, "capacity", help="information capacity: compression per unit of compute",
-        description="Information capacity (Yuan et al., 2025): over a text corpus, text bits per token (TS), "
-        "model NLL bits per token, bits per byte, decode FLOPs per token F and IC = (TS - NLL + b) / log2 F. "
-        "Runs the eval task `capacity` once per --model (results in --output/MODEL: results.jsonl, metrics.json, "
-        "report.html); several --model flags compare models in one table.",
-        examples=["llminfo capacity --max-tokens 256 --max-samples 1 --limit 8 --plot ic.png",
-                  "llminfo capacity --model default --model path/to/other_model \\\n"
-                  "      --data my_corpus/ --json"])
+    p = cli._sub(sub, "capacity", cmd_capacity, examples=[
+        "llminfo capacity --max-tokens 256 --max-samples 1 --limit 8 --plot ic.png",
+        "llminfo capacity --model default --model path/to/other_model \\\n"
+        "      --data my_corpus/ --json"])
     p.add_argument("--model", action="append", default=None, help="model to measure (repeatable; default: default)")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="inference backend (default: hf)")
     p.add_argument("--dtype", default=None, choices=["auto", "float32", "bfloat16", "float16"], help="weights dtype")
@@ -183,7 +179,6 @@ def add_capacity(sub) -> None:
     p.add_argument("--plot", default=None, metavar="PNG", help="also plot IC against FLOPs per token")
     p.add_argument("--no-resume", action="store_true", help="move previous results aside instead of resuming")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    p.set_defaults(func=cmd_capacity)
 
 
 def _slug(name: str) -> str:
@@ -191,6 +186,13 @@ def _slug(name: str) -> str:
 
 
 def cmd_capacity(args: argparse.Namespace) -> int:
+    """Information capacity: compression per unit of compute.
+
+    Information capacity (Yuan et al., 2025): over a text corpus, text bits per token (TS), model NLL bits
+    per token, bits per byte, decode FLOPs per token F and IC = (TS - NLL + b) / log2 F. Runs the eval
+    task `capacity` once per --model (results in --output/MODEL: results.jsonl, metrics.json,
+    report.html); several --model flags compare models in one table.
+    """
     from llminfo.eval.runner import run_eval
     from llminfo.fileio import check_output_file
 

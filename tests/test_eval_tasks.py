@@ -153,3 +153,26 @@ def test_capacity_text_folder_streams_windows(tmp_path, tiny_model):
     assert sum(r["samples"] for r in res.rows) == ref.samples > 2  # several windows per file
     assert res.metrics["tokens"] == ref.tokens
     assert res.metrics["information_capacity"] == pytest.approx(ref.information_capacity, rel=1e-5)
+
+
+def test_input_field_defaults_to_first_declared_field():
+    from llminfo.eval.task_capacity import CapacityTask
+    from llminfo.eval.task_decoding import TypicalDecodingTask
+    from llminfo.eval.task_dispersion import DispersionTask
+    from llminfo.eval.task_halting import HaltingTask
+    from llminfo.eval.tasks import Task
+
+    class Plain(Task):
+        fields = {"prompt": True, "topic": False}
+
+    class Explicit(Plain):
+        fields = {"topic": False, "prompt": True}
+        input_field = "prompt"
+
+    class Inherits(Plain):  # no own `fields`: keeps the parent's input field
+        pass
+
+    assert (Plain.input_field, Explicit.input_field, Inherits.input_field) == ("prompt", "prompt", "prompt")
+    assert Task.input_field == ""
+    got = {t.name: t.input_field for t in (CapacityTask, TypicalDecodingTask, DispersionTask, HaltingTask)}
+    assert got == {"capacity": "text", "typical-decoding": "prompt", "dispersion": "text", "halting": "question"}

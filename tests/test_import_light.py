@@ -10,7 +10,8 @@ import pytest
 
 @pytest.mark.parametrize(
     "module",
-    ["llminfo", "llminfo.measures", "llminfo.eval.metrics", "llminfo.analyzers.calibration", "llminfo.analyzers.scorer", "llminfo.eval"],
+    ["llminfo", "llminfo.measures", "llminfo.eval.metrics", "llminfo.analyzers.calibration", "llminfo.analyzers.scorer", "llminfo.eval",
+     "llminfo.processors.halting_reasons", "llminfo.analyzers.adaptive_think", "llminfo.analyzers.halting_entropy"],
 )
 def test_module_does_not_import_torch(module):
     code = f"import sys, {module}; print('torch' in sys.modules)"

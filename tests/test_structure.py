@@ -45,6 +45,11 @@ def test_halting_reason_codes_name_the_reasons():
 
     codes = [hc.REASON_THINKING, hc.REASON_ENTROPY, hc.REASON_BUDGET, hc.REASON_CLOSED, hc.REASON_EOS, hc.REASON_NOT_STARTED]
     assert [hc.REASONS[c] for c in codes] == ["thinking", "entropy", "budget", "closed", "eos", "not_started"]
+    from llminfo.processors import halting_reasons as hr  # the torch-free home the analyzers name them from
+
+    assert hc.REASONS is hr.REASONS
+    names = [hr.STILL_THINKING, hr.ENTROPY, hr.BUDGET, hr.CLOSED, hr.EOS, hr.NOT_STARTED]
+    assert names == [hc.REASONS[c] for c in codes]
 
 
 # -- accelerate: device_map ----------------------------------------------------------------

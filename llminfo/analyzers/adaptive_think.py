@@ -30,27 +30,37 @@ that never writes a blank line is still probed; the paper has no cap), and mode 
 a streaming rule on the *next-token* entropy (`EntropyHaltingProcessor`, no probes, window
 mean below a threshold; `llminfo.analyzers.halting_entropy`), which is not the paper's rule.
 Everything is built on the `LanguageModel` interface (batched `generate` +
-`next_token_logprobs`), so it runs on every backend.
+`next_token_logprobs`), so it runs on every backend. Candidates, answer extraction and
+matching (text only) live in `llminfo.analyzers.halting_answers`.
 
 Example:
     >>> from llminfo import load_model
     >>> from llminfo.analyzers.adaptive_think import run_halting
     >>> m = load_model("default")
     >>> [r] = run_halting(m, [{"question": "What is 2 + 3?", "answer": "5"}], "adaptive")
-    >>> r.probes, r.entropies, r.prediction, r.info_bias
+    >>> r.probes, r.entropies, r.prediction, r.info_bias  # confident before any reasoning: halts at once
+    ([0], [0.066...], '5', [0.011...])
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from llminfo import measures
+from llminfo.analyzers.halting_answers import (
+    NUMBER,
+    answer_candidates,
+    canonical_number,
+    extract_answer,
+    gold_answer,
+    is_correct,
+)
 from llminfo.analyzers.halting_entropy import eos_ids, reason_entropy
 from llminfo.models.base import LanguageModel
+from llminfo.processors.halting_reasons import BUDGET, CLOSED, ENTROPY, EOS
 
 HALTING_MODES = ("none", "no_think", "gated", "adaptive", "entropy")
 PROBING_MODES = ("gated", "adaptive")
@@ -74,7 +84,6 @@ _DEFAULTS: dict[str, Any] = {
     "entropy_threshold": 0.6,
     "window": 16,
 }
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
 @dataclass
@@ -90,7 +99,8 @@ class HaltingItemResult:
         prediction: the answer parsed from it (a number, an option letter, or the text).
         correct: prediction equals the gold answer (None without one).
         halted: True when a probe rule stopped the reasoning (not the model, not the budget).
-        halt_reason: "adaptive", "gated", "entropy", "no_think", "budget", "eos" (model
+        halt_reason: the mode whose rule stopped the reasoning ("adaptive", "gated", "no_think"), or
+            a name of `llminfo.processors.halting_reasons`: "entropy", "budget", "eos" (model
             ended) or "closed" (the model wrote the closing string).
         thinking_tokens / answer_tokens / tokens_used: generated tokens (used = sum).
         tokens_saved: `max_thinking_tokens − thinking_tokens`.
@@ -149,40 +159,6 @@ def halting_prompt(model: LanguageModel, question: str, options: dict[str, str] 
     return model.chat(f"{body}\n\n{REASONING_INSTRUCTION}")
 
 
-def answer_candidates(options: dict[str, str] | None, found: Sequence[str] = ()) -> list[str]:
-    """The task's answer candidates as continuations of the cue: option letters (" A", " B",
-    ...) for multiple choice, else the full numbers `found` (" 52", " 133"), in order."""
-    if options:
-        return [f" {k}" for k in options]
-    return [f" {x}" for x in dict.fromkeys(found)]
-
-
-def gold_answer(gold: Any) -> str:
-    """The gold answer as compared: GSM8K-style solutions keep the part after "####"."""
-    s = str(gold)
-    return s.split("####")[-1].strip() if "####" in s else s.strip()
-
-
-def extract_answer(text: str, options: dict[str, str] | None = None) -> str:
-    """The option letter (multiple choice) or the first number in `text`; else the stripped text."""
-    if options:
-        letters = "".join(re.escape(k) for k in options)
-        m = re.search(rf"(?<![A-Za-z])([{letters}])(?![A-Za-z])", text)
-        return m.group(1) if m else text.strip()
-    m = _NUMBER.search(text)
-    return _canonical_number(m.group(0)) if m else text.strip()
-
-
-def is_correct(prediction: str, gold: Any, options: dict[str, str] | None = None) -> bool:
-    gold = gold_answer(gold)
-    if options:
-        return prediction.strip().upper() == gold.upper()
-    try:
-        return abs(float(prediction) - float(gold.replace(",", ""))) < 1e-9
-    except ValueError:
-        return prediction.strip().lower() == gold.lower()
-
-
 def run_halting(
     model: LanguageModel, items: Sequence[dict[str, Any]], mode: str, **params: Any
 ) -> list[HaltingItemResult]:
@@ -214,14 +190,14 @@ def run_halting(
     runs = []
     for it in items:
         opts, gold = it.get("options"), it.get("answer")
-        g = None if gold is None else " " + (gold_answer(gold).upper() if opts else _canonical_number(gold_answer(gold)))
+        g = None if gold is None else " " + (gold_answer(gold).upper() if opts else canonical_number(gold_answer(gold)))
         runs.append(_Run(it.get("prompt") or halting_prompt(model, it["question"], opts), opts, g))
     answers: dict[int, tuple[str, int]] = {}
     if mode == "entropy":
         answers = reason_entropy(model, runs, p)
     elif mode == "no_think":
         for r in runs:
-            r.done, r.reason = True, "no_think"
+            r.done, r.reason = True, mode
     elif mode == "none":
         _reason(model, runs, p, probing=False)
     else:
@@ -232,7 +208,7 @@ def run_halting(
             _reason(model, runs, p, probing=True)
             closing = [r for r in runs if r.reason not in PROBING_MODES and (not r.probes or r.probes[-1] != r.tokens)]
             _probe(model, closing, p, mode, decide=False)  # the answer where reasoning ended
-    todo = [i for i, r in enumerate(runs) if i not in answers and not (mode == "adaptive" or r.reason == "gated")]
+    todo = [i for i, r in enumerate(runs) if i not in answers and not (mode == "adaptive" or r.reason in PROBING_MODES)]
     if todo:
         cue = p["close_marker"] + p["answer_cue"]
         outs = model.generate(
@@ -255,7 +231,7 @@ def run_halting(
                 answer_text=text,
                 prediction=pred,
                 correct=None if gold is None else is_correct(pred, gold, it.get("options")),
-                halted=run.reason in ("entropy", *PROBING_MODES),
+                halted=run.reason in (ENTROPY, *PROBING_MODES),
                 halt_reason=run.reason,
                 thinking_tokens=run.tokens,
                 answer_tokens=n_answer,
@@ -289,7 +265,7 @@ def _reason(model: LanguageModel, runs: list[_Run], p: dict[str, Any], probing: 
     stop = ["\n\n"] if probing and p["paragraph_probes"] else None
     for r in runs:
         if budget == 0 and not r.done:
-            r.done, r.reason = True, "budget"
+            r.done, r.reason = True, BUDGET
     while True:
         active = [r for r in runs if not r.done]
         if not active:
@@ -321,13 +297,13 @@ def _extend(r: _Run, c: Any, eos: set[int], stop: list[str] | None, close: str, 
         text += stop[0]  # the paragraph break the stop string cut off
     if close and close in text:
         r.text += text[: text.index(close)]
-        r.done, r.reason = True, "closed"
+        r.done, r.reason = True, CLOSED
         return
     r.text += text
     if ended or not ids:
-        r.done, r.reason = True, "eos"
+        r.done, r.reason = True, EOS
     elif r.tokens >= budget:
-        r.done, r.reason = True, "budget"
+        r.done, r.reason = True, BUDGET
 
 
 def _probe(model: LanguageModel, runs: list[_Run], p: dict[str, Any], mode: str, decide: bool = True) -> None:
@@ -371,22 +347,13 @@ def _collect_numbers(model: LanguageModel, runs: list[_Run], prompts: list[str],
         outs = model.generate(prompts, max_new_tokens=p["max_answer_tokens"], stop=["\n"], seed=p["seed"], **kw)
         for r, comps in zip(runs, outs):
             for c in comps:
-                m = _NUMBER.search(c.text)
-                x = _canonical_number(m.group(0)) if m else None
+                m = NUMBER.search(c.text)
+                x = canonical_number(m.group(0)) if m else None
                 if x is not None and x not in r.pool and len(r.pool) < p["max_candidates"]:
                     r.pool.append(x)
     for r in runs:
         if not r.pool:  # the model answered no number at all: a single placeholder, H = 0
             r.pool.append("0")
-
-
-def _canonical_number(s: str) -> str:
-    s = s.replace(",", "").rstrip(".")
-    try:
-        v = float(s)
-    except ValueError:
-        return s
-    return str(int(v)) if v.is_integer() and "e" not in s.lower() else s
 
 
 def _count_tokens(model: LanguageModel, text: str) -> int:

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
@@ -248,13 +249,31 @@ def clean_answer(text: str) -> str:
     return text.strip()
 
 
+def item_seed(seed: int | None, key: str) -> int | None:
+    """The seed of one item's samples, derived from (run seed, item key).
+
+    The key is the prompt the samples are drawn from (it holds the item's question and
+    context), so an item's samples never depend on its batch, its position, the shard or
+    worker that scores it, or the batch size; and two items do not share one random stream.
+
+    Example:
+        >>> item_seed(0, "Q: capital of France?") == item_seed(0, "Q: capital of France?")
+        True
+    """
+    if seed is None:
+        return None
+    digest = hashlib.blake2b(f"{int(seed)}\x00{key}".encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % 2**31
+
+
 class SampleCache:
     """Sampled completions shared by every method scoring the same batch.
 
-    Keyed by (model, prompt, temperature, max_new_tokens, seed, stop, top_p). Because a
-    backend's sample j depends only on (seed, j) — not on the other prompts or on `n` — a
-    request for n samples of a cached prompt that holds ≥ n is served from the cache, and
-    batched results equal one-prompt-at-a-time results.
+    Keyed by (model, prompt, temperature, max_new_tokens, seed, stop, top_p). Each prompt's
+    samples are seeded by `item_seed(seed, prompt)` and a backend's sample j depends only on
+    (that seed, j) — not on the other prompts or on `n` — so a request for n samples of a
+    cached prompt that holds ≥ n is served from the cache, and batched, sharded and
+    one-prompt-at-a-time results are equal.
 
     `score(model, prompts, continuations)` memoises teacher-forced scores the same way (one
     `model.score` call for every pair not seen yet).
@@ -323,7 +342,7 @@ class SampleCache:
                 max_new_tokens=max_new_tokens,
                 temperature=temperature,
                 top_p=top_p,
-                seed=seed,
+                seed=None if seed is None else [item_seed(seed, p) for p in chunk],
                 stop=list(stop_t) or None,
             )
             for p, comps in zip(chunk, out):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from llminfo.processors.halting_reasons import BUDGET, CLOSED, ENTROPY, EOS, NOT_STARTED, STILL_THINKING
+
 
 def reason_entropy(model: Any, runs: list[Any], p: dict[str, Any]) -> dict[int, tuple[str, int]]:
     """One `generate` with `EntropyHaltingProcessor`; fills each run's reasoning and returns
@@ -42,13 +44,13 @@ def reason_entropy(model: Any, runs: list[Any], p: dict[str, Any]) -> dict[int, 
             if after and after[-1] in eos:
                 after = after[:-1]
             answers[i] = (tok.decode(after, skip_special_tokens=True), _tokens_through_newline(tok, after))
-            r.reason = "entropy" if rec.reason == "entropy" else "budget"
+            r.reason = ENTROPY if rec.reason == ENTROPY else BUDGET
         else:
-            think = ids[: rec.thinking_tokens] if rec.reason != "not_started" else ids
-            r.reason = "closed" if rec.reason == "closed" else "eos"
+            think = ids[: rec.thinking_tokens] if rec.reason != NOT_STARTED else ids
+            r.reason = CLOSED if rec.reason == CLOSED else EOS
         r.tokens = len(think)
         r.text = tok.decode([t for t in think if t not in eos], skip_special_tokens=True)
-        if r.reason == "closed" and p["close_marker"] in r.text:
+        if r.reason == CLOSED and p["close_marker"] in r.text:
             r.text = r.text[: r.text.index(p["close_marker"])]
     return answers
 
@@ -61,9 +63,9 @@ def record_from_tokens(ids: list[int], forced: list[int], budget: int, eos: set[
     n = len(forced)
     at = next((k for k in range(len(ids) - n + 1) if ids[k : k + n] == forced), None)
     if at is not None:
-        return HaltingRecord(0, True, "budget" if at >= budget else "entropy", at, at, max(budget - at, 0), float("nan"))
+        return HaltingRecord(0, True, BUDGET if at >= budget else ENTROPY, at, at, max(budget - at, 0), float("nan"))
     ended = bool(ids) and ids[-1] in eos
-    return HaltingRecord(0, False, "eos" if ended else "thinking", None, len(ids), None, float("nan"))
+    return HaltingRecord(0, False, EOS if ended else STILL_THINKING, None, len(ids), None, float("nan"))
 
 
 def _tokens_through_newline(tok: Any, ids: list[int]) -> int:

@@ -319,6 +319,8 @@ def score_rows(
             for r, res in zip(chunk, results):
                 out = dict(r.data)
                 out.update(answer=res.answer, scores=res.scores, risk=res.risk, decision=res.decision)
+                if getattr(model, "approximations", None):  # e.g. OpenAIModel's top-k entropies
+                    out["approximations"] = model.approximations
                 if details:
                     out["details"] = res.details
                 if producer is not None:

@@ -49,7 +49,7 @@ def __getattr__(name: str) -> Any:
 MATCHERS = ("alias", "exact", "f1")
 # Config parts that change what is computed per item; the rest (output place, how many
 # items, which metrics/plots) can change between a run and its resumption.
-_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit", "model.device_map"}
+_NOT_HASHED = {"output_dir", "metrics", "report", "dataset.limit", "model.device_map", "engine"}
 
 
 class ConfigError(UserError):
@@ -129,6 +129,9 @@ class EvalConfig:
     batch_size: int = 8
     output_dir: str = "runs/eval"
     report: ReportConfig = field(default_factory=ReportConfig)
+    # `{kind: ray, address?, workers?, gpus_per_worker?, ...}`: run the batches on Ray actors
+    # (llminfo.scale.RayEngine); None = in this process. Results never depend on it.
+    engine: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -266,6 +269,13 @@ def _check_values(cfg: EvalConfig) -> None:
             raise ConfigError(f"config key `report.coverages` has to list floats in (0, 1], got {c!r}")
     if r.ece_bins < 1 or r.calibration_folds < 2:
         raise ConfigError("config keys `report.ece_bins` >= 1 and `report.calibration_folds` >= 2")
+    if cfg.engine is not None:
+        from llminfo.scale.ray_job import RayEngine
+
+        try:
+            RayEngine.from_config(cfg.engine, where="engine")
+        except ValueError as e:
+            raise ConfigError(f"config key {e}") from None
     names = [m.name for m in cfg.methods]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

@@ -7,7 +7,8 @@ datasets for users with a network, and — from Python — a `datasets.Dataset` 
 object passed to `run_eval(config, dataset=...)`. Each item
 is a dict holding the task's fields (renamed through `dataset.fields`), `key` (the row's id
 as a string, else `row-<index>`) and, when a template is set, the rendered text in the
-task's input field.
+task's input field. A line of a local JSONL file that is not valid UTF-8 is reported (file
+and line) and skipped; the other lines are kept.
 
 Example:
     >>> from llminfo.eval.config import DatasetConfig
@@ -22,6 +23,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import string
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -118,16 +121,45 @@ def load_rows(cfg: DatasetConfig, data: Any = None) -> list[dict[str, Any]]:
         except (FileNotFoundError, ValueError) as e:
             raise ConfigError(f"config key `dataset.path`: could not load the saved dataset {cfg.path!r}: {e}") from None
         return [dict(r) for r in _split_of(saved, cfg.split, repr(cfg.path))]
-    try:
-        if data_file is not None:
-            ds = datasets.load_dataset(builder, data_files=data_file, split="train")
+    with contextlib.ExitStack() as stack:
+        try:
+            if data_file is not None:
+                clean = _without_bad_lines(data_file, stack)
+                cache = {} if clean == data_file else {"cache_dir": str(Path(clean).parent / "cache")}
+                ds = datasets.load_dataset(builder, data_files=clean, split="train", **cache)
+            else:
+                ds = datasets.load_dataset(builder, cfg.name, split=cfg.split)
+        except (FileNotFoundError, ConnectionError, ValueError) as e:
+            raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {e}") from None
+        except Exception as e:  # datasets raises many kinds (DatasetGenerationError, hub errors...)
+            raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {type(e).__name__}: {e}") from None
+        return [dict(r) for r in ds]
+
+
+def _without_bad_lines(data_file: str, stack: contextlib.ExitStack) -> str:
+    """`data_file`, or — for a JSONL file with lines that are not valid UTF-8 — a copy without
+    them in a temporary folder that `stack` removes (with the copy's `datasets` cache). Each
+    skipped line is reported on stderr by file and line, as `llminfo score` reports its
+    input's (`llminfo.fileio.jsonl_lines`)."""
+    if Path(data_file).suffix != ".jsonl":
+        return data_file
+    from llminfo.fileio import describe_decode_error, jsonl_lines
+
+    good: list[str] = []
+    bad = 0
+    for n, line in jsonl_lines(data_file):
+        if isinstance(line, UnicodeDecodeError):
+            print(f"skipping bad row: {data_file}: line {n}: {describe_decode_error(line)}", file=sys.stderr)
+            bad += 1
         else:
-            ds = datasets.load_dataset(builder, cfg.name, split=cfg.split)
-    except (FileNotFoundError, ConnectionError, ValueError) as e:
-        raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {e}") from None
-    except Exception as e:  # datasets raises many kinds (DatasetGenerationError, hub errors...)
-        raise ConfigError(f"config key `dataset.path`: could not load {cfg.path!r}: {type(e).__name__}: {e}") from None
-    return [dict(r) for r in ds]
+            good.append(line if line.endswith("\n") else line + "\n")
+    if not bad:
+        return data_file
+    if not good:
+        raise ConfigError(f"config key `dataset.path`: {data_file!r} has no rows: every line was skipped (see above)")
+    copy = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="llminfo-data-"))) / Path(data_file).name
+    copy.write_text("".join(good), encoding="utf-8")
+    return str(copy)
 
 
 def _split_of(data: Any, split: str, what: str) -> Any:

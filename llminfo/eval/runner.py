@@ -114,7 +114,7 @@ def run_eval(
         atomic_write_text(out / CONFIG_COPY, json.dumps({"config_hash": chash, **config.to_dict()}, indent=2, default=str))
         keys = [it["key"] for it in items]
         todo = [it for it in items if it["key"] not in done]
-        if todo and model is None:
+        if todo and model is None and config.engine is None:
             model = load_model_from_config(config)
         made_by = producer(config)
         bar = _progress(len(items), len(items) - len(todo), progress)
@@ -129,10 +129,7 @@ def run_eval(
         try:
             with open(path, "a", encoding="utf-8") as f:
                 # An item that fails (too long for the context, ...) is reported and skipped; a rerun retries it.
-                for batch, rows, consumed in scored_chunks(
-                    todo, config.batch_size, run, warn=lambda msg: print(msg, file=log),
-                    describe=lambda it: f"{config.dataset.path}: item {it['key']!r}",
-                ):
+                for batch, rows, consumed in _scored_chunks(todo, config, run, log):
                     failed += consumed - len(batch)
                     lines = []
                     for it, row in zip(batch, rows):
@@ -169,6 +166,20 @@ def run_eval(
 
         report_path = write_report(out, config, metrics, task.figures(rows, metrics), summary)
     return RunResult(out, rows, metrics, len(todo) - failed, len(items) - len(todo), report_path, summary)
+
+
+def _scored_chunks(todo: list[dict[str, Any]], config: EvalConfig, run: Any, log: Any):
+    """(items, rows, items consumed) per batch: in this process, or on Ray actors when the
+    config has an `engine` (`llminfo.scale.ray_eval`); failing items are reported and skipped."""
+    from llminfo.analyzers.score_file import scored_chunks
+
+    warn = lambda msg: print(msg, file=log)  # noqa: E731
+    describe = lambda it: f"{config.dataset.path}: item {it['key']!r}"  # noqa: E731
+    if config.engine is not None and todo:
+        from llminfo.scale.ray_eval import eval_batches_on_ray
+
+        return eval_batches_on_ray(config, todo, warn=warn, describe=describe)
+    return scored_chunks(todo, config.batch_size, run, warn=warn, describe=describe)
 
 
 def item_hash(item: dict[str, Any]) -> str:

@@ -37,7 +37,6 @@ def _capacity():
 class CapacityTask(Task):
     name = "capacity"
     fields = {"text": True}
-    input_field = "text"
     params = {
         "max_tokens": Param(int, 1024, "tokens per sample L: an integer >= 2", lambda x: x >= 2),
         "bias": Param((int, float, type(None)), None, "the dataset constant b (null = the paper's value for the corpus): a number", lambda x: x is None or math.isfinite(x)),

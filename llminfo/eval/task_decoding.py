@@ -35,7 +35,6 @@ NS = (1, 2, 3, 4)
 class TypicalDecodingTask(Task):
     name = "typical-decoding"
     fields = {"prompt": True}
-    input_field = "prompt"
     params = {
         "max_new_tokens": Param(int, 96, "tokens per completion: an integer >= 1", lambda x: x >= 1),
         "samples": Param(int, 1, "samples per prompt and setting: an integer >= 1", lambda x: x >= 1),

@@ -36,7 +36,6 @@ def _positive_ints(x: Any) -> bool:
 class DispersionTask(Task):
     name = "dispersion"
     fields = {"text": True, "label": True, "task": False}
-    input_field = "text"
     params = {
         "task": Param(str, "", "the ICL task to run (a name in icl_tasks.json, e.g. sentiment): a string"),
         "queries": Param(int, 0, "queries to evaluate (0 = all rows of the ICL task, or dataset.limit): an integer >= 0", lambda x: x >= 0),

@@ -35,7 +35,6 @@ def _adaptive():
 class HaltingTask(Task):
     name = "halting"
     fields = {"question": True, "answer": False, "options": False}
-    input_field = "question"
     metric_names = ("accuracy", "tokens", "halted", "probes", "info_bias", "info_gain")
     default_methods = ("none", "no_think", "gated", "adaptive")
 

@@ -61,10 +61,15 @@ class Task:
 
     name: str = ""
     fields: dict[str, bool] = {}  # dataset field -> required
-    input_field: str = ""  # the field `dataset.template` renders into
+    input_field: str = ""  # the field `dataset.template` renders into; default: the first of `fields`
     params: dict[str, Param] = {}
     metric_names: tuple[str, ...] = ()
     default_methods: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "input_field" not in cls.__dict__ and "fields" in cls.__dict__:
+            cls.input_field = next(iter(cls.fields), "")
 
     def __init__(self, config: EvalConfig):
         self.config = config

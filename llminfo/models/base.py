@@ -141,14 +141,15 @@ class LanguageModel(ABC):
         top_p: float = 1.0,
         top_k: int = 0,
         typical_p: float = 1.0,
-        seed: int | None = None,
+        seed: int | Sequence[int] | None = None,
         stop: Sequence[str] | None = None,
         processors: Sequence[Any] | None = None,
     ) -> list[list[Completion]]:
         """Sample `n` continuations of each prompt. `temperature=0` is greedy.
 
-        Returns one list of `n` Completions per prompt. With a seed, results repeat exactly
-        and sample j of a prompt does not depend on which other prompts share the call.
+        Returns one list of `n` Completions per prompt. With a seed (one for all prompts, or
+        one per prompt), results repeat exactly and sample j of a prompt depends only on
+        (its seed, j), not on which other prompts share the call.
         `processors` are transformers-style callables `(input_ids, scores) -> scores`
         (e.g. `LocallyTypicalLogitsProcessor`, `EntropyHaltingProcessor`) applied to the raw
         logits before the built-in temperature/top-k/top-p/typical warpers, as transformers'
@@ -192,6 +193,18 @@ class LanguageModel(ABC):
     @abstractmethod
     def tokenizer(self) -> Any:
         """The Hugging Face tokenizer (both backends load one)."""
+
+
+def per_prompt_seeds(seed: int | Sequence[int] | None, num_prompts: int) -> list[int] | None:
+    """One seed per prompt from `generate`'s `seed` (one integer for all, or one per prompt)."""
+    if seed is None:
+        return None
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return [int(seed)] * num_prompts
+    seeds = list(seed)
+    if len(seeds) != num_prompts or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds):
+        raise ValueError(f"`seed` has to be an integer or one integer per prompt ({num_prompts}), got {seed!r}")
+    return [int(s) for s in seeds]
 
 
 def validate_generate_args(

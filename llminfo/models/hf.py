@@ -24,6 +24,7 @@ from llminfo.models.base import (
     Scored,
     check_prompts,
     normalize_candidates,
+    per_prompt_seeds,
     validate_generate_args,
     validate_pairs,
 )
@@ -139,7 +140,7 @@ class HFModel(TokenizedLM):
         top_p: float = 1.0,
         top_k: int = 0,
         typical_p: float = 1.0,
-        seed: int | None = None,
+        seed: int | Sequence[int] | None = None,
         stop: Sequence[str] | None = None,
         processors: Sequence[Any] | None = None,
     ) -> list[list[Completion]]:
@@ -411,15 +412,14 @@ def _positions(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(dim=1) - 1).clamp(min=0)
 
 
-def _row_generators(seed: int | None, num_prompts: int, n: int, device: torch.device) -> list[torch.Generator]:
-    """One generator per (prompt, sample): sample j's stream depends only on (seed, j)."""
-    if seed is None:
-        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+def _row_generators(seed: int | Sequence[int] | None, num_prompts: int, n: int, device: torch.device) -> list[torch.Generator]:
+    """One generator per (prompt, sample): sample j's stream depends only on (the prompt's seed, j)."""
+    seeds = per_prompt_seeds(seed, num_prompts) or [int(torch.randint(0, 2**31 - 1, (1,)).item())] * num_prompts
     gens = []
-    for _i in range(num_prompts):
+    for i in range(num_prompts):
         for j in range(n):
             g = torch.Generator(device=device)
-            g.manual_seed((int(seed) * 1_000_003 + j) % (2**63 - 1))
+            g.manual_seed((seeds[i] * 1_000_003 + j) % (2**63 - 1))
             gens.append(g)
     return gens
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from llminfo.models.base import LanguageModel
 
-BACKENDS = ("hf", "vllm")
+BACKENDS = ("hf", "vllm", "openai")
 
 
 def resolve_model_path(name_or_path: str) -> str:
@@ -44,7 +44,9 @@ def load_model(
     Args:
         name_or_path (`str`, defaults to `"default"`): `"default"` (embedded SmolLM2-135M-Instruct),
             a local Hugging Face folder, or a hub id (needs a network unless cached).
-        backend (`str`, defaults to `"hf"`): `"hf"` (transformers) or `"vllm"`.
+        backend (`str`, defaults to `"hf"`): `"hf"` (transformers), `"vllm"`, or `"openai"` (a running
+            OpenAI-compatible server: `name_or_path` is the served model name, `base_url=` its URL;
+            other keyword arguments go to `OpenAIModel`).
         dtype (`str`, *optional*): `"float32"`, `"bfloat16"`, `"float16"` or `"auto"`.
         device (`str`, *optional*): e.g. `"cpu"`, `"cuda"`; default: CUDA if available.
         device_map (`str` or `dict`, *optional*): HF backend: spread the layers over the GPUs
@@ -59,6 +61,12 @@ def load_model(
     """
     if backend not in BACKENDS:
         raise ValueError(f"`backend` has to be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "openai":
+        from llminfo.models.openai import OpenAIModel
+
+        if "base_url" not in engine_args:
+            raise TypeError("backend='openai' needs `base_url`, the server's URL (e.g. http://127.0.0.1:8000/v1)")
+        return OpenAIModel(engine_args.pop("base_url"), name_or_path, **engine_args)
     path = resolve_model_path(name_or_path)
     display = "default" if name_or_path == "default" else name_or_path
     if backend == "hf":

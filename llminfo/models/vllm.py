@@ -48,6 +48,7 @@ from llminfo.models.base import (
     Scored,
     check_prompts,
     normalize_candidates,
+    per_prompt_seeds,
     validate_generate_args,
     validate_pairs,
 )
@@ -227,7 +228,7 @@ class VLLMModel(TokenizedLM):
         top_p: float = 1.0,
         top_k: int = 0,
         typical_p: float = 1.0,
-        seed: int | None = None,
+        seed: int | Sequence[int] | None = None,
         stop: Sequence[str] | None = None,
         processors: Sequence[Any] | None = None,
     ) -> list[list[Completion]]:
@@ -239,8 +240,8 @@ class VLLMModel(TokenizedLM):
         extra = _processor_extra_args(processors, typical_p)
         # vLLM seeds child j with base + j; spreading the bases (as HFModel does) keeps calls with
         # seeds s and s + 1 from sharing samples.
-        seed = int(seed) if seed is not None else random.randrange(2**31)
-        base = (seed * 1_000_003) % 2**62
+        seeds = per_prompt_seeds(seed, len(prompts)) or [random.randrange(2**31)] * len(prompts)
+        bases = [(s * 1_000_003) % 2**62 for s in seeds]
         from vllm import SamplingParams
 
         from llminfo.processors import vllm_entropy as ve
@@ -249,14 +250,14 @@ class VLLMModel(TokenizedLM):
         params = [
             SamplingParams(
                 n=n,
-                seed=base,
+                seed=bases[i],
                 temperature=float(temperature),
                 top_p=float(top_p),
                 top_k=int(top_k),
                 max_tokens=max_new_tokens,
                 stop=stop or None,
                 logprobs=0,
-                extra_args={**extra, ve.RECORD_KEY: f"{call}:{i}", ve.SEED0_KEY: base},
+                extra_args={**extra, ve.RECORD_KEY: f"{call}:{i}", ve.SEED0_KEY: bases[i]},
             )
             for i in range(len(prompts))
         ]

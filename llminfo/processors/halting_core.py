@@ -12,12 +12,20 @@ from typing import Any, Sequence
 import torch
 
 from llminfo import measures
+# Why a row stopped thinking: a code per row in the state, its name in `HaltingRecord.reason`
+# (re-exported here: part of this module's API).
+from llminfo.processors.halting_reasons import (  # noqa: F401
+    REASON_BUDGET,
+    REASON_CLOSED,
+    REASON_ENTROPY,
+    REASON_EOS,
+    REASON_NOT_STARTED,
+    REASON_THINKING,
+    REASONS,
+)
 
 # Row phases.
 WAITING, THINKING, FORCING, DONE, ANSWERING = 0, 1, 2, 3, 4
-# Why a row stopped thinking: a code per row in the state, its name in `HaltingRecord.reason`.
-REASON_THINKING, REASON_ENTROPY, REASON_BUDGET, REASON_CLOSED, REASON_EOS, REASON_NOT_STARTED = range(6)
-REASONS = ("thinking", "entropy", "budget", "closed", "eos", "not_started")  # name of each code
 _NO_BUDGET = 2**62
 
 
