@@ -493,3 +493,20 @@ def test_prefill_score_on_mrv2_asks_for_exactly_the_continuation_tokens():
         assert len(rows) == len(ids) - 1 - params.prompt_logprob_start  # vLLM's row-count rule
         assert params.prompt_logprobs is None
         assert s.token_ids == c and s.logprobs == [-0.5 - i for i in range(len(c))]
+
+
+def test_processors_are_sent_as_flat_xargs():
+    """`model.generate(processors=[EntropyHaltingProcessor(...)])` on vLLM / an OpenAI server
+    sends flat keys (a server's vllm_xargs takes no nested object) meaning the same settings."""
+    from tiny import tiny_tokenizer
+
+    from llminfo.models.vllm import _processor_extra_args
+    from llminfo.processors.halting import EntropyHaltingProcessor
+    from llminfo.processors.vllm_halting import halting_args_of
+
+    hf = EntropyHaltingProcessor(tiny_tokenizer(), 0.7, window=5, min_tokens=3, max_thinking_tokens=40, answer_cue=None)
+    xargs = _processor_extra_args([hf], 0.9)
+    assert all(not isinstance(v, (dict, type(None))) for v in xargs.values()) and xargs["typical_p"] == 0.9
+    nested = halting_args_of(SamplingParams(extra_args=hf.vllm_extra_args()))
+    flat = halting_args_of(SamplingParams(extra_args=xargs))
+    assert {k: v or None for k, v in flat.items()} == {k: v or None for k, v in nested.items()}

@@ -479,5 +479,20 @@ def _processor_extra_args(processors: Sequence[Any] | None, typical_p: float) ->
                 f"`processors[{j}]` ({type(proc).__name__}) cannot run on the vLLM backend: vLLM has no "
                 "per-request logits callables; use a processor with a vLLM counterpart (typical, halting)"
             )
-        extra.update(to_args())
+        extra.update(_flat_xargs(to_args()))
     return extra
+
+
+def _flat_xargs(args: dict[str, Any]) -> dict[str, Any]:
+    """Nested processor settings (`{"entropy_halting": {...}}`) as the flat keys a server's
+    `vllm_xargs` can carry (`entropy_halting_threshold`, ...); None becomes "absent" (or "" for
+    the strings whose None means empty)."""
+    from llminfo.processors.vllm_halting import EXTRA_ARG, FLAT_PREFIX
+
+    out = {k: v for k, v in args.items() if k != EXTRA_ARG}
+    for k, v in (args.get(EXTRA_ARG) or {}).items():
+        if v is None and k in ("close_marker", "answer_cue"):
+            v = ""
+        if v is not None:
+            out[FLAT_PREFIX + k] = v
+    return out
