@@ -105,7 +105,7 @@ def _engine_processor_lists():
     """(the engine's processor lists holding our processor, our instances), in-process only."""
     import gc
 
-    from llminfo.processors.vllm import TypicalLogitsProcessor
+    from llminfo.processors.vllm_typical import TypicalV1 as TypicalLogitsProcessor  # what the V1 runner builds
 
     gc.unfreeze()  # vLLM gc.freeze()s after start-up; frozen objects are invisible to gc.get_objects
     found = [p for p in gc.get_objects() if isinstance(p, TypicalLogitsProcessor)]

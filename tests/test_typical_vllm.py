@@ -237,8 +237,14 @@ def _post(url: str, body: dict) -> tuple[int, dict]:
 
 
 @pytest.mark.integration
-def test_server_vllm_xargs_typical_p(tmp_path):
+def test_server_vllm_xargs_typical_p_and_flat_halting(tmp_path):
+    """One OpenAI-compatible server (vLLM's default multi-process engine): typical_p and the
+    halting settings as flat `vllm_xargs` over HTTP; bad values are HTTP 400 naming the key."""
     from llminfo.models.default import default_model_dir
+    from llminfo.models.vllm_engine import engine_processors
+
+    # the processors the installed entry points do not already load (none once installed)
+    procs = [p for p in engine_processors([]) if not p.endswith("EntropyRecorderLogitsProcessor")]
 
     port = _free_port()
     log = open(tmp_path / "server.log", "w")
@@ -246,8 +252,7 @@ def test_server_vllm_xargs_typical_p(tmp_path):
         sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(default_model_dir()),
         "--host", "127.0.0.1", "--port", str(port), "--max-model-len", "1024", "--enforce-eager",
         "--dtype", "float32", "--logprobs-mode", "processed_logprobs", "--max-logprobs", "50",
-        "--logits-processors", "llminfo.processors.vllm:TypicalLogitsProcessor",
-    ]  # fmt: skip
+    ] + (["--logits-processors", *procs] if procs else [])  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"})
     try:
         base = f"http://127.0.0.1:{port}"
@@ -280,6 +285,21 @@ def test_server_vllm_xargs_typical_p(tmp_path):
         status, bad = _post(base + "/v1/completions", {**body, "vllm_xargs": {"typical_p": 1.5}})
         assert status == 400, bad
         assert "typical_p" in json.dumps(bad)
+        halt = {"entropy_halting_threshold": 100.0, "entropy_halting_window": 1, "entropy_halting_min_tokens": 3}
+        greedy = {**body, "temperature": 0.0, "max_tokens": 16}
+        status, halted = _post(base + "/v1/completions", {**greedy, "vllm_xargs": halt})
+        assert status == 200, halted
+        status, free = _post(base + "/v1/completions", greedy)
+        text, free_text = halted["choices"][0]["text"], free["choices"][0]["text"]
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(model)
+        # 3 thinking tokens (the model's own greedy ones), then the forced close marker + cue
+        first3 = tok.decode(tok(free_text, add_special_tokens=False)["input_ids"][:3])
+        assert text.startswith(first3 + "</think>\nThe answer is"), (text, free_text)
+        assert "</think>" not in free_text
+        status, bad = _post(base + "/v1/completions", {**greedy, "vllm_xargs": {**halt, "entropy_halting_window": 0}})
+        assert status == 400 and "window" in json.dumps(bad), bad
     finally:
         proc.terminate()
         try:

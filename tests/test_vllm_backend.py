@@ -9,6 +9,8 @@ difference that matters to a score (bf16 weights would differ by ~1e-2).
 from __future__ import annotations
 
 import math
+import os
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -53,18 +55,33 @@ def test_greedy_generate_matches_hf(vllm_model, default_model, prompts):
 
 
 def test_score_matches_hf_including_shared_prompts(vllm_model, default_model, prompts):
-    ps = [prompts[0], prompts[0], prompts[1], ""]
-    cs = [" Paris is the capital of France.", " Lyon", " 7", "Once upon a time"]
+    ps = [prompts[0], prompts[0], prompts[1], "", prompts[0]]  # the last pair repeats the first
+    cs = [" Paris is the capital of France.", " Lyon", " 7", "Once upon a time", " Paris is the capital of France."]
     sv, sh = vllm_model.score(ps, cs), default_model.score(ps, cs)
     for v, h in zip(sv, sh):
         assert v.token_ids == h.token_ids
         np.testing.assert_allclose(v.logprobs, h.logprobs, atol=TOL)
         np.testing.assert_allclose(v.entropy, h.entropy, atol=TOL)
-    fast = vllm_model.score(ps, cs, entropy=False)  # prompt_logprobs path
-    for f, v in zip(fast, sv):
-        np.testing.assert_allclose(f.logprobs, v.logprobs, atol=TOL)
-        assert all(math.isnan(e) for e in f.entropy)
+    # prompt_logprobs path, reading the prefix cache: the second call finds prompt AND
+    # continuation cached and must fall back to a run without the cache
+    for _ in range(2):
+        fast = vllm_model.score(ps + ps[:1], cs + cs[:1], entropy=False)
+        for f, v in zip(fast, sv + sv[:1]):
+            assert f.token_ids == v.token_ids
+            np.testing.assert_allclose(f.logprobs, v.logprobs, atol=TOL)
+            assert all(math.isnan(e) for e in f.entropy)
     assert vllm_model.score([prompts[0]], [""])[0].token_ids == []
+
+
+def test_score_ids_scores_the_given_ids(vllm_model, default_model):
+    """Information capacity scores token ids as given (no text round trip): same as a direct
+    HF forward pass on those ids."""
+    ids = default_model.tokenizer("The lighthouse keeper climbed the stairs every night.")["input_ids"]
+    [lv] = vllm_model.score_ids([ids])
+    with torch.inference_mode():
+        logp = torch.log_softmax(default_model.model(input_ids=torch.tensor([ids])).logits[0, :-1].float(), -1)
+    ref = logp.gather(1, torch.tensor(ids[1:])[:, None])[:, 0].numpy()
+    np.testing.assert_allclose(lv, ref, atol=TOL)
 
 
 def test_score_entropy_equals_direct_forward(vllm_model, default_model, prompts):
@@ -202,12 +219,44 @@ def test_out_of_kv_cache_becomes_a_clear_error(monkeypatch):
         load_model("default", backend="vllm")
 
 
-def test_multiprocessing_engine_is_refused(monkeypatch):
-    from llminfo.models import load_model
+def test_session_engine_runs_vllm_default_multiprocess_core(vllm_model, prompts):
+    """`load_model(..., backend="vllm")` keeps vLLM's default multi-process engine core; the
+    per-token records come back over the worker RPC (the parity tests above use this engine)."""
+    engine = vllm_model.llm.llm_engine
+    assert type(engine.engine_core).__name__ != "InprocClient"
+    assert engine.vllm_config.parallel_config.worker_extension_cls == ve.WORKER_EXTENSION
+    [[c]] = vllm_model.generate(prompts[:1], temperature=0, max_new_tokens=4)
+    assert len(c.entropy) == len(c.model_logprobs) == len(c.token_ids) == 4
 
-    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "1")
-    with pytest.raises(ValueError, match="VLLM_ENABLE_V1_MULTIPROCESSING"):
-        load_model("default", backend="vllm")
+
+def test_from_llm_wraps_an_engine_the_user_built(vllm_model, prompts):
+    from llminfo.models.vllm import VLLMModel
+
+    wrapped = VLLMModel.from_llm(vllm_model.llm)
+    a = wrapped.score(prompts[:1], [" Paris."])[0]
+    b = vllm_model.score(prompts[:1], [" Paris."])[0]
+    assert a.token_ids == b.token_ids and a.logprobs == pytest.approx(b.logprobs, abs=1e-6)
+
+
+def test_engine_without_the_record_channel_is_a_clear_error():
+    from types import SimpleNamespace
+
+    from llminfo.models.vllm_engine import record_channel
+
+    class SyncMPClient:  # stands for vLLM's multi-process engine-core client
+        pass
+
+    cfg = SimpleNamespace(parallel_config=SimpleNamespace(worker_extension_cls="", world_size=1))
+    llm = SimpleNamespace(llm_engine=SimpleNamespace(vllm_config=cfg, engine_core=SyncMPClient()))
+    with pytest.raises(ValueError, match="VLLMModel.engine_args"):
+        record_channel(llm)
+    from llminfo.models.vllm import VLLMModel
+
+    with pytest.raises(ValueError, match="worker_extension_cls"):
+        VLLMModel.engine_args(worker_extension_cls="my.ext:Cls")
+    args = VLLMModel.engine_args(tensor_parallel_size=2)
+    assert args["worker_extension_cls"] == ve.WORKER_EXTENSION and args["tensor_parallel_size"] == 2
+    assert args["logits_processors"][0] == "llminfo.processors.vllm:EntropyRecorderLogitsProcessor"
 
 
 # -- the recorder without an engine -----------------------------------------------------
@@ -225,6 +274,7 @@ def test_recorder_positions_forcing_and_deferred_logprob(seed):
 
     g = torch.Generator().manual_seed(seed)
     proc = ve.EntropyRecorderLogitsProcessor(None, torch.device("cpu"), False)
+    assert isinstance(proc, ve.EntropyRecorderV1)
     out_a: list[int] = []
     out_b: list[int] = []
     free = SamplingParams(seed=4, extra_args={ve.RECORD_KEY: f"t{seed}a", ve.SEED0_KEY: 3})  # sample 1
@@ -242,8 +292,9 @@ def test_recorder_positions_forcing_and_deferred_logprob(seed):
         assert int(res[1].argmax()) == [5, 9][t] and torch.isinf(res[1]).sum() == 11
         out_a.append(int(before[0].argmax()))
         out_b.append([5, 9][t])
-    a = ve.pop_record(ve.record_name(f"t{seed}a", 1), final_token=out_a[-1])
-    b = ve.pop_record(ve.record_name(f"t{seed}b", 0))
+    got = ve.take_records([(ve.record_name(f"t{seed}a", 1), out_a), (ve.record_name(f"t{seed}b", 0), None)])
+    a = SimpleNamespace(**got[ve.record_name(f"t{seed}a", 1)])
+    b = SimpleNamespace(**got[ve.record_name(f"t{seed}b", 0)])
     for t in range(2):
         ref = torch.log_softmax(raw[t], -1)
         assert a.entropy[t] == pytest.approx(float(measures.entropy_from_logits(raw[t][0])), abs=1e-5)
@@ -251,7 +302,7 @@ def test_recorder_positions_forcing_and_deferred_logprob(seed):
         assert b.entropy[t] == pytest.approx(float(measures.entropy_from_logits(raw[t][1])), abs=1e-5)
         assert b.model_logprobs[t] == pytest.approx(float(ref[1, [5, 9][t]]), abs=1e-5)
     assert len(a.entropy) == len(b.entropy) == 2
-    assert ve.pop_record(ve.record_name(f"t{seed}a", 1)) is None
+    assert ve.take_records([(ve.record_name(f"t{seed}a", 1), None)]) == {}
 
 
 def test_recorder_validates_extra_args():
@@ -263,3 +314,28 @@ def test_recorder_validates_extra_args():
         )
     ve.EntropyRecorderLogitsProcessor.validate_params(SamplingParams())  # not ours: fine
 
+
+
+@pytest.mark.skipif(
+    os.environ.get("LLMINFO_TEST_TP") != "1",
+    reason="starts a second, 3-process engine (~3.5 min on the shared CPU); LLMINFO_TEST_TP=1 runs it",
+)
+def test_tensor_parallel_engine_matches_hf(default_model, monkeypatch):
+    """`tensor_parallel_size=3` on the CPU build (SmolLM2-135M has 9 heads, so 2 is not a valid
+    split; 3 is): the records come back from rank 0 over the worker RPC and match HF."""
+    from llminfo.models import load_model
+
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "nobind")  # one NUMA node: no per-rank binding
+    m = load_model("default", backend="vllm", tensor_parallel_size=3, max_model_len=512)
+    try:
+        p = [m.chat("What is the capital of France?")]
+        [[v]] = m.generate(p, temperature=0, max_new_tokens=8)
+        [[h]] = default_model.generate(p, temperature=0, max_new_tokens=8)
+        assert v.token_ids == h.token_ids
+        np.testing.assert_allclose(v.entropy, h.entropy, atol=TOL)
+        np.testing.assert_allclose(v.model_logprobs, h.model_logprobs, atol=TOL)
+        [sv], [sh] = m.score(p, [" Paris is the capital."]), default_model.score(p, [" Paris is the capital."])
+        np.testing.assert_allclose(sv.logprobs, sh.logprobs, atol=TOL)
+        np.testing.assert_allclose(sv.entropy, sh.entropy, atol=TOL)
+    finally:
+        m.llm.llm_engine.engine_core.shutdown()

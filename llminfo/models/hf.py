@@ -23,7 +23,6 @@ import torch
 from llminfo.models import hf_decode, hf_score
 from llminfo.models.base import (
     Completion,
-    LanguageModel,
     ModelInfo,
     Scored,
     check_prompts,
@@ -32,13 +31,14 @@ from llminfo.models.base import (
     validate_generate_args,
     validate_pairs,
 )
+from llminfo.models.tokenized import TokenizedLM
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # Rows per forward when scoring: bounds the transient (rows, positions, vocab) logits.
 _SCORE_ROWS = 16
 
 
-class HFModel(LanguageModel):
+class HFModel(TokenizedLM):
     """A transformers causal LM behind the `LanguageModel` interface.
 
     Args:
@@ -134,23 +134,6 @@ class HFModel(LanguageModel):
 
     # -- interface ----------------------------------------------------------------------
 
-    @property
-    def tokenizer(self) -> Any:
-        return self._tokenizer
-
-    def chat(self, messages: Sequence[dict[str, str]] | str, *, system: str | None = None) -> str:
-        if isinstance(messages, str):
-            messages = [{"role": "user", "content": messages}]
-        messages = list(messages)
-        if system is not None:
-            messages = [{"role": "system", "content": system}] + messages
-        if not getattr(self._tokenizer, "chat_template", None):
-            raise ValueError(
-                f"model {self.name!r} has no chat template (a base model): give it plain-text prompts; "
-                "llminfo's analyzers use a few-shot prompt for base models (llminfo.analyzers.prompts)"
-            )
-        return self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
     def describe(self) -> ModelInfo:
         return ModelInfo.from_hf_config(
             self.model.config,
@@ -225,14 +208,7 @@ class HFModel(LanguageModel):
         groups: OrderedDict[str, list[int]] = OrderedDict()
         for k, p in enumerate(prompts):
             groups.setdefault(p, []).append(k)
-        prompt_ids = {p: self.encode_prompt(p, f"prompts[{ks[0]}]", allow_empty=True) for p, ks in groups.items()}
-        cont_ids = [self._tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
-        for k, p in enumerate(prompts):
-            if len(prompt_ids[p]) + len(cont_ids[k]) > self.max_context:
-                raise ValueError(
-                    f"`prompts[{k}]` + `continuations[{k}]` is {len(prompt_ids[p]) + len(cont_ids[k])} tokens, "
-                    f"longer than the model's context window ({self.max_context})"
-                )
+        prompt_ids, cont_ids = self.encode_pairs(prompts, continuations)
         results: list[Scored | None] = [None] * len(prompts)
         unique = list(groups)
         uids = [prompt_ids[p] for p in unique]
@@ -260,7 +236,7 @@ class HFModel(LanguageModel):
     ) -> np.ndarray:
         prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
         per_prompt = normalize_candidates(candidates, len(prompts))
-        cand_ids = {c: self._tokenizer(c, add_special_tokens=False)["input_ids"] for row in per_prompt for c in row}
+        cand_ids = self.candidate_ids(per_prompt)
         if all(len(t) == 1 for t in cand_ids.values()):
             # One forward per prompt batch: read the candidates' first-token logprobs.
             out = np.empty((len(prompts), len(per_prompt[0])))
@@ -272,33 +248,9 @@ class HFModel(LanguageModel):
                 idx = torch.tensor([[cand_ids[c][0] for c in per_prompt[i]] for i in range(start, start + len(ids))], device=self.device)
                 out[start : start + len(ids)] = logp.gather(1, idx).cpu().double().numpy()
             return out
-        flat_p = [p for i, p in enumerate(prompts) for _ in per_prompt[i]]
-        flat_c = [c for row in per_prompt for c in row]
-        scored = self.score(flat_p, flat_c)
-        return np.array([s.sum_logprob for s in scored]).reshape(len(prompts), -1)
+        return self.score_candidates(prompts, per_prompt)
 
     # -- helpers ------------------------------------------------------------------------
-
-    def encode_prompt(self, prompt: str, where: str = "prompt", reserve: int = 0, allow_empty: bool = False) -> list[int]:
-        """Token ids of a prompt; adds the tokenizer's special tokens unless the text has them.
-
-        An empty prompt becomes the BOS token (so its first continuation token has a context).
-        """
-        tok = self._tokenizer
-        bos = tok.bos_token
-        add = not (bos and prompt.startswith(bos))
-        ids = tok(prompt, add_special_tokens=add)["input_ids"] if prompt else []
-        if not ids:
-            start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-            if not allow_empty or start is None:
-                raise ValueError(f"`{where}` encodes to no tokens")
-            ids = [start]
-        if len(ids) + reserve > self.max_context:
-            what = f"`{where}` has {len(ids)} tokens"
-            if reserve:
-                what += f" and `max_new_tokens` is {reserve}"
-            raise ValueError(f"{what}: more than the model's context window ({self.max_context} tokens)")
-        return ids
 
     def _left_pad(self, seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(s) for s in seqs)

@@ -11,32 +11,72 @@ from typing import Any
 
 import numpy as np
 
+from typing import Callable
+
 # Our processors, in the order vLLM applies them within a stage (the recorder must see raw logits).
 LLMINFO_VLLM_PROCESSORS = (
-    "llminfo.processors.vllm_entropy:EntropyRecorderLogitsProcessor",
-    "llminfo.processors.vllm_halting:EntropyHaltingLogitsProcessor",
-    "llminfo.processors.vllm:TypicalLogitsProcessor",
+    "llminfo.processors.vllm:EntropyRecorderLogitsProcessor",
+    "llminfo.processors.vllm:EntropyHaltingProcessor",
+    "llminfo.processors.vllm:LocallyTypicalLogitsProcessor",
 )
 
 
-def llminfo_processors() -> list[str]:
-    """Our vLLM processors that import, minus those vLLM already loads as entry points
-    (it loads `vllm.logits_processors` plugins itself; listing one twice applies it twice)."""
+def _resolve(fqcn: str) -> Any:
     from importlib import import_module
+
+    module, _, attr = fqcn.partition(":")
+    obj: Any = import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def engine_processors(user: list[Any]) -> list[Any]:
+    """llminfo's processors for an engine, then the user's: minus those vLLM already loads from
+    the entry-point group `vllm.logits_processors` (compared by class, so an old entry-point
+    name that aliases the same class counts; listing one twice would apply it twice)."""
     from importlib.metadata import entry_points
 
-    plugged = {ep.value for ep in entry_points(group="vllm.logits_processors")}
-    out = []
-    for fqcn in LLMINFO_VLLM_PROCESSORS:
-        if fqcn in plugged:
-            continue
-        module, _, attr = fqcn.partition(":")
+    plugged = set()
+    for ep in entry_points(group="vllm.logits_processors"):
         try:
-            if getattr(import_module(module), attr, None) is not None:
-                out.append(fqcn)
-        except ImportError:
-            continue  # an optional processor whose module is absent
-    return out
+            plugged.add(ep.load())
+        except Exception:  # vLLM reports a broken plugin itself
+            continue
+    ours = [fqcn for fqcn in LLMINFO_VLLM_PROCESSORS if _resolve(fqcn) not in plugged]
+    mine = {_resolve(f) for f in ours}
+    rest = [p for p in user if (_resolve(p) if isinstance(p, str) else p) not in mine | plugged]
+    return ours + rest
+
+
+def record_channel(llm: Any) -> Callable[[Any, list[list[Any]], str], dict[str, dict[str, Any]]]:
+    """How the recorder's per-token records come back from `llm` (see `llminfo.models.vllm`):
+    vLLM's worker RPC when the engine has llminfo's worker extension, else a direct read when
+    the engine runs in this process with one worker; otherwise a clear error."""
+    from llminfo.processors import vllm_entropy as ve
+
+    cfg = llm.llm_engine.vllm_config
+    if getattr(cfg.parallel_config, "worker_extension_cls", "") == ve.WORKER_EXTENSION:
+
+        def over_rpc(llm: Any, requests: list[list[Any]], prefix: str) -> dict[str, dict[str, Any]]:
+            answers = llm.collective_rpc(ve.TAKE_METHOD, args=(requests, prefix))
+            return next((a for a in answers if a is not None), {})
+
+        return over_rpc
+    in_process = type(llm.llm_engine.engine_core).__name__ == "InprocClient"
+    if in_process and cfg.parallel_config.world_size == 1:
+
+        def direct(llm: Any, requests: list[list[Any]], prefix: str) -> dict[str, dict[str, Any]]:
+            out = ve.take_records([(r[0], r[1]) for r in requests])
+            if prefix:
+                ve.discard_records(prefix)
+            return out
+
+        return direct
+    raise ValueError(
+        "this vLLM engine runs its workers in other processes but was built without llminfo's record "
+        f"channel: build it with `LLM(..., **VLLMModel.engine_args())` (worker_extension_cls={ve.WORKER_EXTENSION!r})"
+    )
 
 
 def check_engine_args(args: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """The tensor core of entropy-based early halting: per-row state in small tensors.
 
 Shared by the transformers adapter (`llminfo.processors.halting.EntropyHaltingProcessor`) and
-the vLLM V1 adapter (`llminfo.processors.vllm_halting`). No vocabulary-sized state is kept.
+the vLLM adapters for both runners (`llminfo.processors.vllm_halting`). No vocabulary-sized state is kept.
 """
 
 from __future__ import annotations
@@ -186,42 +186,62 @@ class HaltingCore:
         done = close | end | answer_done | (forced_done & (self.answer_budget[rows] < 0))
         self.phase[rows] = torch.where(done, DONE, ph)
 
-    def apply(self, scores: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    def apply(
+        self,
+        scores: torch.Tensor,
+        inplace: bool = False,
+        slots: torch.Tensor | None = None,
+        offsets: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Record the entropy of thinking rows, start forcing rows that meet the halting
-        rule, and force the next token of forcing rows. `scores`: (batch, vocab), row i of
-        the batch is state row i. Other rows are returned untouched."""
+        rule, and force the next token of forcing rows. `scores`: (batch, vocab); row i is
+        state row i, or state row `slots[i]` when `slots` (long, (batch,)) is given (vLLM's
+        Model Runner V2 maps logits rows to request slots). `offsets` (long, (batch,)): the
+        row's draft offset under speculative decoding: only offset-0 rows are monitored, and
+        a forcing row at offset k gets the k-th next forced token. Other rows are untouched."""
         b = scores.shape[0]
-        phase = self.phase[:b]
-        idx = torch.nonzero(phase == THINKING).flatten()
+        phase = self.phase[:b] if slots is None else self.phase[slots]
+        watch = phase == THINKING if offsets is None else (phase == THINKING) & (offsets == 0)
+        idx = torch.nonzero(watch).flatten()
         if idx.numel():
+            st = idx if slots is None else slots[idx]
             think_scores = scores if idx.numel() == b else scores.index_select(0, idx)  # no copy if all think
             ent = measures.entropy_from_logits(think_scores).to(self.buf.dtype)
             width = self.buf.shape[1]
-            n = self.n_ent[idx]
-            self.buf[idx, n % width] = ent
+            n = self.n_ent[st]
+            self.buf[st, n % width] = ent
             n = n + 1
-            self.n_ent[idx] = n
-            win = self.window[idx]
+            self.n_ent[st] = n
+            win = self.window[st]
             age = (n[:, None] - 1 - torch.arange(width, device=self.device)) % width
             have = torch.minimum(n, win)
-            mean = (self.buf[idx] * (age < have[:, None])).sum(1) / have
-            self.last_mean[idx] = mean
-            thought = self.gen[idx] - self.think_start[idx]
-            low = (n >= win) & (thought >= self.min_tokens[idx]) & (mean < self.threshold[idx])
-            fire = low | (thought >= self.budget[idx])
+            mean = (self.buf[st] * (age < have[:, None])).sum(1) / have
+            self.last_mean[st] = mean
+            thought = self.gen[st] - self.think_start[st]
+            low = (n >= win) & (thought >= self.min_tokens[st]) & (mean < self.threshold[st])
+            fire = low | (thought >= self.budget[st])
             if bool(fire.any()):
-                rows = idx[fire]
+                rows = st[fire]
                 self.phase[rows] = FORCING
                 self.halt_step[rows] = self.gen[rows]
                 self.think_end[rows] = self.gen[rows]
                 self.reason[rows] = torch.where(low[fire], REASON_ENTROPY, REASON_BUDGET)
+                if slots is not None:
+                    phase = self.phase[slots]
         fidx = torch.nonzero(phase == FORCING).flatten()
-        tok = self.forced[fidx, self.gen[fidx] - self.halt_step[fidx]]
-        aidx = torch.nonzero(phase == ANSWERING).flatten()
+        sf = fidx if slots is None else slots[fidx]
+        step = self.gen[sf] - self.halt_step[sf]
+        if offsets is not None:
+            step = step + offsets[fidx]
+            inside = step < self.forced_len[sf]  # a draft row past the forced string: left alone
+            fidx, sf, step = fidx[inside], sf[inside], step[inside]
+        tok = self.forced[sf, step]
+        aidx = torch.nonzero(phase == ANSWERING if offsets is None else (phase == ANSWERING) & (offsets == 0)).flatten()
         if aidx.numel():  # rows that used their answer budget end now
-            used = self.gen[aidx] - self.halt_step[aidx] - self.forced_len[aidx]
-            aidx = aidx[used >= self.answer_budget[aidx]]
-            fidx, tok = torch.cat([fidx, aidx]), torch.cat([tok, self.eos[aidx]])
+            sa = aidx if slots is None else slots[aidx]
+            used = self.gen[sa] - self.halt_step[sa] - self.forced_len[sa]
+            over = used >= self.answer_budget[sa]
+            fidx, tok = torch.cat([fidx, aidx[over]]), torch.cat([tok, self.eos[sa[over]]])
         if fidx.numel() == 0:
             return scores
         out = scores if inplace else scores.clone()

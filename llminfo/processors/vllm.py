@@ -1,153 +1,112 @@
-"""Locally typical sampling for vLLM (V1 engine), as a batch-level logits processor.
+"""llminfo's vLLM logits processors: one name each, for both of vLLM's model runners.
 
-vLLM has no typical sampling of its own. This processor reads τ per request from
-`SamplingParams(extra_args={"typical_p": τ})` and filters those rows with the same tensor
-core as the HF processor (`llminfo.processors.typical_core`). It is registered under the
-entry-point group `vllm.logits_processors` (name `llminfo_typical`), so once llminfo is
-installed every vLLM engine loads it; requests that do not ask for it are untouched.
+vLLM 0.32 has two custom-logits-processor interfaces: the legacy V1 runner's (the CPU build
+uses it) and Model Runner V2's (the default wherever Triton exists, i.e. every GPU install).
+Each class here subclasses both, so vLLM's entry-point loader, `LLM(logits_processors=[...])`
+and `--logits-processors` accept it under either runner, and constructing it returns the
+implementation for the runner that asked (`llminfo.processors.vllm_runners`). The class names
+are those of the transformers processors (`llminfo.processors`):
+
+- `LocallyTypicalLogitsProcessor` — locally typical sampling, per request
+  `extra_args={"typical_p": τ}` (entry point `llminfo_typical`);
+- `EntropyHaltingProcessor` — entropy-based early halting of reasoning, per request flat keys
+  `extra_args={"entropy_halting_threshold": 0.5, "entropy_halting_window": 8, ...}`
+  (entry point `llminfo_halting`);
+- `EntropyRecorderLogitsProcessor` — per-token entropy and raw log-probabilities for
+  `llminfo.models.VLLMModel` (registered by `VLLMModel.load`, not an entry point).
+
+Installed as entry points (group `vllm.logits_processors`), the first two load in every vLLM
+engine of the environment and cost nothing for requests that do not ask for them. Old names
+stay as aliases: `TypicalLogitsProcessor` here, `vllm_halting:EntropyHaltingLogitsProcessor`,
+`vllm_entropy:EntropyRecorderLogitsProcessor`.
+
+Example:
+
+```python
+>>> from vllm import LLM, SamplingParams
+>>> from llminfo.processors.vllm import LocallyTypicalLogitsProcessor
+>>> if __name__ == "__main__":
+...     llm = LLM(model_dir, logits_processors=[LocallyTypicalLogitsProcessor])  # or rely on the entry point
+...     llm.generate(["Once upon a time"], SamplingParams(max_tokens=32, extra_args={"typical_p": 0.9}))
+```
+
+Server: `python -m vllm.entrypoints.openai.api_server --model DIR` (the entry points load the
+processors), then `{"prompt": ..., "vllm_xargs": {"typical_p": 0.9}}` or
+`{"vllm_xargs": {"entropy_halting_threshold": 0.5, "entropy_halting_max_thinking_tokens": 400}}`;
+a bad value gets HTTP 400.
 
 Importing this module imports vLLM.
 """
 
 from __future__ import annotations
 
-import math
-import weakref
-from typing import TYPE_CHECKING
-
-import numpy as np
-import torch
-from vllm import SamplingParams
-from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
-
-from llminfo.processors.typical_core import typical_filter_fast
-
-if TYPE_CHECKING:
-    from vllm.config import VllmConfig
-
-EXTRA_ARG = "typical_p"
+from llminfo.processors.vllm_entropy import EntropyRecorderMRV2, EntropyRecorderV1
+from llminfo.processors.vllm_halting import HaltingMRV2, HaltingV1
+from llminfo.processors.vllm_runners import BothRunners, runner_bases
+from llminfo.processors.vllm_typical import EXTRA_ARG, TypicalMRV2, TypicalV1
 
 
-def _typical_p_of(params: SamplingParams) -> float | None:
-    """τ requested by `params`, or None when the request does not ask for typical sampling."""
-    extra = params.extra_args
-    if not extra or EXTRA_ARG not in extra:
-        return None
-    value = extra[EXTRA_ARG]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"`{EXTRA_ARG}` (extra_args / vllm_xargs) has to be a number in (0, 1], got {value!r}")
-    value = float(value)
-    if not (0.0 < value <= 1.0):  # False for NaN too
-        raise ValueError(f"`{EXTRA_ARG}` (extra_args / vllm_xargs) has to be > 0 and <= 1, got {value!r}")
-    return value
+class LocallyTypicalLogitsProcessor(BothRunners, *runner_bases()):  # type: ignore[misc]
+    r"""Locally typical sampling in vLLM (Meister et al., TACL 2023), on either model runner.
 
+    Per request, keep the tokens whose information content −log p is closest to the entropy of
+    the next-token distribution until their mass reaches τ. Scores, probabilities and cut-off
+    rule are transformers' `TypicalLogitsWarper` (`min_tokens_to_keep = 1`); the cumulative
+    mass is summed in float64 (transformers sums in float32), so the kept set is the warper's
+    except when a cumulative mass lies within float32 rounding (~1e-5) of τ. Applied after
+    temperature and only to sampled requests (a greedy request ignores τ), as in transformers.
 
-class TypicalLogitsProcessor(LogitsProcessor):
-    r"""vLLM V1 logits processor for locally typical sampling (Meister et al., TACL 2023).
-
-    Per request, keep the tokens whose information content −log p is closest to the entropy
-    of the next-token distribution until their mass reaches τ. Scores, probabilities and
-    cut-off rule are transformers' `TypicalLogitsWarper` (`min_tokens_to_keep = 1`); the
-    cumulative mass is summed in float64 (transformers re-normalises and sums in float32),
-    so the kept set is the warper's except when a cumulative mass lies within float32
-    rounding (~1e-5) of τ. Summing in float64 lets a partial sort settle almost every row
-    exactly, which keeps the per-step cost low on CPU (`llminfo.processors.typical_core.typical_filter_fast`).
-    Like vLLM's min-p it is applied after temperature and only to sampled (non-greedy)
-    requests: a greedy request ignores τ, as in transformers.
-
-    Per-request argument (in `SamplingParams.extra_args`, or `vllm_xargs` in an
-    OpenAI-compatible request body):
+    Per-request argument (`SamplingParams.extra_args`, or `vllm_xargs` in a server request):
         typical_p (`float` in (0, 1]): mass of the typical set; 1 (or absent) = off.
 
-    Examples:
-
-    ```python
-    >>> from vllm import LLM, SamplingParams
-    >>> from llminfo.processors.vllm import TypicalLogitsProcessor
-    >>> llm = LLM(model_dir, logits_processors=[TypicalLogitsProcessor])  # or rely on the entry point
-    >>> params = SamplingParams(max_tokens=32, extra_args={"typical_p": 0.9})
-    >>> llm.generate(["Once upon a time"], params)
-    ```
-
-    Server: `python -m vllm.entrypoints.openai.api_server --model DIR --logits-processors
-    llminfo.processors.vllm:TypicalLogitsProcessor` (or nothing: the entry point loads it),
-    then `{"prompt": ..., "vllm_xargs": {"typical_p": 0.9}}`; a bad value gets HTTP 400.
+    Implementations: `vllm_typical.TypicalV1` (V1 runner), `vllm_typical.TypicalMRV2` (MRV2).
     """
 
-    # The entry point and an explicit `logits_processors=[TypicalLogitsProcessor]` build two
-    # instances that vLLM applies one after the other to the same logits tensor; the
-    # second must not filter again (typical filtering is not idempotent). Remember the last
-    # tensor object filtered (weakly: a new step brings a new tensor object).
-    _last_filtered: "weakref.ReferenceType[torch.Tensor] | None" = None
-
-    @classmethod
-    def validate_params(cls, sampling_params: SamplingParams) -> None:
-        _typical_p_of(sampling_params)
-
-    def __init__(self, vllm_config: "VllmConfig", device: torch.device, is_pin_memory: bool) -> None:
-        max_num_reqs = vllm_config.scheduler_config.max_num_seqs
-        # Per persistent-batch slot: τ (1.0 = off). A small host array, copied to the
-        # device only when the batch makeup changes.
-        self._tau_cpu = np.ones(max_num_reqs, dtype=np.float64)
-        self._count = 0
-        self._device = torch.device(device)
-        self._rows: torch.Tensor = torch.empty(0, dtype=torch.long, device=self._device)
-        self._mass: torch.Tensor = torch.empty(0, 1, dtype=torch.float64, device=self._device)
-        self._all_rows = False
-        self._size = 0
-
-    def is_argmax_invariant(self) -> bool:
-        # Not strictly true (typical sampling can drop the argmax), but it makes vLLM apply
-        # the processor after temperature and only to sampled requests, which is the
-        # transformers semantics (greedy ignores typical_p).
-        return True
-
-    def update_state(self, batch_update: BatchUpdate | None) -> None:
-        if batch_update is None:
-            return
-        tau = self._tau_cpu
-        changed = False
-        for index in batch_update.removed:
-            if tau[index] != 1.0:
-                tau[index] = 1.0
-                changed = True
-        for index, params, _, _ in batch_update.added:
-            value = _typical_p_of(params)
-            value = 1.0 if value is None else value
-            if tau[index] != value:
-                tau[index] = value
-                changed = True
-        for a, b, direction in batch_update.moved:
-            ta, tb = tau[a], tau[b]
-            if direction == MoveDirectionality.SWAP:
-                tau[a], tau[b] = tb, ta
-            else:
-                tau[b], tau[a] = ta, 1.0
-            changed = changed or ta != 1.0 or tb != 1.0
-        size = batch_update.batch_size
-        if changed or size != self._size:
-            self._size = size
-            active = np.flatnonzero(tau[:size] < 1.0)
-            self._count = int(active.size)
-            self._all_rows = self._count == size
-            self._rows = torch.from_numpy(active.astype(np.int64)).to(self._device, non_blocking=True)
-            self._mass = torch.from_numpy(tau[active].reshape(-1, 1).copy()).to(self._device, non_blocking=True)
-
-    def apply(self, logits: torch.Tensor) -> torch.Tensor:
-        if not self._count:
-            return logits
-        last = TypicalLogitsProcessor._last_filtered
-        if last is not None and last() is logits:
-            return logits  # a second registration of this processor: already filtered
-        TypicalLogitsProcessor._last_filtered = weakref.ref(logits)
-        if self._all_rows and logits.shape[0] == self._count:
-            return logits.masked_fill_(typical_filter_fast(logits, self._mass), -math.inf)
-        sub = logits.index_select(0, self._rows)
-        logits.index_copy_(0, self._rows, sub.masked_fill_(typical_filter_fast(sub, self._mass), -math.inf))
-        return logits
-
-    def __repr__(self) -> str:
-        return f"TypicalLogitsProcessor(active_requests={self._count})"
+    _v1 = TypicalV1
+    _mrv2 = TypicalMRV2
 
 
-__all__ = ["TypicalLogitsProcessor", "EXTRA_ARG"]
+class EntropyHaltingProcessor(BothRunners, *runner_bases()):  # type: ignore[misc]
+    r"""Entropy-based early halting of reasoning in vLLM, on either model runner.
+
+    Same rule as the transformers `llminfo.processors.EntropyHaltingProcessor` — llminfo's own
+    streaming rule on the next-token entropy, not a paper's protocol (closest: the
+    answer-entropy probes of "Think or Not?", Yong et al., 2025, in
+    `llminfo.analyzers.adaptive_think`, and the trial-answer confidence exits of DEER, Yang et
+    al., 2025): inside the reasoning span, once at least `min_tokens` reasoning tokens are written and the mean
+    next-token entropy (nats, raw logits) over the last `window` steps is below `threshold` (or
+    `max_thinking_tokens` is reached), the request is forced to emit `close_marker +
+    answer_cue`, then answers freely (or for `max_answer_tokens` tokens).
+
+    Per-request arguments (flat keys of `SamplingParams.extra_args`, or `vllm_xargs`):
+        entropy_halting_threshold (`float`, required): nats; switches halting on.
+        entropy_halting_window (`int`, 8), entropy_halting_min_tokens (`int`, 16),
+        entropy_halting_max_thinking_tokens (`int`, none), entropy_halting_open_marker (`str`,
+        absent = from the first token; also found in the prompt), entropy_halting_close_marker
+        (`str`, "</think>"), entropy_halting_answer_cue (`str`, "\nThe answer is"),
+        entropy_halting_max_answer_tokens (`int`, none). Bad values raise ValueError (HTTP 400).
+
+    Implementations: `vllm_halting.HaltingV1` (V1 runner), `vllm_halting.HaltingMRV2` (MRV2).
+    """
+
+    _v1 = HaltingV1
+    _mrv2 = HaltingMRV2
+
+
+class EntropyRecorderLogitsProcessor(BothRunners, *runner_bases()):  # type: ignore[misc]
+    """Per-token entropy / raw log-probability recorder behind `VLLMModel` (see
+    `llminfo.processors.vllm_entropy` for the record channel), on either model runner."""
+
+    _v1 = EntropyRecorderV1
+    _mrv2 = EntropyRecorderMRV2
+
+
+TypicalLogitsProcessor = LocallyTypicalLogitsProcessor  # the old name
+
+__all__ = [
+    "LocallyTypicalLogitsProcessor",
+    "EntropyHaltingProcessor",
+    "EntropyRecorderLogitsProcessor",
+    "TypicalLogitsProcessor",
+    "EXTRA_ARG",
+]
