@@ -136,7 +136,11 @@ class EvalConfig:
     engine: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The config as a dict that `config_from_dict` reads back (a single-model config has no `models`)."""
+        d = dataclasses.asdict(self)
+        if not d["models"]:
+            del d["models"]
+        return d
 
     def config_hash(self) -> str:
         """sha256 (16 hex) of everything that changes per-item results."""
