@@ -38,8 +38,10 @@ Example:
     >>> from llminfo.analyzers.adaptive_think import run_halting
     >>> m = load_model("default")
     >>> [r] = run_halting(m, [{"question": "What is 2 + 3?", "answer": "5"}], "adaptive")
-    >>> r.probes, r.entropies, r.prediction, r.info_bias  # confident before any reasoning: halts at once
-    ([0], [0.066...], '5', [0.011...])
+    >>> r.probes, r.prediction, r.thinking_tokens  # confident before any reasoning: halts at once
+    ([0], '5', 0)
+    >>> r.entropies[0] < 0.531 * 0.3  # answer entropy (bits) already below the halting threshold
+    True
 """
 
 from __future__ import annotations
