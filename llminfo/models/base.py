@@ -130,7 +130,6 @@ class LanguageModel(ABC):
     name: str
     backend: str
 
-    @abstractmethod
     def generate(
         self,
         prompts: Sequence[str],
@@ -154,7 +153,23 @@ class LanguageModel(ABC):
         (e.g. `LocallyTypicalLogitsProcessor`, `EntropyHaltingProcessor`) applied to the raw
         logits before the built-in temperature/top-k/top-p/typical warpers, as transformers'
         `generate` orders `logits_processor` before its warpers.
+
+        Backends implement `_generate`, which receives the arguments checked (errors name the
+        argument), `stop` as a list and `seeds` as one integer per prompt (None: unseeded).
         """
+        prompts = validate_generate_args(prompts, n, max_new_tokens, temperature, top_p, top_k, typical_p)
+        return self._generate(
+            prompts, n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+            typical_p=typical_p, seeds=per_prompt_seeds(seed, len(prompts)),
+            stop=[stop] if isinstance(stop, str) else list(stop or []), processors=list(processors or []),
+        )
+
+    def _generate(
+        self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+        typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
+    ) -> list[list[Completion]]:
+        """The backend's sampling, on arguments `generate` has checked and normalised."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither `generate` nor `_generate`")
 
     @abstractmethod
     def score(

@@ -48,8 +48,6 @@ from llminfo.models.base import (
     Scored,
     check_prompts,
     normalize_candidates,
-    per_prompt_seeds,
-    validate_generate_args,
     validate_pairs,
 )
 from llminfo.models.tokenized import TokenizedLM
@@ -218,29 +216,17 @@ class VLLMModel(TokenizedLM):
             device=str(getattr(self.llm.llm_engine.vllm_config.device_config, "device_type", "")),
         )
 
-    def generate(
-        self,
-        prompts: Sequence[str],
-        *,
-        n: int = 1,
-        max_new_tokens: int = 64,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        top_k: int = 0,
-        typical_p: float = 1.0,
-        seed: int | Sequence[int] | None = None,
-        stop: Sequence[str] | None = None,
-        processors: Sequence[Any] | None = None,
+    def _generate(
+        self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+        typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
     ) -> list[list[Completion]]:
-        prompts = validate_generate_args(prompts, n, max_new_tokens, temperature, top_p, top_k, typical_p)
-        stop = [stop] if isinstance(stop, str) else list(stop or [])
         encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
         if max_new_tokens == 0:
             return [[Completion("", [], [], [], "length", []) for _ in range(n)] for _ in prompts]
         extra = _processor_extra_args(processors, typical_p)
         # vLLM seeds child j with base + j; spreading the bases (as HFModel does) keeps calls with
         # seeds s and s + 1 from sharing samples.
-        seeds = per_prompt_seeds(seed, len(prompts)) or [random.randrange(2**31)] * len(prompts)
+        seeds = seeds or [random.randrange(2**31)] * len(prompts)
         bases = [(s * 1_000_003) % 2**62 for s in seeds]
         from vllm import SamplingParams
 
