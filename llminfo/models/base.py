@@ -1,6 +1,6 @@
 """The LanguageModel interface every analyzer talks to.
 
-Backends (`HFModel`, `VLLMModel`) implement five methods; everything else in llminfo is
+Backends (`HFModel`, `VLLMModel`, `OpenAIModel`) implement five methods (`generate` through `_generate`); everything else in llminfo is
 built on them. Prompts are plain strings (already formatted: use `chat()` to apply the chat
 template). A continuation is scored/generated as the tokens that follow the prompt's tokens:
 prompt and continuation are tokenised separately and concatenated, so a prompt shared by
@@ -78,7 +78,12 @@ class Scored:
 
 @dataclass
 class ModelInfo:
-    """Shape of a model, enough to count decode FLOPs (see `llminfo.analyzers.flops`)."""
+    """Shape of a model, enough to count decode FLOPs (see `llminfo.analyzers.flops`).
+
+    The one shape record: `llminfo.analyzers.flops.model_shape` normalises configs and dicts
+    into it. `shared_expert_intermediate_size` and `dense_layers` (layers that keep a dense MLP)
+    describe Qwen2-MoE-style models; 0 elsewhere.
+    """
 
     name: str
     backend: str
@@ -97,6 +102,8 @@ class ModelInfo:
     num_parameters: int = 0
     dtype: str = "float32"
     device: str = "cpu"
+    shared_expert_intermediate_size: int = 0
+    dense_layers: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,9 +112,12 @@ class ModelInfo:
     def from_hf_config(cls, cfg: Any, **runtime: Any) -> "ModelInfo":
         """Shape fields from a transformers config; `runtime` gives name, backend, max_context,
         num_parameters, dtype, device."""
+        from llminfo.analyzers.flops import dense_mlp_layers
+
         cfg = getattr(cfg, "text_config", None) or cfg  # multimodal configs nest the LM
         heads = int(cfg.num_attention_heads)
         hidden = int(cfg.hidden_size)
+        num_experts = int(getattr(cfg, "num_local_experts", None) or getattr(cfg, "num_experts", None) or 0)
         return cls(
             vocab_size=int(cfg.vocab_size),
             num_layers=int(cfg.num_hidden_layers),
@@ -116,10 +126,12 @@ class ModelInfo:
             num_kv_heads=int(getattr(cfg, "num_key_value_heads", None) or heads),
             head_dim=int(getattr(cfg, "head_dim", None) or hidden // heads),
             intermediate_size=int(getattr(cfg, "intermediate_size", 0) or 0),
-            num_experts=int(getattr(cfg, "num_local_experts", None) or getattr(cfg, "num_experts", None) or 0),
+            num_experts=num_experts,
             experts_per_token=int(getattr(cfg, "num_experts_per_tok", 0) or 0),
             moe_intermediate_size=int(getattr(cfg, "moe_intermediate_size", 0) or 0),
             tie_word_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)),
+            shared_expert_intermediate_size=int(getattr(cfg, "shared_expert_intermediate_size", 0) or 0),
+            dense_layers=dense_mlp_layers(cfg.to_dict(), int(cfg.num_hidden_layers)) if num_experts else 0,
             **runtime,
         )
 
