@@ -9,6 +9,7 @@ many continuations has one tokenisation and one KV cache.
 
 from __future__ import annotations
 
+import random
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
@@ -232,6 +233,16 @@ def per_prompt_seeds(seed: int | Sequence[int] | None, num_prompts: int) -> list
     if len(seeds) != num_prompts or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds):
         raise ValueError(f"`seed` has to be an integer or one integer per prompt ({num_prompts}), got {seed!r}")
     return [int(s) for s in seeds]
+
+
+def seed_bases(seeds: list[int] | None, num_prompts: int) -> list[int]:
+    """Per-prompt base seeds for a vLLM engine or server, which seeds sample j with base + j.
+
+    The bases are spread (s · 1_000_003 mod 2⁶², as `HFModel` spreads its keys) so that calls
+    with seeds s and s + 1 share no samples; no seed: one random base for the whole call.
+    """
+    seeds = seeds or [random.randrange(2**31)] * num_prompts
+    return [(s * 1_000_003) % 2**62 for s in seeds]
 
 
 def validate_generate_args(

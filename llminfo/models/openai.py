@@ -46,7 +46,6 @@ Example:
 from __future__ import annotations
 
 import os
-import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
@@ -61,6 +60,7 @@ from llminfo.models.base import (
     Scored,
     check_prompts,
     normalize_candidates,
+    seed_bases,
     validate_pairs,
 )
 from llminfo.models.hf import HFModel
@@ -192,7 +192,7 @@ class OpenAIModel(LanguageModel):
         encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
         if max_new_tokens == 0:
             return [[Completion("", [], [], [], "length", []) for _ in range(n)] for _ in prompts]
-        seeds = seeds or [random.randrange(2**31)] * len(prompts)
+        bases = seed_bases(seeds, len(prompts))
         xargs = self._xargs(processors, typical_p)
         extra: dict[str, Any] = {}
         if top_k:
@@ -210,7 +210,7 @@ class OpenAIModel(LanguageModel):
                 max_tokens=max_new_tokens,
                 temperature=float(temperature),
                 top_p=float(top_p),
-                seed=(seeds[i] * 1_000_003) % 2**62,
+                seed=bases[i],
                 stop=stop or None,
                 logprobs=self._k(),
                 extra_body=extra or None,

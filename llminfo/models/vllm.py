@@ -36,7 +36,6 @@ blocks are prefix-cached).
 from __future__ import annotations
 
 import os
-import random
 import uuid
 from typing import Any, Sequence
 
@@ -48,6 +47,7 @@ from llminfo.models.base import (
     Scored,
     check_prompts,
     normalize_candidates,
+    seed_bases,
     validate_pairs,
 )
 from llminfo.models.tokenized import TokenizedLM
@@ -224,10 +224,7 @@ class VLLMModel(TokenizedLM):
         if max_new_tokens == 0:
             return [[Completion("", [], [], [], "length", []) for _ in range(n)] for _ in prompts]
         extra = _processor_extra_args(processors, typical_p)
-        # vLLM seeds child j with base + j; spreading the bases (as HFModel does) keeps calls with
-        # seeds s and s + 1 from sharing samples.
-        seeds = seeds or [random.randrange(2**31)] * len(prompts)
-        bases = [(s * 1_000_003) % 2**62 for s in seeds]
+        bases = seed_bases(seeds, len(prompts))
         from vllm import SamplingParams
 
         from llminfo.processors import vllm_entropy as ve
