@@ -194,15 +194,21 @@ class LanguageModel(ABC):
         log-probabilities are computed (`Scored.entropy` is empty): cheaper for long texts.
         """
 
-    @abstractmethod
     def next_token_logprobs(
         self, prompts: Sequence[str], candidates: Sequence[str] | Sequence[Sequence[str]]
     ) -> np.ndarray:
         """log p(candidate | prompt) for each prompt and candidate string, shape (P, C).
 
         `candidates` is one list shared by all prompts or one list per prompt (same length).
-        Multi-token candidates are scored in full (sum of token logprobs).
+        Multi-token candidates are scored in full (sum of token logprobs). Backends implement
+        `_next_token_logprobs` on the checked prompts and one candidate list per prompt.
         """
+        prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
+        return self._next_token_logprobs(prompts, normalize_candidates(candidates, len(prompts)))
+
+    def _next_token_logprobs(self, prompts: list[str], per_prompt: list[list[str]]) -> np.ndarray:
+        """The backend's candidate scoring, on arguments `next_token_logprobs` has checked."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither `next_token_logprobs` nor `_next_token_logprobs`")
 
     @abstractmethod
     def chat(self, messages: Sequence[dict[str, str]] | str, *, system: str | None = None) -> str:

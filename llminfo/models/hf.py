@@ -25,8 +25,6 @@ from llminfo.models.base import (
     Completion,
     ModelInfo,
     Scored,
-    check_prompts,
-    normalize_candidates,
     validate_pairs,
 )
 from llminfo.models.tokenized import TokenizedLM
@@ -217,11 +215,7 @@ class HFModel(TokenizedLM):
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
-    def next_token_logprobs(
-        self, prompts: Sequence[str], candidates: Sequence[str] | Sequence[Sequence[str]]
-    ) -> np.ndarray:
-        prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
-        per_prompt = normalize_candidates(candidates, len(prompts))
+    def _next_token_logprobs(self, prompts: list[str], per_prompt: list[list[str]]) -> np.ndarray:
         cand_ids = self.candidate_ids(per_prompt)
         if all(len(t) == 1 for t in cand_ids.values()):
             # One forward per prompt batch: read the candidates' first-token logprobs.

@@ -58,8 +58,6 @@ from llminfo.models.base import (
     LanguageModel,
     ModelInfo,
     Scored,
-    check_prompts,
-    normalize_candidates,
     seed_bases,
     validate_pairs,
 )
@@ -316,11 +314,7 @@ class OpenAIModel(LanguageModel):
             results[k] = Scored(list(cont_ids[k]), [r[1] for r in rows], [r[2] for r in rows])
         return results
 
-    def next_token_logprobs(
-        self, prompts: Sequence[str], candidates: Sequence[str] | Sequence[Sequence[str]]
-    ) -> np.ndarray:
-        prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
-        per_prompt = normalize_candidates(candidates, len(prompts))
+    def _next_token_logprobs(self, prompts: list[str], per_prompt: list[list[str]]) -> np.ndarray:
         flat_p = [p for i, p in enumerate(prompts) for _ in per_prompt[i]]
         flat_c = [c for row in per_prompt for c in row]
         scored = self.score(flat_p, flat_c, entropy=False)

@@ -45,8 +45,6 @@ from llminfo.models.base import (
     Completion,
     ModelInfo,
     Scored,
-    check_prompts,
-    normalize_candidates,
     seed_bases,
     validate_pairs,
 )
@@ -311,11 +309,7 @@ class VLLMModel(TokenizedLM):
             results[k] = Scored(token_ids=list(cont_ids[k]), logprobs=rec["model_logprobs"][:n], entropy=rec["entropy"][:n])
         return results
 
-    def next_token_logprobs(
-        self, prompts: Sequence[str], candidates: Sequence[str] | Sequence[Sequence[str]]
-    ) -> np.ndarray:
-        prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
-        per_prompt = normalize_candidates(candidates, len(prompts))
+    def _next_token_logprobs(self, prompts: list[str], per_prompt: list[list[str]]) -> np.ndarray:
         cand_ids = self.candidate_ids(per_prompt)
         if not all(len(t) == 1 for t in cand_ids.values()):
             return self.score_candidates(prompts, per_prompt)
