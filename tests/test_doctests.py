@@ -17,7 +17,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 NO_MODEL = [
-    "llminfo.measures",
+    "llminfo.measures.core",
+    "llminfo.measures.hallucination",
+    "llminfo.measures.halting",
+    "llminfo.measures.typical",
+    "llminfo.measures.decoding",
+    "llminfo.measures.dispersion",
+    "llminfo.measures.capacity",
     "llminfo.text",
     "llminfo.data",
     "llminfo.eval.metrics",

@@ -137,3 +137,21 @@ def test_paper_flops_errors():
         paper_flops_per_token({"model_type": "llama"})
     with pytest.raises(TypeError, match="config"):
         paper_flops_per_token(3)
+
+
+def test_model_info_from_a_moe_config_keeps_the_shared_expert_and_dense_layers():
+    # `describe()` builds its ModelInfo with `from_hf_config`: the FLOPs counted from it are the
+    # config's own (the shared expert and the dense layer included), as the closed form above.
+    from transformers import Qwen2MoeConfig
+
+    from llminfo.analyzers.flops import model_shape
+
+    cfg = Qwen2MoeConfig(vocab_size=1000, hidden_size=64, intermediate_size=256, num_hidden_layers=4,
+                         num_attention_heads=4, num_key_value_heads=4, num_experts=6, num_experts_per_tok=2,
+                         moe_intermediate_size=32, shared_expert_intermediate_size=96,
+                         decoder_sparse_step=1, mlp_only_layers=[0])
+    info = ModelInfo.from_hf_config(cfg, name="moe", backend="hf", max_context=128)
+    assert (info.shared_expert_intermediate_size, info.dense_layers) == (96, 1)
+    assert flops_per_token(info, context_len=0) == flops_per_token(cfg, context_len=0) == 544384
+    shape = model_shape(info)  # the one shape record: a ModelInfo, name kept
+    assert isinstance(shape, ModelInfo) and shape.name == "moe" and shape.dense_layers == 1

@@ -227,3 +227,18 @@ def test_paper_matching_rule_and_length_filter():
     assert r.details["answers"] == ["Paris", "Paris"]
     [r] = IterativePromptingMI(num_samples=3, drop_unfinished=False, **EXACT).score(model, ["capital of France?"])
     assert r.details["answers"] == ["Paris", "Lyon and a very long", "Paris"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"num_samples": 0}, "`num_samples`"), ({"num_samples": True}, "`num_samples`"), ({"temperature": 0}, "`temperature`"),
+     ({"max_new_tokens": 0}, "`max_new_tokens`"), ({"max_new_tokens": None}, "`max_new_tokens`"), ({"max_new_tokens": True}, "`max_new_tokens`")],
+)
+def test_sampling_arguments_are_checked_as_semantic_entropy_checks_them(kwargs, match):
+    from llminfo.analyzers.semantic_entropy import SemanticEntropy
+
+    with pytest.raises(ValueError, match=match):
+        IterativePromptingMI(**kwargs)
+    if kwargs.get("max_new_tokens", 1) is not None:  # None is SemanticEntropy's "the prompt's default length"
+        with pytest.raises(ValueError, match=match):
+            SemanticEntropy(**kwargs)

@@ -208,6 +208,19 @@ class HallucinationMethod(ABC):
         raise NotImplementedError(f"{type(self).__name__} has to implement `reduce` (or override `score`)")
 
 
+def check_sampling_args(num_samples: Any, temperature: Any, max_new_tokens: Any) -> None:
+    """The checks every method that samples answers makes (errors name the argument).
+
+    `max_new_tokens` may be None (the method's own default length).
+    """
+    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
+        raise ValueError(f"`num_samples` has to be an integer >= 1, got {num_samples!r}")
+    if not isinstance(temperature, (int, float)) or not temperature > 0:
+        raise ValueError(f"`temperature` has to be a float > 0 (sampling), got {temperature!r}")
+    if max_new_tokens is not None and (not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 1):
+        raise ValueError(f"`max_new_tokens` has to be an integer >= 1, got {max_new_tokens!r}")
+
+
 def as_items(items: Sequence[QAItem | Mapping[str, Any] | str]) -> list[QAItem]:
     """Accept QAItems, dicts (`QAItem.from_dict`) or bare question strings."""
     if isinstance(items, (str, QAItem, Mapping)):

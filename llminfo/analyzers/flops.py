@@ -16,26 +16,9 @@ embeddings and softmax are lower order and left out):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from llminfo.models.base import ModelInfo
-
-
-@dataclass(frozen=True)
-class _Shape:
-    vocab_size: int
-    num_layers: int
-    hidden_size: int
-    num_heads: int
-    num_kv_heads: int
-    head_dim: int
-    intermediate_size: int
-    num_experts: int = 0
-    experts_per_token: int = 0
-    moe_intermediate_size: int = 0
-    shared_expert_intermediate_size: int = 0
-    dense_layers: int = 0  # MoE models whose some layers keep a dense MLP (Qwen2-MoE)
 
 
 # ModelInfo field -> names a Hugging Face config uses for it (first present wins).
@@ -54,8 +37,10 @@ _HF_NAMES = {
 }
 
 
-def model_shape(info: ModelInfo | Mapping[str, Any] | Any) -> _Shape:
-    """Normalise a `ModelInfo`, a dict (ModelInfo fields or HF config keys) or an HF config."""
+def model_shape(info: ModelInfo | Mapping[str, Any] | Any) -> ModelInfo:
+    """Normalise a `ModelInfo`, a dict (ModelInfo fields or HF config keys) or an HF config into
+    a `ModelInfo` with every shape field filled (kv heads, head_dim and dense layers derived when
+    absent; `name`, `backend`, `max_context` kept when given, else empty / 0)."""
     if isinstance(info, ModelInfo):
         raw: dict[str, Any] = info.to_dict()
     elif isinstance(info, Mapping):
@@ -87,11 +72,14 @@ def model_shape(info: ModelInfo | Mapping[str, Any] | Any) -> _Shape:
         raise ValueError("`info`: a mixture-of-experts model (num_experts > 0) needs `experts_per_token` > 0")
     if not vals["intermediate_size"] and not vals.get("num_experts"):
         raise ValueError("`info` lacks `intermediate_size` (the MLP width)")
-    vals["dense_layers"] = _dense_layers(raw, vals["num_layers"]) if vals.get("num_experts") else 0
-    return _Shape(**vals)
+    vals["dense_layers"] = dense_mlp_layers(raw, vals["num_layers"]) if vals.get("num_experts") else 0
+    return ModelInfo(
+        name=str(raw.get("name", "")), backend=str(raw.get("backend", "")),
+        max_context=raw["max_context"] if isinstance(raw.get("max_context"), int) else 0, **vals,
+    )
 
 
-def _dense_layers(raw: Mapping[str, Any], num_layers: int) -> int:
+def dense_mlp_layers(raw: Mapping[str, Any], num_layers: int) -> int:
     """Qwen2-MoE style: layer i is sparse iff i not in mlp_only_layers and (i+1) % step == 0."""
     if "dense_layers" in raw:
         return int(raw["dense_layers"])

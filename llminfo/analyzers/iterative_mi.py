@@ -52,6 +52,7 @@ from llminfo.analyzers.base import (
     QAItem,
     SampleCache,
     answer_continuation,
+    check_sampling_args,
 )
 from llminfo.analyzers.clustering import check_clustering
 from llminfo.analyzers.prompts import instruction_prompt
@@ -131,10 +132,9 @@ class IterativePromptingMI(HallucinationMethod):
         max_new_tokens: int = ANSWER_MAX_NEW_TOKENS,
         drop_unfinished: bool = True,
     ):
-        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
-            raise ValueError(f"`num_samples` has to be an integer >= 1, got {num_samples!r}")
-        if not isinstance(temperature, (int, float)) or not temperature > 0:
-            raise ValueError(f"`temperature` has to be a float > 0 (sampling), got {temperature!r}")
+        if max_new_tokens is None:
+            raise ValueError("`max_new_tokens` has to be an integer >= 1, got None")
+        check_sampling_args(num_samples, temperature, max_new_tokens)
         if clustering_kwargs is None and clustering == "lexical":
             clustering_kwargs = {"threshold": PAPER_F1_THRESHOLD}
         for name, g in (("gamma1", gamma1), ("gamma2", gamma2)):
@@ -142,8 +142,6 @@ class IterativePromptingMI(HallucinationMethod):
                 raise ValueError(f"`{name}` has to be a finite float >= 0, got {g!r}")
         if template is not None and not isinstance(template, IterativePromptTemplate):
             raise TypeError(f"`template` has to be an IterativePromptTemplate, got {type(template).__name__}")
-        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-            raise ValueError(f"`max_new_tokens` has to be an integer >= 1, got {max_new_tokens!r}")
         self.num_samples = num_samples
         self.temperature = float(temperature)
         check_clustering(clustering, dict(clustering_kwargs or {}))

@@ -46,6 +46,7 @@ from llminfo.analyzers.base import (
     MethodResult,
     QAItem,
     SampleCache,
+    check_sampling_args,
 )
 from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
 from llminfo.models.base import LanguageModel
@@ -76,12 +77,7 @@ def farquhar_prompt(question: str, context: str | None = None, few_shot: Sequenc
 
 
 def _check_common(num_samples: Any, temperature: Any, max_new_tokens: Any, prompt: Any) -> None:
-    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
-        raise ValueError(f"`num_samples` has to be an integer >= 1, got {num_samples!r}")
-    if not isinstance(temperature, (int, float)) or not temperature > 0:
-        raise ValueError(f"`temperature` has to be a float > 0 (sampling), got {temperature!r}")
-    if max_new_tokens is not None and (not isinstance(max_new_tokens, int) or max_new_tokens < 1):
-        raise ValueError(f"`max_new_tokens` has to be an integer >= 1, got {max_new_tokens!r}")
+    check_sampling_args(num_samples, temperature, max_new_tokens)
     if prompt not in PROMPTS:
         raise ValueError(f"`prompt` has to be one of {PROMPTS}, got {prompt!r}")
 

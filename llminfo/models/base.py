@@ -1,6 +1,6 @@
 """The LanguageModel interface every analyzer talks to.
 
-Backends (`HFModel`, `VLLMModel`) implement five methods; everything else in llminfo is
+Backends (`HFModel`, `VLLMModel`, `OpenAIModel`) implement five methods (`generate` through `_generate`); everything else in llminfo is
 built on them. Prompts are plain strings (already formatted: use `chat()` to apply the chat
 template). A continuation is scored/generated as the tokens that follow the prompt's tokens:
 prompt and continuation are tokenised separately and concatenated, so a prompt shared by
@@ -9,6 +9,7 @@ many continuations has one tokenisation and one KV cache.
 
 from __future__ import annotations
 
+import random
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
@@ -78,7 +79,12 @@ class Scored:
 
 @dataclass
 class ModelInfo:
-    """Shape of a model, enough to count decode FLOPs (see `llminfo.analyzers.flops`)."""
+    """Shape of a model, enough to count decode FLOPs (see `llminfo.analyzers.flops`).
+
+    The one shape record: `llminfo.analyzers.flops.model_shape` normalises configs and dicts
+    into it. `shared_expert_intermediate_size` and `dense_layers` (layers that keep a dense MLP)
+    describe Qwen2-MoE-style models; 0 elsewhere.
+    """
 
     name: str
     backend: str
@@ -97,6 +103,8 @@ class ModelInfo:
     num_parameters: int = 0
     dtype: str = "float32"
     device: str = "cpu"
+    shared_expert_intermediate_size: int = 0
+    dense_layers: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,9 +113,12 @@ class ModelInfo:
     def from_hf_config(cls, cfg: Any, **runtime: Any) -> "ModelInfo":
         """Shape fields from a transformers config; `runtime` gives name, backend, max_context,
         num_parameters, dtype, device."""
+        from llminfo.analyzers.flops import dense_mlp_layers
+
         cfg = getattr(cfg, "text_config", None) or cfg  # multimodal configs nest the LM
         heads = int(cfg.num_attention_heads)
         hidden = int(cfg.hidden_size)
+        num_experts = int(getattr(cfg, "num_local_experts", None) or getattr(cfg, "num_experts", None) or 0)
         return cls(
             vocab_size=int(cfg.vocab_size),
             num_layers=int(cfg.num_hidden_layers),
@@ -116,10 +127,12 @@ class ModelInfo:
             num_kv_heads=int(getattr(cfg, "num_key_value_heads", None) or heads),
             head_dim=int(getattr(cfg, "head_dim", None) or hidden // heads),
             intermediate_size=int(getattr(cfg, "intermediate_size", 0) or 0),
-            num_experts=int(getattr(cfg, "num_local_experts", None) or getattr(cfg, "num_experts", None) or 0),
+            num_experts=num_experts,
             experts_per_token=int(getattr(cfg, "num_experts_per_tok", 0) or 0),
             moe_intermediate_size=int(getattr(cfg, "moe_intermediate_size", 0) or 0),
             tie_word_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)),
+            shared_expert_intermediate_size=int(getattr(cfg, "shared_expert_intermediate_size", 0) or 0),
+            dense_layers=dense_mlp_layers(cfg.to_dict(), int(cfg.num_hidden_layers)) if num_experts else 0,
             **runtime,
         )
 
@@ -130,7 +143,6 @@ class LanguageModel(ABC):
     name: str
     backend: str
 
-    @abstractmethod
     def generate(
         self,
         prompts: Sequence[str],
@@ -154,7 +166,23 @@ class LanguageModel(ABC):
         (e.g. `LocallyTypicalLogitsProcessor`, `EntropyHaltingProcessor`) applied to the raw
         logits before the built-in temperature/top-k/top-p/typical warpers, as transformers'
         `generate` orders `logits_processor` before its warpers.
+
+        Backends implement `_generate`, which receives the arguments checked (errors name the
+        argument), `stop` as a list and `seeds` as one integer per prompt (None: unseeded).
         """
+        prompts = validate_generate_args(prompts, n, max_new_tokens, temperature, top_p, top_k, typical_p)
+        return self._generate(
+            prompts, n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+            typical_p=typical_p, seeds=per_prompt_seeds(seed, len(prompts)),
+            stop=[stop] if isinstance(stop, str) else list(stop or []), processors=list(processors or []),
+        )
+
+    def _generate(
+        self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+        typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
+    ) -> list[list[Completion]]:
+        """The backend's sampling, on arguments `generate` has checked and normalised."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither `generate` nor `_generate`")
 
     @abstractmethod
     def score(
@@ -166,15 +194,21 @@ class LanguageModel(ABC):
         log-probabilities are computed (`Scored.entropy` is empty): cheaper for long texts.
         """
 
-    @abstractmethod
     def next_token_logprobs(
         self, prompts: Sequence[str], candidates: Sequence[str] | Sequence[Sequence[str]]
     ) -> np.ndarray:
         """log p(candidate | prompt) for each prompt and candidate string, shape (P, C).
 
         `candidates` is one list shared by all prompts or one list per prompt (same length).
-        Multi-token candidates are scored in full (sum of token logprobs).
+        Multi-token candidates are scored in full (sum of token logprobs). Backends implement
+        `_next_token_logprobs` on the checked prompts and one candidate list per prompt.
         """
+        prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
+        return self._next_token_logprobs(prompts, normalize_candidates(candidates, len(prompts)))
+
+    def _next_token_logprobs(self, prompts: list[str], per_prompt: list[list[str]]) -> np.ndarray:
+        """The backend's candidate scoring, on arguments `next_token_logprobs` has checked."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither `next_token_logprobs` nor `_next_token_logprobs`")
 
     @abstractmethod
     def chat(self, messages: Sequence[dict[str, str]] | str, *, system: str | None = None) -> str:
@@ -205,6 +239,16 @@ def per_prompt_seeds(seed: int | Sequence[int] | None, num_prompts: int) -> list
     if len(seeds) != num_prompts or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds):
         raise ValueError(f"`seed` has to be an integer or one integer per prompt ({num_prompts}), got {seed!r}")
     return [int(s) for s in seeds]
+
+
+def seed_bases(seeds: list[int] | None, num_prompts: int) -> list[int]:
+    """Per-prompt base seeds for a vLLM engine or server, which seeds sample j with base + j.
+
+    The bases are spread (s · 1_000_003 mod 2⁶², as `HFModel` spreads its keys) so that calls
+    with seeds s and s + 1 share no samples; no seed: one random base for the whole call.
+    """
+    seeds = seeds or [random.randrange(2**31)] * num_prompts
+    return [(s * 1_000_003) % 2**62 for s in seeds]
 
 
 def validate_generate_args(

@@ -25,10 +25,6 @@ from llminfo.models.base import (
     Completion,
     ModelInfo,
     Scored,
-    check_prompts,
-    normalize_candidates,
-    per_prompt_seeds,
-    validate_generate_args,
     validate_pairs,
 )
 from llminfo.models.tokenized import TokenizedLM
@@ -146,30 +142,18 @@ class HFModel(TokenizedLM):
         )
 
     @torch.inference_mode()
-    def generate(
-        self,
-        prompts: Sequence[str],
-        *,
-        n: int = 1,
-        max_new_tokens: int = 64,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        top_k: int = 0,
-        typical_p: float = 1.0,
-        seed: int | Sequence[int] | None = None,
-        stop: Sequence[str] | None = None,
-        processors: Sequence[Any] | None = None,
+    def _generate(
+        self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+        typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
     ) -> list[list[Completion]]:
-        prompts = validate_generate_args(prompts, n, max_new_tokens, temperature, top_p, top_k, typical_p)
-        stop = [stop] if isinstance(stop, str) else list(stop or [])
         encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
         ids, mask = self._left_pad(encoded)
         tok = self._tokenizer
         rows_out = hf_decode.decode(
             self.model, ids, mask, n=n, max_new_tokens=max_new_tokens, greedy=temperature == 0,
             # As in transformers' generate: user processors see the raw logits, then the warpers run.
-            warpers=self._warpers(temperature, top_p, top_k, typical_p), processors=list(processors or []),
-            keys=hf_decode.row_keys(per_prompt_seeds(seed, len(prompts)), n, len(prompts)), pad_id=self.pad_id, eos_ids=self.eos_ids,
+            warpers=self._warpers(temperature, top_p, top_k, typical_p), processors=processors,
+            keys=hf_decode.row_keys(seeds, n, len(prompts)), pad_id=self.pad_id, eos_ids=self.eos_ids,
             is_stopped=(lambda toks: _hits_stop(tok, toks, stop)) if stop else None,
             static_cache=self.static_cache, compiled_step=self._compiled_step(),
         )
@@ -231,11 +215,7 @@ class HFModel(TokenizedLM):
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
-    def next_token_logprobs(
-        self, prompts: Sequence[str], candidates: Sequence[str] | Sequence[Sequence[str]]
-    ) -> np.ndarray:
-        prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
-        per_prompt = normalize_candidates(candidates, len(prompts))
+    def _next_token_logprobs(self, prompts: list[str], per_prompt: list[list[str]]) -> np.ndarray:
         cand_ids = self.candidate_ids(per_prompt)
         if all(len(t) == 1 for t in cand_ids.values()):
             # One forward per prompt batch: read the candidates' first-token logprobs.

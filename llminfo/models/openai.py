@@ -46,7 +46,6 @@ Example:
 from __future__ import annotations
 
 import os
-import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
@@ -59,10 +58,7 @@ from llminfo.models.base import (
     LanguageModel,
     ModelInfo,
     Scored,
-    check_prompts,
-    normalize_candidates,
-    per_prompt_seeds,
-    validate_generate_args,
+    seed_bases,
     validate_pairs,
 )
 from llminfo.models.hf import HFModel
@@ -187,27 +183,14 @@ class OpenAIModel(LanguageModel):
 
     # -- interface ----------------------------------------------------------------------
 
-    def generate(
-        self,
-        prompts: Sequence[str],
-        *,
-        n: int = 1,
-        max_new_tokens: int = 64,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        top_k: int = 0,
-        typical_p: float = 1.0,
-        seed: int | Sequence[int] | None = None,
-        stop: Sequence[str] | None = None,
-        processors: Sequence[Any] | None = None,
+    def _generate(
+        self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+        typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
     ) -> list[list[Completion]]:
-        """See `LanguageModel.generate`. `seed` may be one integer per prompt."""
-        prompts = validate_generate_args(prompts, n, max_new_tokens, temperature, top_p, top_k, typical_p)
-        stop = [stop] if isinstance(stop, str) else list(stop or [])
         encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
         if max_new_tokens == 0:
             return [[Completion("", [], [], [], "length", []) for _ in range(n)] for _ in prompts]
-        seeds = per_prompt_seeds(seed, len(prompts)) or [random.randrange(2**31)] * len(prompts)
+        bases = seed_bases(seeds, len(prompts))
         xargs = self._xargs(processors, typical_p)
         extra: dict[str, Any] = {}
         if top_k:
@@ -225,7 +208,7 @@ class OpenAIModel(LanguageModel):
                 max_tokens=max_new_tokens,
                 temperature=float(temperature),
                 top_p=float(top_p),
-                seed=(seeds[i] * 1_000_003) % 2**62,
+                seed=bases[i],
                 stop=stop or None,
                 logprobs=self._k(),
                 extra_body=extra or None,
@@ -331,11 +314,7 @@ class OpenAIModel(LanguageModel):
             results[k] = Scored(list(cont_ids[k]), [r[1] for r in rows], [r[2] for r in rows])
         return results
 
-    def next_token_logprobs(
-        self, prompts: Sequence[str], candidates: Sequence[str] | Sequence[Sequence[str]]
-    ) -> np.ndarray:
-        prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
-        per_prompt = normalize_candidates(candidates, len(prompts))
+    def _next_token_logprobs(self, prompts: list[str], per_prompt: list[list[str]]) -> np.ndarray:
         flat_p = [p for i, p in enumerate(prompts) for _ in per_prompt[i]]
         flat_c = [c for row in per_prompt for c in row]
         scored = self.score(flat_p, flat_c, entropy=False)

@@ -36,7 +36,6 @@ blocks are prefix-cached).
 from __future__ import annotations
 
 import os
-import random
 import uuid
 from typing import Any, Sequence
 
@@ -46,10 +45,7 @@ from llminfo.models.base import (
     Completion,
     ModelInfo,
     Scored,
-    check_prompts,
-    normalize_candidates,
-    per_prompt_seeds,
-    validate_generate_args,
+    seed_bases,
     validate_pairs,
 )
 from llminfo.models.tokenized import TokenizedLM
@@ -218,30 +214,15 @@ class VLLMModel(TokenizedLM):
             device=str(getattr(self.llm.llm_engine.vllm_config.device_config, "device_type", "")),
         )
 
-    def generate(
-        self,
-        prompts: Sequence[str],
-        *,
-        n: int = 1,
-        max_new_tokens: int = 64,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        top_k: int = 0,
-        typical_p: float = 1.0,
-        seed: int | Sequence[int] | None = None,
-        stop: Sequence[str] | None = None,
-        processors: Sequence[Any] | None = None,
+    def _generate(
+        self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+        typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
     ) -> list[list[Completion]]:
-        prompts = validate_generate_args(prompts, n, max_new_tokens, temperature, top_p, top_k, typical_p)
-        stop = [stop] if isinstance(stop, str) else list(stop or [])
         encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
         if max_new_tokens == 0:
             return [[Completion("", [], [], [], "length", []) for _ in range(n)] for _ in prompts]
         extra = _processor_extra_args(processors, typical_p)
-        # vLLM seeds child j with base + j; spreading the bases (as HFModel does) keeps calls with
-        # seeds s and s + 1 from sharing samples.
-        seeds = per_prompt_seeds(seed, len(prompts)) or [random.randrange(2**31)] * len(prompts)
-        bases = [(s * 1_000_003) % 2**62 for s in seeds]
+        bases = seed_bases(seeds, len(prompts))
         from vllm import SamplingParams
 
         from llminfo.processors import vllm_entropy as ve
@@ -328,11 +309,7 @@ class VLLMModel(TokenizedLM):
             results[k] = Scored(token_ids=list(cont_ids[k]), logprobs=rec["model_logprobs"][:n], entropy=rec["entropy"][:n])
         return results
 
-    def next_token_logprobs(
-        self, prompts: Sequence[str], candidates: Sequence[str] | Sequence[Sequence[str]]
-    ) -> np.ndarray:
-        prompts = check_prompts(prompts, "prompts", allow_empty_strings=True)
-        per_prompt = normalize_candidates(candidates, len(prompts))
+    def _next_token_logprobs(self, prompts: list[str], per_prompt: list[list[str]]) -> np.ndarray:
         cand_ids = self.candidate_ids(per_prompt)
         if not all(len(t) == 1 for t in cand_ids.values()):
             return self.score_candidates(prompts, per_prompt)
