@@ -89,6 +89,33 @@ def test_next_token_logprobs_single_token_fast_path(tiny_model):
             assert got[i, j] == pytest.approx(ref[0], abs=1e-5)
 
 
+@pytest.mark.parametrize("share", [True, False])
+def test_next_token_logprobs_single_token_reuses_prompts_and_prefixes(tiny_model, monkeypatch, share):
+    # EDFL's case: repeated prompts (skeletons equal to the full prompt) and a shared prefix.
+    monkeypatch.setattr(tiny_model, "share_prefixes", share)
+    head = "Question: what is the capital of France? Decide whether you can answer it."
+    prompts = [head + " Reply:", head + " Reply:", head + " Answer now:", PROMPTS[0], head + " Reply:"]
+    cands = [" A", " B", " yes"]
+    rows = []
+    orig = tiny_model.model.forward
+
+    def counting(*a, **kw):
+        rows.append(int(kw["input_ids"].shape[0]))
+        return orig(*a, **kw)
+
+    monkeypatch.setattr(tiny_model.model, "forward", counting)
+    got = tiny_model.next_token_logprobs(prompts, cands)
+    monkeypatch.setattr(tiny_model.model, "forward", orig)
+    assert got.shape == (5, 3)
+    for i, p in enumerate(prompts):
+        for j, c in enumerate(cands):
+            ref, _ = direct_logprobs(tiny_model, p, c)  # a plain forward over prompt + candidate
+            assert got[i, j] == pytest.approx(ref[0], abs=1e-5)
+    # Three distinct prompts: no forward carries a row per repeated prompt, and no candidate forward.
+    # Sharing: the head once (1 row), its two prompts' own tokens (2 rows), the lone prompt (1 row).
+    assert rows == ([1, 2, 1] if share else [3]), rows
+
+
 def test_generate_entropy_and_logprobs_match_separate_forward(tiny_model):
     [[c]] = tiny_model.generate([PROMPTS[0]], max_new_tokens=8, seed=3)
     p_ids = tiny_model.encode_prompt(PROMPTS[0])

@@ -218,16 +218,20 @@ class HFModel(TokenizedLM):
     def _next_token_logprobs(self, prompts: list[str], per_prompt: list[list[str]]) -> np.ndarray:
         cand_ids = self.candidate_ids(per_prompt)
         if all(len(t) == 1 for t in cand_ids.values()):
-            # One forward per prompt batch: read the candidates' first-token logprobs.
-            out = np.empty((len(prompts), len(per_prompt[0])))
-            encoded = [self.encode_prompt(p, f"prompts[{i}]", allow_empty=True) for i, p in enumerate(prompts)]
-            for start in range(0, len(prompts), _SCORE_ROWS):
-                ids, mask = self._left_pad(encoded[start : start + _SCORE_ROWS])
-                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), logits_to_keep=1).logits[:, -1, :]
-                logp = torch.log_softmax(logits.float(), dim=-1)
-                idx = torch.tensor([[cand_ids[c][0] for c in per_prompt[i]] for i in range(start, start + len(ids))], device=self.device)
-                out[start : start + len(ids)] = logp.gather(1, idx).cpu().double().numpy()
-            return out
+            # Read the candidates' first-token logprobs off each prompt's last logits: identical
+            # prompts (EDFL's skeletons often equal the full prompt) are encoded once, prompts
+            # sharing a prefix encode it once (as in `score`), and no candidate token is forwarded.
+            encoded: dict[str, list[int]] = {}
+            for i, p in enumerate(prompts):
+                if p not in encoded:
+                    encoded[p] = self.encode_prompt(p, f"prompts[{i}]", allow_empty=True)
+            row = {p: u for u, p in enumerate(encoded)}
+            pairs = [(row[p], cand_ids[c]) for p, cands in zip(prompts, per_prompt) for c in cands]
+            scored = hf_score.score_shared(
+                self.model, list(encoded.values()), pairs, self.pad_id, self.device, entropy=False,
+                share_prefixes=self.share_prefixes,
+            )
+            return np.array([s.logprobs[0] for s in scored], dtype=np.float64).reshape(len(prompts), -1)
         return self.score_candidates(prompts, per_prompt)
 
     # -- helpers ------------------------------------------------------------------------
