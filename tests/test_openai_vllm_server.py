@@ -9,12 +9,6 @@ points. Parity with the in-process HF backend uses the vLLM parity tests' tolera
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -25,6 +19,7 @@ pytestmark = [pytest.mark.vllm, pytest.mark.integration]
 
 from llminfo.cli import main  # noqa: E402
 from llminfo.models.openai import OpenAIModel  # noqa: E402
+from vllm_server import vllm_server  # noqa: E402
 
 TOL = 1e-3  # as tests/test_vllm_backend.py
 QUESTIONS = ["What is the capital of France?", "Who wrote Hamlet?"]
@@ -32,47 +27,15 @@ ANSWERS = ["Paris", "William Shakespeare"]
 START_TIMEOUT_S = 420
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from llminfo.models.default import default_model_dir
 
-    port = _free_port()
     log = tmp_path_factory.mktemp("vllm_server") / "server.log"
-    env = dict(os.environ, VLLM_CPU_KVCACHE_SPACE=os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"))
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(default_model_dir()),
-           "--served-model-name", "default", "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
-           "--max-model-len", "2048", "--enforce-eager", "--max-logprobs", "-1", "--seed", "0"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"vLLM server exited with {proc.returncode}: {log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/v1/models", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                pytest.fail(f"vLLM server not up after {START_TIMEOUT_S} s: {log.read_text()[-3000:]}")
-            time.sleep(1.0)
+    args = ["--model", str(default_model_dir()), "--served-model-name", "default", "--dtype", "float32",
+            "--max-model-len", "2048", "--enforce-eager", "--max-logprobs", "-1", "--seed", "0"]
+    with vllm_server(args, log, timeout_s=START_TIMEOUT_S) as url:
         yield f"{url}/v1"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

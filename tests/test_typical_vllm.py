@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from types import SimpleNamespace
@@ -25,6 +21,7 @@ from vllm.v1.sample.logits_processor import BatchUpdate, MoveDirectionality  # n
 from llminfo.measures import typical_mask  # noqa: E402
 from llminfo.processors.vllm import TypicalLogitsProcessor  # noqa: E402
 from typical_ref import f64_mass_keep  # noqa: E402
+from vllm_server import vllm_server  # noqa: E402
 
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
@@ -221,12 +218,6 @@ def test_mixed_batch_typical_rows_stay_in_typical_set_others_unchanged(llm, hf_r
 # -- the OpenAI-compatible server ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _post(url: str, body: dict) -> tuple[int, dict]:
     req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     try:
@@ -246,27 +237,11 @@ def test_server_vllm_xargs_typical_p_and_flat_halting(tmp_path):
     # the processors the installed entry points do not already load (none once installed)
     procs = [p for p in engine_processors([]) if not p.endswith("EntropyRecorderLogitsProcessor")]
 
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
-    cmd = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(default_model_dir()),
-        "--host", "127.0.0.1", "--port", str(port), "--max-model-len", "1024", "--enforce-eager",
+    args = [
+        "--model", str(default_model_dir()), "--max-model-len", "1024", "--enforce-eager",
         "--dtype", "float32", "--logprobs-mode", "processed_logprobs", "--max-logprobs", "50",
     ] + (["--logits-processors", *procs] if procs else [])  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"})
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 600
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.time() < deadline, "server did not come up"
-            time.sleep(2)
+    with vllm_server(args, tmp_path / "server.log") as base:
         model = str(default_model_dir())
         body = {"model": model, "prompt": PROMPTS[0], "max_tokens": 12, "temperature": 1.0, "seed": 7, "logprobs": 50}
         status, good = _post(base + "/v1/completions", {**body, "vllm_xargs": {"typical_p": 0.5}})
@@ -300,11 +275,3 @@ def test_server_vllm_xargs_typical_p_and_flat_halting(tmp_path):
         assert "</think>" not in free_text
         status, bad = _post(base + "/v1/completions", {**greedy, "vllm_xargs": {**halt, "entropy_halting_window": 0}})
         assert status == 400 and "window" in json.dumps(bad), bad
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
