@@ -55,13 +55,12 @@ from llminfo import measures
 from llminfo.errors import UserError
 from llminfo.models.base import (
     Completion,
-    LanguageModel,
     ModelInfo,
     Scored,
     seed_bases,
     validate_pairs,
 )
-from llminfo.models.hf import HFModel
+from llminfo.models.tokenized import TokenizedLM
 from llminfo.models.openai_server import check_base_url, describe_failure, load_tokenizer
 
 ENTROPY_MODES = ("topk", "exact")
@@ -80,7 +79,7 @@ class OpenAIServerError(UserError):
     """
 
 
-class OpenAIModel(LanguageModel):
+class OpenAIModel(TokenizedLM):
     """An OpenAI-compatible server (a `vllm serve` deployment) behind the `LanguageModel` interface.
 
     Args:
@@ -106,10 +105,7 @@ class OpenAIModel(LanguageModel):
         {'entropy': 'top-20 lower bound (measures.topk_entropy_lower_bound)'}
     """
 
-    backend = "openai"
-    # The same tokenisation and chat formatting as the in-process backends.
-    encode_prompt = HFModel.encode_prompt
-    chat = HFModel.chat
+    backend = "openai"  # tokenisation and chat formatting: TokenizedLM's, as the in-process backends
 
     def __init__(
         self,
@@ -162,10 +158,6 @@ class OpenAIModel(LanguageModel):
         if self.entropy_mode == "exact":
             return {}
         return {"entropy": f"top-{self.top_logprobs} lower bound (measures.topk_entropy_lower_bound)"}
-
-    @property
-    def tokenizer(self) -> Any:
-        return self._tokenizer
 
     def describe(self) -> ModelInfo:
         from transformers import AutoConfig
