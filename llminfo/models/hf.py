@@ -146,7 +146,7 @@ class HFModel(TokenizedLM):
         self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
         typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
     ) -> list[list[Completion]]:
-        encoded = [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
+        encoded = self.encode_for_generation(prompts, max_new_tokens)
         ids, mask = self._left_pad(encoded)
         tok = self._tokenizer
         rows_out = hf_decode.decode(

@@ -75,6 +75,10 @@ class TokenizedLM(LanguageModel):
         """Token ids of a continuation: tokenised alone, no special tokens (see `base`)."""
         return self._tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    def encode_for_generation(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]]:
+        """Token ids of each prompt, with room for `max_new_tokens` after it (errors name `prompts[i]`)."""
+        return [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
+
     def encode_pairs(
         self, prompts: Sequence[str], continuations: Sequence[str]
     ) -> tuple[dict[str, list[int]], list[list[int]]]:
