@@ -174,6 +174,8 @@ def add_capacity(sub) -> None:
     p.add_argument("--limit", type=int, default=None, help="at most this many documents / text pieces")
     p.add_argument("--batch-size", type=int, default=4, help="documents per batch (default 4)")
     p.add_argument("--bias", type=float, default=None, help="dataset constant b (default: the paper's for the corpus: -24 mixed_text, -18.7 Ch-FineWeb-Edu, else -27)")
+    p.add_argument("--flops", default="paper", choices=["paper", "llminfo"],
+                   help="FLOPs count: paper (Yuan et al.'s, at L; default) or llminfo (finer; sliding-window layers at their span)")
     p.add_argument("--output", default="runs/capacity", help="output folder, one subfolder per model (default runs/capacity)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--plot", default=None, metavar="PNG", help="also plot IC against FLOPs per token")
@@ -210,7 +212,7 @@ def cmd_capacity(args: argparse.Namespace) -> int:
     for name in names:  # every config checked before a model loads
         raw = {"task": "capacity", "model": {"name": name, "backend": args.backend, "dtype": args.dtype},
                "dataset": dict(dataset), "batch_size": args.batch_size, "output_dir": f"{args.output}/{_slug(name)}",
-               "params": {"max_tokens": args.max_tokens, "bias": args.bias, "max_samples": args.max_samples}}
+               "params": {"max_tokens": args.max_tokens, "bias": args.bias, "max_samples": args.max_samples, "flops": args.flops}}
         configs.append(_config(raw))
     results = []
     for name, cfg in zip(names, configs):

@@ -347,3 +347,20 @@ def test_ranked_table_and_plot_of_several_models(tmp_path):
     assert ranked[0].nll_bits_per_token == 0.0 and table[2].split()[0] == "1"
     plot_capacity(res, str(tmp_path / "ic.png"), "IC vs log2 F")
     assert (tmp_path / "ic.png").stat().st_size > 1000
+
+
+def test_llminfo_flops_count_sliding_layers_at_their_mean_window_span():
+    # a model whose layer 2 of 2 slides with a window of 4 keys (3 cached tokens): F must be the
+    # mean over every scored token of the per-position count (brute force, one position at a time)
+    class Windowed(ScriptedScorer):
+        def describe(self):
+            return ModelInfo(self.name, "fake", self.vocab, 2, 32, 4, 2, 8, 64, 256, sliding_window=4, sliding_layers=1)
+
+    model = Windowed(-1.0)
+    r = InformationCapacity(model, max_tokens=64, flops="llminfo").measure(TEXTS)
+    info = model.describe()
+    ids = [model.tokenizer(t, add_special_tokens=False)["input_ids"] for t in TEXTS]
+    per_token = [flops_per_token(info, c) for i in ids for c in range(1, len(i))]  # token j sees 1 + j
+    assert r.flops_per_token == pytest.approx(np.mean(per_token), rel=1e-12)
+    full = InformationCapacity(ScriptedScorer(-1.0), max_tokens=64, flops="llminfo").measure(TEXTS)
+    assert r.flops_per_token < full.flops_per_token  # texts longer than the window: cheaper

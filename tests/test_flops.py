@@ -155,3 +155,104 @@ def test_model_info_from_a_moe_config_keeps_the_shared_expert_and_dense_layers()
     assert flops_per_token(info, context_len=0) == flops_per_token(cfg, context_len=0) == 544384
     shape = model_shape(info)  # the one shape record: a ModelInfo, name kept
     assert isinstance(shape, ModelInfo) and shape.name == "moe" and shape.dense_layers == 1
+
+
+# -- sliding-window attention (Gemma 2/3, Mistral v0.1) ---------------------------------------
+
+
+def _tiny_gemma3(**kw):
+    from transformers import Gemma3TextConfig
+
+    # 6 layers, pattern 3 -> layers 0, 1, 3, 4 slide (window 4), layers 2, 5 attend to everything
+    args = dict(vocab_size=1000, hidden_size=64, intermediate_size=256, num_hidden_layers=6, num_attention_heads=4,
+                num_key_value_heads=1, head_dim=32, sliding_window=4, sliding_window_pattern=3)
+    return Gemma3TextConfig(**{**args, **kw})
+
+
+def test_gemma3_sliding_layers_attend_to_the_window_only():
+    cfg = _tiny_gemma3()
+    assert cfg.layer_types == ["sliding_attention", "sliding_attention", "full_attention"] * 2
+    # q 64x128, k and v 64x32 (1 kv head x 32), o 128x64; gated MLP 3 x 64 x 256
+    proj_mlp = 64 * 128 + 2 * 64 * 32 + 128 * 64 + 3 * 64 * 256
+    # a query sees `sliding_window` = 4 keys, itself included: 3 cached tokens on a sliding layer
+    attn = 2 * 128 * (2 * 10 + 4 * 3)  # 2 full layers x 10 cached tokens + 4 sliding layers x 3
+    assert flops_per_token(cfg, context_len=10) == 2 * (6 * proj_mlp + attn + 64 * 1000) == 979968
+    # inside the window nothing changes: every layer sees the whole cache
+    full = _tiny_gemma3(layer_types=["full_attention"] * 6)
+    assert flops_per_token(cfg, context_len=3) == flops_per_token(full, context_len=3)
+    assert flops_per_token(cfg, context_len=10) < flops_per_token(full, context_len=10)
+
+
+def test_mean_over_positions_equals_the_mean_of_per_position_counts():
+    # the paper's convention: decode FLOPs of L steps from an empty cache, divided by L
+    from llminfo.analyzers.flops import context_sum
+
+    cfg = _tiny_gemma3()
+    for L in (1, 3, 4, 5, 17):
+        per_step = [flops_per_token(cfg, c) for c in range(L)]
+        mean = flops_per_token(cfg, context_sum(0, L) / L, context_sum(0, L, cap=3) / L)
+        assert mean == pytest.approx(sum(per_step) / L, rel=1e-14), L
+
+
+@pytest.mark.parametrize("first,count,cap", [(0, 0, 3), (0, 1, None), (0, 7, None), (1, 7, 3), (0, 4, 3), (5, 6, 3), (2, 9, 2), (3, 1, 3)])
+def test_context_sum_is_the_capped_sum(first, count, cap):
+    from llminfo.analyzers.flops import context_sum
+
+    want = sum(c if cap is None else min(c, cap) for c in range(first, first + count))
+    assert context_sum(first, count, cap) == want
+
+
+def test_which_layers_slide_in_each_config_family():
+    from transformers import MistralConfig, Qwen2Config
+
+    from llminfo.analyzers.flops import model_shape
+
+    assert (model_shape(_tiny_gemma3()).sliding_window, model_shape(_tiny_gemma3()).sliding_layers) == (4, 4)
+    # an older Gemma 3 config.json: a pattern, no layer_types
+    raw = {**_tiny_gemma3().to_dict(), "sliding_window_pattern": 2}
+    del raw["layer_types"]
+    assert model_shape(raw).sliding_layers == 3  # layers 0, 2, 4
+    # Mistral v0.1: every layer slides; Qwen2 keeps its window off unless asked
+    mistral = MistralConfig(vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4, sliding_window=16)
+    assert (model_shape(mistral).sliding_window, model_shape(mistral).sliding_layers) == (16, 3)
+    assert model_shape(MistralConfig(vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+                                     num_attention_heads=4, sliding_window=None)).sliding_layers == 0
+    qwen = Qwen2Config(vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4)
+    assert model_shape(qwen).sliding_layers == 0
+    # describe() records it, and counting from the ModelInfo (or its dict) gives the config's count
+    info = ModelInfo.from_hf_config(_tiny_gemma3(), name="g", backend="hf", max_context=64)
+    assert (info.sliding_window, info.sliding_layers) == (4, 4)
+    assert flops_per_token(info, 10) == flops_per_token(info.to_dict(), 10) == flops_per_token(_tiny_gemma3(), 10)
+    with pytest.raises(ValueError, match="window_context_len"):
+        flops_per_token(info, 10, window_context_len=-1)
+
+
+def test_the_cached_gemma3_270m_config_has_15_sliding_layers_of_512():
+    import json
+    from pathlib import Path
+
+    from llminfo.analyzers.flops import model_shape
+
+    path = Path.home() / ".cache" / "llminfo" / "gemma-3-270m" / "config.json"
+    if not path.exists():
+        pytest.skip("gemma3-270m is not installed (scripts/setup.sh --models all)")
+    s = model_shape(json.loads(path.read_text()))
+    assert (s.num_layers, s.sliding_layers, s.sliding_window) == (18, 15, 512)
+
+
+def test_paper_count_ignores_windows_unless_asked():
+    # The authors' flops.py has a Gemma 3 branch and still attends every layer to the whole
+    # cache; `windowed=True` is llminfo's variant: here the brute-force sum over decode steps.
+    from llminfo.analyzers.flops import paper_flops_per_token
+
+    cfg = _tiny_gemma3()
+    full = _tiny_gemma3(layer_types=["full_attention"] * 6)
+    assert paper_flops_per_token(cfg, 16) == paper_flops_per_token(full, 16)
+    d, heads, d_k, T = 64, 4, 16, 16  # the paper's d_k = hidden / heads
+    proj, mlp = 2 * (2 * d * d + 2 * d * 1 * d_k), 6 * d * 256
+    attn = sum(4 * heads * d_k * (c if layer in (2, 5) else min(c, 3)) for layer in range(6) for c in range(T))
+    want = (6 * T * (proj + mlp) + attn + 2 * T * d * 1000) / T
+    assert paper_flops_per_token(cfg, T, windowed=True) == pytest.approx(want, rel=1e-14)
+    assert paper_flops_per_token(cfg, 4, windowed=True) == paper_flops_per_token(cfg, 4)  # c <= 3: window never binds
+    llama = PAPER_CONFIGS["smollm2-135m (embedded)"][0]
+    assert paper_flops_per_token(llama, 1024, windowed=True) == paper_flops_per_token(llama, 1024)

@@ -8,7 +8,8 @@ truncated to L tokens; the first token is context only. On the sample's own toke
 TS = UTF-8 bits of the decoded tokens 2..L per token (averaged over samples, as the paper),
 NLL = −log₂ p of tokens 2..L (averaged over tokens, as the paper), F = the decode FLOPs per
 token the paper counts for L (`flops.paper_flops_per_token`; `flops="llminfo"` for
-llminfo's finer count at the samples' mean context), and IC = (TS − NLL + b) / log₂ F with
+llminfo's finer count at the samples' mean context, sliding-window layers at their mean
+span), and IC = (TS − NLL + b) / log₂ F with
 b the paper's constant for its corpora (−24 for mixed_text, −18.7 for Ch-FineWeb-Edu, −27
 otherwise; `bias=` sets your own). Bits per byte (NLL·tokens / bytes) is reported too.
 
@@ -42,7 +43,7 @@ import numpy as np
 
 from llminfo import measures
 from llminfo.data import json_object
-from llminfo.analyzers.flops import flops_per_token, paper_flops_per_token
+from llminfo.analyzers.flops import context_sum, flops_per_token, paper_flops_per_token
 from llminfo.models.base import LanguageModel
 
 # A .txt file is read in pieces of about this many characters, cut at blank lines, so a huge
@@ -212,7 +213,8 @@ class InformationCapacity:
             corpus (`paper_bias`; −27 for texts passed directly).
         batch_size (`int`, defaults to 8): samples per scoring call (bounds memory).
         flops (`str`, defaults to `"paper"`): "paper" (`paper_flops_per_token` at L) or
-            "llminfo" (`flops_per_token` at the samples' mean context).
+            "llminfo" (`flops_per_token` at the samples' mean context; sliding-window layers,
+            e.g. Gemma 3's, at their mean span min(context, window − 1)).
     """
 
     def __init__(self, model: LanguageModel, max_tokens: int = 1024, bias: float | None = None, batch_size: int = 8, flops: str = "paper"):
@@ -263,7 +265,7 @@ class InformationCapacity:
         if max_samples is not None and (isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1):
             raise ValueError(f"`max_samples` has to be an integer >= 1, got {max_samples!r}")
         docs = (d if isinstance(d, Document) else _checked(Document(f"texts[{i}]", d, stream=False)) for i, d in enumerate(documents))
-        totals = {"samples": 0, "tokens": 0, "bytes": 0, "nll_nats": 0.0, "context": 0.0, "ts_sum": 0.0}
+        totals = {"samples": 0, "tokens": 0, "bytes": 0, "nll_nats": 0.0, "context": 0.0, "window_context": 0.0, "ts_sum": 0.0}
         batch: list[tuple[str, list[int]]] = []
         t0 = time.perf_counter()
         for sample in self.samples(docs):
@@ -282,7 +284,7 @@ class InformationCapacity:
         ts = totals["ts_sum"] / totals["samples"]
         nll = totals["nll_nats"] / tokens / measures.LN2
         ctx = totals["context"] / tokens
-        flops = self.flops_per_token(ctx)
+        flops = self.flops_per_token(ctx, totals["window_context"] / tokens)
         bias, bias_source = (self.bias, "user") if self.bias is not None else paper_bias(source)
         return CapacityResult(
             model=self.model.name,
@@ -307,11 +309,12 @@ class InformationCapacity:
             exact_tokens=self.exact_tokens,
         )
 
-    def flops_per_token(self, mean_context: float) -> float:
+    def flops_per_token(self, mean_context: float, mean_window_context: float | None = None) -> float:
         """F: the paper's count at L (from the HF config when the backend has one, else from
-        `describe()`), or llminfo's at `mean_context`."""
+        `describe()`), or llminfo's at `mean_context` (sliding-window layers at
+        `mean_window_context`, default min(mean_context, window − 1))."""
         if self.flops == "llminfo":
-            return flops_per_token(self.info, mean_context)
+            return flops_per_token(self.info, mean_context, mean_window_context)
         cfg = getattr(getattr(self.model, "model", None), "config", None)
         if cfg is None:
             i = self.info
@@ -339,7 +342,9 @@ class InformationCapacity:
             totals["ts_sum"] += 8.0 * nbytes / n
             totals["nll_nats"] -= float(np.sum(lps))
             # token j of the continuation attends to 1 + j earlier tokens (the context token first)
-            totals["context"] += n * 1.0 + n * (n - 1) / 2.0
+            totals["context"] += context_sum(1, n)
+            if self.info.sliding_layers:
+                totals["window_context"] += context_sum(1, n, cap=self.info.sliding_window - 1)
 
     def _logprobs(self, id_lists: list[list[int]]) -> list[np.ndarray]:
         """ln p of tokens 2.. of each id list, on those very ids where the backend allows."""

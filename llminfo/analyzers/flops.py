@@ -10,8 +10,15 @@ embeddings and softmax are lower order and left out):
 - MLP per layer: gated (gate, up, down: 3 · h · ffn); for a mixture of experts, the
   `experts_per_token` active experts (3 · h · expert_ffn each) plus the router (h × experts),
   plus a shared expert and its gate when the config has one (Qwen2-MoE);
-- attention over the cache per layer: QKᵀ and AV, heads · head_dim · context each;
+- attention over the cache per layer: QKᵀ and AV, heads · head_dim · span each, where the span
+  is the whole cache on full-attention layers and at most `sliding_window − 1` cached tokens on
+  sliding-window layers (Gemma 2/3: five of every six layers see the last 512 or 4096 tokens;
+  transformers' mask lets a query see `sliding_window` keys, itself included);
 - the LM head, h × vocab (once, not per layer).
+
+Averaging over positions follows the paper's convention (decode FLOPs of L steps from an empty
+cache, divided by L): a full-attention layer costs the mean cache length, a sliding layer the
+mean of min(c, window − 1) — `context_sum` gives both sums in closed form.
 """
 
 from __future__ import annotations
@@ -73,6 +80,9 @@ def model_shape(info: ModelInfo | Mapping[str, Any] | Any) -> ModelInfo:
     if not vals["intermediate_size"] and not vals.get("num_experts"):
         raise ValueError("`info` lacks `intermediate_size` (the MLP width)")
     vals["dense_layers"] = dense_mlp_layers(raw, vals["num_layers"]) if vals.get("num_experts") else 0
+    vals["sliding_window"], vals["sliding_layers"] = sliding_window_layers(raw, vals["num_layers"])
+    if vals["sliding_layers"] > vals["num_layers"]:
+        raise ValueError(f"`info`: {vals['sliding_layers']} sliding-window layers for {vals['num_layers']} layers")
     return ModelInfo(
         name=str(raw.get("name", "")), backend=str(raw.get("backend", "")),
         max_context=raw["max_context"] if isinstance(raw.get("max_context"), int) else 0, **vals,
@@ -88,7 +98,47 @@ def dense_mlp_layers(raw: Mapping[str, Any], num_layers: int) -> int:
     return sum(1 for i in range(num_layers) if i in only or (i + 1) % step != 0)
 
 
-def flops_per_token(info: ModelInfo | Mapping[str, Any] | Any, context_len: float) -> float:
+def sliding_window_layers(raw: Mapping[str, Any], num_layers: int) -> tuple[int, int]:
+    """(window, layers using it) from an HF config dict: `layer_types` when the config has them
+    (Gemma 2/3, gpt-oss, Qwen2 in transformers >= 4.53), else `sliding_window_pattern` (older
+    Gemma 3 configs: layer i slides iff (i+1) % pattern), else every layer when `sliding_window`
+    is set (Mistral v0.1, Phi-3) unless `use_sliding_window` is false. (0, 0) = full attention."""
+    if "sliding_layers" in raw:  # a ModelInfo dict
+        return int(raw.get("sliding_window") or 0), int(raw["sliding_layers"])
+    w = raw.get("sliding_window")
+    if isinstance(w, bool) or not isinstance(w, int) or w <= 0 or raw.get("use_sliding_window") is False:
+        return 0, 0
+    types = raw.get("layer_types")
+    pattern = raw.get("sliding_window_pattern") or raw.get("_sliding_window_pattern")
+    if types:
+        n = sum(1 for t in types if t == "sliding_attention")
+    elif isinstance(pattern, int) and pattern > 0:
+        n = sum(1 for i in range(num_layers) if (i + 1) % pattern)
+    else:
+        n = num_layers
+    return (w, n) if n else (0, 0)
+
+
+def context_sum(first: int, count: int, cap: int | None = None) -> float:
+    """Σ min(c, cap) over the cache lengths c = first, first+1, …, first+count−1 (no cap when
+    `cap` is None): the attention span summed over `count` consecutive decode steps.
+
+    Example:
+        >>> context_sum(0, 4), context_sum(0, 4, cap=2)  # 0+1+2+3, 0+1+2+2
+        (6.0, 5.0)
+    """
+    if count <= 0:
+        return 0.0
+    last = first + count - 1
+    if cap is None or last <= cap:
+        return count * (first + last) / 2.0
+    if first >= cap:
+        return float(count * cap)
+    below = cap - first + 1  # c = first .. cap
+    return below * (first + cap) / 2.0 + (count - below) * float(cap)
+
+
+def flops_per_token(info: ModelInfo | Mapping[str, Any] | Any, context_len: float, window_context_len: float | None = None) -> float:
     """Decode FLOPs to produce one token with `context_len` tokens attended to.
 
     Args:
@@ -97,6 +147,9 @@ def flops_per_token(info: ModelInfo | Mapping[str, Any] | Any, context_len: floa
             `Qwen2MoeConfig`, ...).
         context_len (`float`): tokens in the KV cache the new token attends to (a mean over
             positions may be fractional).
+        window_context_len (`float`, *optional*): cached tokens a sliding-window layer attends
+            to; defaults to min(context_len, sliding_window − 1), exact for one position. For a
+            mean over positions pass the mean of min(c, sliding_window − 1) (`context_sum`).
     Returns:
         FLOPs (2 per multiply-add).
 
@@ -106,9 +159,14 @@ def flops_per_token(info: ModelInfo | Mapping[str, Any] | Any, context_len: floa
         >>> round(f / 1e9, 2)  # ≈ 2 × parameters, plus attention over the cache
         13.48
     """
-    if isinstance(context_len, bool) or not isinstance(context_len, (int, float)) or not context_len >= 0:
-        raise ValueError(f"`context_len` has to be a number >= 0, got {context_len!r}")
+    for arg, v in (("context_len", context_len), ("window_context_len", window_context_len)):
+        if v is None and arg == "window_context_len":
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+            raise ValueError(f"`{arg}` has to be a number >= 0, got {v!r}")
     s = model_shape(info)
+    if window_context_len is None:
+        window_context_len = min(float(context_len), s.sliding_window - 1.0) if s.sliding_layers else 0.0
     q_width = s.num_heads * s.head_dim
     kv_width = s.num_kv_heads * s.head_dim
     attn_proj = s.hidden_size * q_width + 2 * s.hidden_size * kv_width + q_width * s.hidden_size
@@ -121,12 +179,13 @@ def flops_per_token(info: ModelInfo | Mapping[str, Any] | Any, context_len: floa
         mlp_total = s.dense_layers * dense_mlp + (s.num_layers - s.dense_layers) * sparse_mlp
     else:
         mlp_total = s.num_layers * dense_mlp
-    attn_cache = 2 * q_width * float(context_len)  # QKᵀ and AV
-    macs = s.num_layers * (attn_proj + attn_cache) + mlp_total + s.hidden_size * s.vocab_size
+    full_layers = s.num_layers - s.sliding_layers
+    attn_cache = 2 * q_width * (full_layers * float(context_len) + s.sliding_layers * float(window_context_len))  # QKᵀ, AV
+    macs = s.num_layers * attn_proj + attn_cache + mlp_total + s.hidden_size * s.vocab_size
     return 2.0 * macs
 
 
-def paper_flops_per_token(config: Mapping[str, Any] | Any, max_tokens: int = 1024, name: str = "") -> float:
+def paper_flops_per_token(config: Mapping[str, Any] | Any, max_tokens: int = 1024, name: str = "", windowed: bool = False) -> float:
     """Decode FLOPs per token exactly as Yuan et al. (2025) count them (the authors' `flops.py`,
     github.com/TeleAI-AI-Flow/InformationCapacity): the decode FLOPs of generating
     `max_tokens` = L tokens from an empty cache, divided by L.
@@ -148,10 +207,16 @@ def paper_flops_per_token(config: Mapping[str, Any] | Any, max_tokens: int = 102
     plus the LM head 2·d·vocab once per token. Routers, norms and the first dense layers of
     DeepSeek are not counted (as in the paper); `flops_per_token` is llminfo's finer count.
 
+    Sliding-window attention is not counted by the paper: its code has a Gemma 3 branch that
+    still attends every layer to the whole cache. `windowed=True` is llminfo's variant of the
+    paper's count (not the paper's numbers): sliding layers attend to min(c, window − 1).
+
     Args:
         config: a Hugging Face config (object or dict; a nested `text_config` is used).
         max_tokens (`int`, defaults to 1024): L, the sample length the paper evaluates at.
         name (`str`, *optional*): the checkpoint name (only Qwen-MoE depends on it, see above).
+        windowed (`bool`, defaults to `False`): count sliding-window layers' shorter span
+            (llminfo's variant; the paper's code does not).
     Returns:
         FLOPs per token.
 
@@ -200,5 +265,9 @@ def paper_flops_per_token(config: Mapping[str, Any] | Any, max_tokens: int = 102
         else:
             mlp = 6 * d * get("intermediate_size", "ffn_hidden_size")
         attn_total = 4 * heads * d_k * (T * (T - 1) // 2)
+        window, sliding = sliding_window_layers(cfg, layers) if windowed else (0, 0)
+        if sliding:  # per layer on average, so that `layers * attn_total` stays the total
+            spans = (layers - sliding) * context_sum(0, T) + sliding * context_sum(0, T, cap=window - 1)
+            attn_total = 4 * heads * d_k * spans / layers
     decode_total = layers * (T * (proj + mlp) + attn_total) + 2 * T * d * vocab
     return float(decode_total) / T

@@ -83,7 +83,8 @@ class ModelInfo:
 
     The one shape record: `llminfo.analyzers.flops.model_shape` normalises configs and dicts
     into it. `shared_expert_intermediate_size` and `dense_layers` (layers that keep a dense MLP)
-    describe Qwen2-MoE-style models; 0 elsewhere.
+    describe Qwen2-MoE-style models; 0 elsewhere. `sliding_window` / `sliding_layers` describe
+    sliding-window attention (Gemma 2/3, Mistral v0.1, gpt-oss); 0 for full attention everywhere.
     """
 
     name: str
@@ -105,6 +106,8 @@ class ModelInfo:
     device: str = "cpu"
     shared_expert_intermediate_size: int = 0
     dense_layers: int = 0
+    sliding_window: int = 0  # keys a sliding-window layer's query sees (itself included); 0 = none
+    sliding_layers: int = 0  # layers with that window (Gemma 2/3: 5 of every 6; Mistral v0.1: all)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,7 +116,7 @@ class ModelInfo:
     def from_hf_config(cls, cfg: Any, **runtime: Any) -> "ModelInfo":
         """Shape fields from a transformers config; `runtime` gives name, backend, max_context,
         num_parameters, dtype, device."""
-        from llminfo.analyzers.flops import dense_mlp_layers
+        from llminfo.analyzers.flops import dense_mlp_layers, sliding_window_layers
 
         cfg = getattr(cfg, "text_config", None) or cfg  # multimodal configs nest the LM
         heads = int(cfg.num_attention_heads)
@@ -133,6 +136,7 @@ class ModelInfo:
             tie_word_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)),
             shared_expert_intermediate_size=int(getattr(cfg, "shared_expert_intermediate_size", 0) or 0),
             dense_layers=dense_mlp_layers(cfg.to_dict(), int(cfg.num_hidden_layers)) if num_experts else 0,
+            **dict(zip(("sliding_window", "sliding_layers"), sliding_window_layers(cfg.to_dict(), int(cfg.num_hidden_layers)))),
             **runtime,
         )
 
