@@ -220,12 +220,12 @@ class ScriptedDecisionModel(LanguageModel):
     def next_token_logprobs(self, prompts, candidates):
         self.calls["next_token_logprobs"] += 1
         self.prompts_seen += list(prompts)
-        assert list(candidates) == ["Answer", "Skip"]
+        assert list(candidates) == ["Answer", " Answer", "Skip", " Skip"]  # leading-space variants too
         out = []
         for p in prompts:
             a = self.p_skel if MASK in p else self.p_full
-            # Unnormalised on purpose: the analyzer must renormalise over the two words.
-            out.append([math.log(0.5 * a), math.log(0.5 * (1 - a))])
+            # Unnormalised on purpose: the analyzer must renormalise over the four words.
+            out.append([math.log(0.3 * a), math.log(0.2 * a), math.log(0.1 * (1 - a)), math.log(0.4 * (1 - a))])
         return np.array(out)
 
     def score(self, prompts, continuations):
@@ -402,6 +402,8 @@ def test_samples_mode_uses_fractions():
         ({"mode": "vote"}, "mode"),
         ({"answer_words": "Answer"}, "answer_words"),
         ({"refuse_words": ["Answer"]}, "overlap"),
+        ({"refuse_words": [" Answer"]}, "overlap"),
+        ({"space_variants": "yes"}, "space_variants"),
         ({"template": "no field"}, "template"),
         ({"event": "x"}, "event"),
         ({"score_by": "x"}, "score_by"),
@@ -436,3 +438,37 @@ def test_edfl_answer_preset_equals_answer_event():
     c = EDFLRiskAnalyzer(event="answer", skeleton_policy="llminfo", clip_mode="one-sided", q_floor=0.01, num_skeletons=4)
     b = c.score(ScriptedDecisionModel(0.5, 0.5, logp), item)[0]
     assert a.score == b.score and a.details == b.details
+
+
+def test_decision_words_with_leading_space_against_a_direct_forward_pass(tiny_model):
+    # P(answer) = mass of {w, " " + w} over the answer words / that mass plus the refuse words',
+    # each word's probability the product of its tokens' conditionals (multi-token words too),
+    # computed here by hand from a direct forward pass.
+    import torch
+
+    from llminfo.analyzers.edfl import decision_word_variants
+
+    tok = tiny_model.tokenizer
+    prompts = ["Question: What is the capital of France?\nReply:", "Is it true?\nReply:"]
+
+    def word_prob(prompt: str, word: str) -> float:
+        p_ids = tok(prompt)["input_ids"]
+        w_ids = tok(word, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logits = tiny_model.model(input_ids=torch.tensor([p_ids + w_ids])).logits[0].double()
+        lp = torch.log_softmax(logits[len(p_ids) - 1 : -1], dim=-1)
+        return float(torch.exp(lp.gather(1, torch.tensor(w_ids)[:, None]).sum()))
+
+    assert decision_word_variants(["Answer"]) == ["Answer", " Answer"] and decision_word_variants(["Answer"], False) == ["Answer"]
+    for yes, no in (("Answer", "Skip"), ("yes", "no")):
+        assert tok(" " + yes, add_special_tokens=False)["input_ids"] != tok(yes, add_special_tokens=False)["input_ids"]
+        with_space, _ = EDFLRiskAnalyzer(answer_words=[yes], refuse_words=[no]).answer_probs(tiny_model, prompts)
+        without, _ = EDFLRiskAnalyzer(answer_words=[yes], refuse_words=[no], space_variants=False).answer_probs(tiny_model, prompts)
+        for i, p in enumerate(prompts):
+            m = {w: word_prob(p, w) for w in (yes, " " + yes, no, " " + no)}
+            want = (m[yes] + m[" " + yes]) / sum(m.values())
+            assert with_space[i] == pytest.approx(want, rel=1e-5, abs=1e-9)
+            assert without[i] == pytest.approx(m[yes] / (m[yes] + m[no]), rel=1e-5, abs=1e-9)
+            if yes == "yes":  # here the variants move the log-odds by more than 1 nat
+                logit = lambda x: math.log(x / (1 - x))  # noqa: E731
+                assert abs(logit(with_space[i]) - logit(without[i])) > 1.0

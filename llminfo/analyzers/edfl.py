@@ -197,6 +197,23 @@ def paper_skeletons(question: str, context: str | None, num_skeletons: int, seed
     return out
 
 
+def decision_word_variants(words: Sequence[str], space_variants: bool = True) -> list[str]:
+    """`words`, then (with `space_variants`) each word with a leading space, as the candidates
+    whose next-token mass makes up a decision. Byte-level BPE and SentencePiece vocabularies
+    give "Answer" and " Answer" different tokens, and which one a model writes depends on the
+    prompt: the first token of a chat turn has no space, a base model's continuation of
+    "Reply:" has one.
+
+    Example:
+        >>> decision_word_variants(["Answer", " Skip"])
+        ['Answer', ' Skip', ' Answer']
+    """
+    out = list(words)
+    if space_variants:
+        out += [" " + w for w in words if not w[:1].isspace() and " " + w not in out]
+    return out
+
+
 class EDFLRiskAnalyzer(HallucinationMethod):
     """Answer-or-abstain decision and hallucination-risk bound by EDFL / ISR (Chlon et al., 2025).
 
@@ -221,6 +238,10 @@ class EDFLRiskAnalyzer(HallucinationMethod):
             always something masked; llminfo's own).
         answer_words / refuse_words (`Sequence[str]`): decision words; P(answer) is their
             probability mass renormalised over both sets.
+        space_variants (`bool`, defaults to `True`): "logprobs" mode also scores each word with
+            a leading space (`decision_word_variants`). "Answer" and " Answer" are different
+            tokens; a base model continues "Reply:" with " Answer" (Gemma 3 270M: 55× the mass
+            of "Answer"), an instruct model starts its turn with "Answer" (BENCHMARKS.md).
         template (`str`): decision prompt with `{evidence}` and `{question}` fields, sent
             through the chat template.
         q_floor (`float`, *optional*): floor on q_lo; default 1/(n+2), as hallbayes.
@@ -255,6 +276,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
         temperature: float = 0.5,
         answer_words: Sequence[str] = ("Answer",),
         refuse_words: Sequence[str] = ("Skip",),
+        space_variants: bool = True,
         template: str = DECISION_TEMPLATE,
         q_floor: float | None = None,
         event: str = "decision",
@@ -283,8 +305,10 @@ class EDFLRiskAnalyzer(HallucinationMethod):
         for arg, words in (("answer_words", answer_words), ("refuse_words", refuse_words)):
             if isinstance(words, str) or not words or not all(isinstance(w, str) and w.strip() for w in words):
                 raise ValueError(f"`{arg}` has to be a non-empty list of non-empty strings, got {words!r}")
-        if set(answer_words) & set(refuse_words):
-            raise ValueError("`answer_words` and `refuse_words` must not overlap")
+        if not isinstance(space_variants, bool):
+            raise ValueError(f"`space_variants` has to be True or False, got {space_variants!r}")
+        if set(decision_word_variants(answer_words, space_variants)) & set(decision_word_variants(refuse_words, space_variants)):
+            raise ValueError("`answer_words` and `refuse_words` must not overlap (leading-space variants included)")
         if "{question}" not in template:
             raise ValueError("`template` has to contain the field {question}")
         if q_floor is not None and not (isinstance(q_floor, (int, float)) and 0 < q_floor < 1):
@@ -308,6 +332,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
         self.temperature = float(temperature)
         self.answer_words = list(answer_words)
         self.refuse_words = list(refuse_words)
+        self.space_variants = bool(space_variants)
         self.template = template
         self.clip_mode = clip_mode
         self.skeleton_policy = skeleton_policy
@@ -332,16 +357,17 @@ class EDFLRiskAnalyzer(HallucinationMethod):
         """P(answer decision) per prompt, shape (P,), and the first sampled label per prompt
         ("answer"/"refuse"; None in "logprobs" mode, where `score` draws it): one batched call."""
         if self.mode == "logprobs":
-            words = self.answer_words + self.refuse_words
+            answer_words = decision_word_variants(self.answer_words, self.space_variants)
+            words = answer_words + decision_word_variants(self.refuse_words, self.space_variants)
             logp = np.asarray(model.next_token_logprobs(list(prompts), words), dtype=np.float64)
-            a = measures.logsumexp(logp[:, : len(self.answer_words)], axis=1)
-            r = measures.logsumexp(logp[:, len(self.answer_words) :], axis=1)
+            a = measures.logsumexp(logp[:, : len(answer_words)], axis=1)
+            r = measures.logsumexp(logp[:, len(answer_words) :], axis=1)
             return np.exp(a - np.logaddexp(a, r)), [None] * len(prompts)
         cache = cache if cache is not None else SampleCache()
         samples = cache.get(
             model, list(prompts), n=self.num_samples, temperature=self.temperature, max_new_tokens=4, seed=seed, stop=("\n",)
         )
-        answers = tuple(w.lower() for w in self.answer_words)
+        answers = tuple(w.strip().lower() for w in self.answer_words)
         labels = [["answer" if c.text.strip().lower().startswith(answers) else "refuse" for c in comps] for comps in samples]
         return np.array([np.mean([x == "answer" for x in lab]) for lab in labels]), [lab[0] for lab in labels]
 
