@@ -222,10 +222,12 @@ class HallucinationScorer:
         return self.fit_scores(scores, correct, kind=kind, target_risk=target_risk)
 
     def fit_scores(
-        self, scores: np.ndarray, correct: Sequence[bool | int], *, kind: str = "rank", target_risk: float = 0.2
+        self, scores: np.ndarray, correct: Sequence[bool | int], *, kind: str = "rank", target_risk: float = 0.2,
+        c: float | None = 1.0,
     ) -> "HallucinationScorer":
-        """Fit the calibrator on precomputed raw scores (N, M) in the order of `names`."""
-        self.calibrator = Calibrator(kind=kind, target_risk=target_risk).fit(self.names, scores, correct)
+        """Fit the calibrator on precomputed raw scores (N, M) in the order of `names`
+        (`kind`, `target_risk`, `c`: as `Calibrator`)."""
+        self.calibrator = Calibrator(kind=kind, target_risk=target_risk, c=c).fit(self.names, scores, correct)
         return self
 
     # -- persistence (plain JSON, no pickle) ------------------------------------------------
