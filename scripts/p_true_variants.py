@@ -1,0 +1,124 @@
+"""p(True) protocols re-scored on the quality run's stored answers (issue #17).
+
+For every factual row of `scripts/quality_hallucination.py` (the model's greedy answer, its
+10 stored semantic-entropy samples at T = 1 and the alias-match label), score P(True) with
+each `PTrue` protocol — "farquhar" (the semantic-entropy paper's baseline: brainstormed
+answers, "A) True", P(" A"); the quality run's `p_true`), "kadavath" (Kadavath et al.'s
+zero-shot "Proposed Answer … (A) True (B) False", P(" (A)")) and "kadavath_samples" (their
+variant showing the samples) — both as the papers read it (P(True) itself) and renormalised
+over the two options (llminfo's `normalize=True`). One teacher-forced `score` call per
+batch (both options; the prompt is shared). Reports AUROC / PRR for "the answer is wrong"
+with 95 % bootstrap CIs, and checks that the recomputed "farquhar" P(True) equals the
+quality run's stored `p_true`. Rows are appended as batches finish (resumable).
+
+    python scripts/p_true_variants.py [--rows bench_results/quality_hallucination_rows_v2.jsonl] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+OUT_ROWS = ROOT / "bench_results" / "p_true_variants_rows.jsonl"
+OUTPUT = ROOT / "bench_results" / "p_true_variants.json"
+
+
+def score_rows(rows: list[dict], out: Path, batch: int, model_name: str) -> None:
+    import torch
+
+    from quality_hallucination import read_rows
+
+    from llminfo.analyzers.semantic_entropy import P_TRUE_OPTIONS, P_TRUE_PROTOCOLS, PTrue
+    from llminfo.models import load_model
+
+    done = read_rows(out)
+    todo = [r for r in rows if r["id"] not in done]
+    if not todo:
+        return
+    torch.set_num_threads(int(os.environ.get("LLMINFO_THREADS", "1")))
+    model = load_model(model_name)
+    t0, cpu0 = time.time(), time.process_time()
+    with out.open("a") as f:
+        for start in range(0, len(todo), batch):
+            chunk = todo[start : start + batch]
+            prompts, conts = [], []
+            for r in chunk:
+                samples = r["details"]["semantic_entropy"]["answers"]
+                for proto in P_TRUE_PROTOCOLS:
+                    p = PTrue(protocol=proto).prompt_for(r["question"], samples, r["answer"])
+                    prompts += [p, p]
+                    conts += list(P_TRUE_OPTIONS[proto])
+            lp = [s.sum_logprob for s in model.score(prompts, conts)]
+            k = 0
+            for r in chunk:
+                rec = {"id": r["id"], "correct": r["correct"], "stored_p_true": r["details"].get("p_true", {}).get("p_true")}
+                for proto in P_TRUE_PROTOCOLS:
+                    rec[proto] = {"logp_true": lp[k], "logp_false": lp[k + 1]}
+                    k += 2
+                f.write(json.dumps(rec) + "\n")
+            f.flush()
+            n = start + len(chunk)
+            print(f"{n}/{len(todo)} rows, {(time.process_time() - cpu0) / n:.2f} CPU-s and {(time.time() - t0) / n:.2f} s "
+                  f"per question, load {os.getloadavg()[0]:.1f}", flush=True)
+
+
+def evaluate(recs: list[dict]) -> dict:
+    from quality_eval import summary
+
+    from llminfo.analyzers.semantic_entropy import P_TRUE_PROTOCOLS
+
+    wrong = np.array([0.0 if r["correct"] else 1.0 for r in recs])
+    out: dict = {"n_factual": len(recs), "accuracy": float(1 - wrong.mean())}
+    for proto in P_TRUE_PROTOCOLS:
+        lt = np.array([r[proto]["logp_true"] for r in recs])
+        lf = np.array([r[proto]["logp_false"] for r in recs])
+        p_raw, p_norm = np.exp(lt), np.exp(lt - np.logaddexp(lt, lf))
+        out[proto] = {
+            "paper (risk = 1 - P(True))": summary(wrong, 1 - p_raw),
+            "normalized (risk = 1 - P(A)/(P(A)+P(B)))": summary(wrong, 1 - p_norm),
+            "mean_p_true": float(p_raw.mean()), "mean_p_true_plus_p_false": float((p_raw + np.exp(lf)).mean()),
+        }
+    stored = [(r["stored_p_true"], np.exp(r["farquhar"]["logp_true"])) for r in recs if r["stored_p_true"] is not None]
+    if stored:
+        out["farquhar_vs_stored_p_true_max_abs_diff"] = float(max(abs(a - b) for a, b in stored))
+    return out
+
+
+def main() -> None:
+    from quality_hallucination import ROWS, read_rows
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", default=str(ROWS), help="quality-run rows with stored SE samples")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--out-rows", default=str(OUT_ROWS))
+    ap.add_argument("--output", default=str(OUTPUT))
+    ap.add_argument("--evaluate-only", action="store_true")
+    args = ap.parse_args()
+    rows = [r for r in read_rows(Path(args.rows)).values()
+            if r["set"] == "factual" and "semantic_entropy" in r.get("details", {})][: args.limit]
+    if not args.evaluate_only:
+        score_rows(rows, Path(args.out_rows), args.batch, args.model)
+    keep = {r["id"] for r in rows}
+    recs = [r for r in read_rows(Path(args.out_rows)).values() if r["id"] in keep]
+    if len(recs) < 10:
+        raise SystemExit(f"only {len(recs)} scored rows in {args.out_rows}")
+    report = {"model": args.model, "rows": Path(args.rows).name, "loadavg": os.getloadavg(), **evaluate(recs),
+              "command": "python scripts/p_true_variants.py"}
+    Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=1)[:4000])
+
+
+if __name__ == "__main__":
+    main()
