@@ -58,7 +58,7 @@ def score_rows(rows: list[dict], out: Path, batch: int, model_name: str) -> None
                     p = PTrue(protocol=proto).prompt_for(r["question"], samples, r["answer"])
                     prompts += [p, p]
                     conts += list(P_TRUE_OPTIONS[proto])
-            lp = [s.sum_logprob for s in model.score(prompts, conts)]
+            lp = [s.sum_logprob for s in model.score(prompts, conts, entropy=False)]
             k = 0
             for r in chunk:
                 rec = {"id": r["id"], "correct": r["correct"], "stored_p_true": r["details"].get("p_true", {}).get("p_true")}
