@@ -56,7 +56,7 @@ def merged_rows(paths: list[Path]) -> list[dict]:
 
 
 def main() -> None:
-    from quality_eval import held_out_mask, select_combination, summary
+    from quality_eval import fit_candidate, held_out_mask, select_combination, summary
 
     from llminfo.analyzers.calibration import CALIBRATOR_DIR, REFERENCE_FILE
     from llminfo.analyzers.scorer import HallucinationScorer
@@ -92,14 +92,11 @@ def main() -> None:
         "held_out_combined": summary(wrong[held], sel["calibrator"].predict(S[held][:, cols])),
         "held_out_per_method": {n: summary(wrong[held], S[held][:, j]) for j, n in enumerate(names)},
     }
-    # The chosen procedure refitted on every factual question (its C chosen again by inner CV).
-    from quality_eval import fit_candidate
-
-    methods, _ = fit_candidate(best["procedure"], S, wrong, names) if best["procedure"] in ("select", "stacked_top3") else (best["methods"], None)
+    # The chosen procedure refitted on every factual question (a selection step or C chosen again there).
+    methods, cal = fit_candidate(best["procedure"], S, wrong, names)
     cols = [names.index(n) for n in methods]
     scorer = HallucinationScorer([SPECS.get(n, (n, {})) for n in methods])
-    scorer.fit_scores(S[:, cols], 1 - wrong, kind=best["kind"], target_risk=args.target_risk,
-                      c=None if best["procedure"] == "logistic_cv" else 1.0)
+    scorer.fit_scores(S[:, cols], 1 - wrong, kind=cal.kind, target_risk=args.target_risk, c=cal.c)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     scorer.save(out / f"{args.model}.json")

@@ -123,3 +123,34 @@ def test_evaluate_on_rows_reports_every_section():
     assert rep["mi_vs_se_mix"]["iterative_mi"]["many_valid"] == 5 and "mi_minus_se_valid_many_vs_right_factual" in rep["mi_vs_se_mix"]
     dec = [r["details"]["edfl"]["decision"] for r in rows[:120]]
     assert rep["isr_audit"]["edfl"]["answered"] == dec.count("answer")
+
+
+def test_fit_calibrator_ships_the_procedure_chosen_on_development(tmp_path, monkeypatch):
+    """scripts/fit_calibrator.py on synthetic rows: the chosen procedure is refitted on every
+    factual row and saved as a scorer whose risk equals that refit, row alone == in a batch."""
+    import json
+
+    import fit_calibrator
+
+    from llminfo.analyzers.scorer import HallucinationScorer
+
+    S, wrong, _ = _synthetic(240, 7)
+    names = ["msp", "perplexity", "mean_entropy", "semantic_entropy", "iterative_mi"]
+    rows = [{"id": f"q{i}", "set": "factual", "difficulty": ["easy", "hard"][i % 2], "correct": not wrong[i],
+             "scores": dict(zip(names, S[i].tolist()))} for i in range(240)]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    monkeypatch.setattr(sys, "argv", ["fit_calibrator.py", "--model", "toy", "--rows", str(path), "--output-dir",
+                                      str(tmp_path / "cal"), "--report", str(tmp_path / "report.json")])
+    fit_calibrator.main()
+    report = json.loads((tmp_path / "report.json").read_text())
+    best = report["chosen_on_development"]
+    assert best["procedure"] in qe.CANDIDATES and best["procedure"] != "select"  # two complementary signals
+    scorer = HallucinationScorer.load(tmp_path / "cal" / "toy.json")
+    methods, cal = qe.fit_candidate(best["procedure"], S, wrong, names)
+    assert scorer.names == methods
+    cols = [names.index(m) for m in methods]
+    risk = scorer.calibrator.predict(S[:, cols])
+    np.testing.assert_allclose(risk, cal.predict(S[:, cols]), atol=1e-12)
+    assert all(scorer.calibrator.predict(S[i : i + 1, cols])[0] == risk[i] for i in range(0, 240, 17))
+    assert roc_auc_score(wrong, risk) > max(roc_auc_score(wrong, S[:, j]) for j in range(5)) + 0.03
