@@ -5,7 +5,8 @@ For every factual row of `scripts/quality_hallucination.py` (the model's greedy 
 each `PTrue` protocol — "farquhar" (the semantic-entropy paper's baseline: brainstormed
 answers, "A) True", P(" A"); the quality run's `p_true`), "kadavath" (Kadavath et al.'s
 zero-shot "Proposed Answer … (A) True (B) False", P(" (A)")) and "kadavath_samples" (their
-variant showing the samples) — both as the papers read it (P(True) itself) and renormalised
+variant showing the samples), each on raw text (the papers') and through the chat template
+("+chat", as lm-polygraph does for instruction-tuned models) — both as the papers read it (P(True) itself) and renormalised
 over the two options (llminfo's `normalize=True`). One teacher-forced `score` call per
 batch (both options; the prompt is shared). Reports AUROC / PRR for "the answer is wrong"
 with 95 % bootstrap CIs, and checks that the recomputed "farquhar" P(True) equals the
@@ -33,16 +34,24 @@ OUT_ROWS = ROOT / "bench_results" / "p_true_variants_rows.jsonl"
 OUTPUT = ROOT / "bench_results" / "p_true_variants.json"
 
 
+def variants() -> list[tuple[str, str, bool]]:
+    """(key, protocol, chat) of every variant scored: each protocol on raw text (the papers')
+    and through the chat template (as lm-polygraph does for instruction-tuned models)."""
+    from llminfo.analyzers.semantic_entropy import P_TRUE_PROTOCOLS
+
+    return [(p + ("+chat" if chat else ""), p, chat) for chat in (False, True) for p in P_TRUE_PROTOCOLS]
+
+
 def score_rows(rows: list[dict], out: Path, batch: int, model_name: str) -> None:
     import torch
 
     from quality_hallucination import read_rows
 
-    from llminfo.analyzers.semantic_entropy import P_TRUE_OPTIONS, P_TRUE_PROTOCOLS, PTrue
+    from llminfo.analyzers.semantic_entropy import PTrue
     from llminfo.models import load_model
 
     done = read_rows(out)
-    todo = [r for r in rows if r["id"] not in done]
+    todo = [r for r in rows if any(k not in done.get(r["id"], {}) for k, _, _ in variants())]
     if not todo:
         return
     torch.set_num_threads(int(os.environ.get("LLMINFO_THREADS", "1")))
@@ -51,21 +60,25 @@ def score_rows(rows: list[dict], out: Path, batch: int, model_name: str) -> None
     with out.open("a") as f:
         for start in range(0, len(todo), batch):
             chunk = todo[start : start + batch]
-            prompts, conts = [], []
+            prompts, conts, where = [], [], []
             for r in chunk:
                 samples = r["details"]["semantic_entropy"]["answers"]
-                for proto in P_TRUE_PROTOCOLS:
-                    p = PTrue(protocol=proto).prompt_for(r["question"], samples, r["answer"])
+                for key, proto, chat in variants():
+                    if key in done.get(r["id"], {}):
+                        continue
+                    pt = PTrue(protocol=proto, chat=chat)
+                    p = pt.prompt_for(r["question"], samples, r["answer"], model)
                     prompts += [p, p]
-                    conts += list(P_TRUE_OPTIONS[proto])
+                    conts += list(pt.options)
+                    where.append((r["id"], key))
             lp = [s.sum_logprob for s in model.score(prompts, conts, entropy=False)]
-            k = 0
             for r in chunk:
-                rec = {"id": r["id"], "correct": r["correct"], "stored_p_true": r["details"].get("p_true", {}).get("p_true")}
-                for proto in P_TRUE_PROTOCOLS:
-                    rec[proto] = {"logp_true": lp[k], "logp_false": lp[k + 1]}
-                    k += 2
-                f.write(json.dumps(rec) + "\n")
+                rec = dict(done.get(r["id"], {}), id=r["id"], correct=r["correct"],
+                           stored_p_true=r["details"].get("p_true", {}).get("p_true"))
+                for k, (qid, key) in enumerate(where):
+                    if qid == r["id"]:
+                        rec[key] = {"logp_true": lp[2 * k], "logp_false": lp[2 * k + 1]}
+                f.write(json.dumps(rec) + "\n")  # read_rows keeps the last record of an id
             f.flush()
             n = start + len(chunk)
             print(f"{n}/{len(todo)} rows, {(time.process_time() - cpu0) / n:.2f} CPU-s and {(time.time() - t0) / n:.2f} s "
@@ -75,15 +88,15 @@ def score_rows(rows: list[dict], out: Path, batch: int, model_name: str) -> None
 def evaluate(recs: list[dict]) -> dict:
     from quality_eval import summary
 
-    from llminfo.analyzers.semantic_entropy import P_TRUE_PROTOCOLS
-
     wrong = np.array([0.0 if r["correct"] else 1.0 for r in recs])
     out: dict = {"n_factual": len(recs), "accuracy": float(1 - wrong.mean())}
-    for proto in P_TRUE_PROTOCOLS:
-        lt = np.array([r[proto]["logp_true"] for r in recs])
-        lf = np.array([r[proto]["logp_false"] for r in recs])
+    for key, _, _ in variants():
+        if not all(key in r for r in recs):
+            continue
+        lt = np.array([r[key]["logp_true"] for r in recs])
+        lf = np.array([r[key]["logp_false"] for r in recs])
         p_raw, p_norm = np.exp(lt), np.exp(lt - np.logaddexp(lt, lf))
-        out[proto] = {
+        out[key] = {
             "paper (risk = 1 - P(True))": summary(wrong, 1 - p_raw),
             "normalized (risk = 1 - P(A)/(P(A)+P(B)))": summary(wrong, 1 - p_norm),
             "mean_p_true": float(p_raw.mean()), "mean_p_true_plus_p_false": float((p_raw + np.exp(lf)).mean()),

@@ -180,14 +180,15 @@ def _direct_logp(hf, prompt: str, cont: str) -> float:
 
 @pytest.mark.parametrize("protocol", ["farquhar", "kadavath", "kadavath_samples"])
 @pytest.mark.parametrize("normalize", [False, True])
-def test_p_true_protocols_match_a_direct_forward_pass(tiny_model, protocol, normalize):
+@pytest.mark.parametrize("chat", [False, True])
+def test_p_true_protocols_match_a_direct_forward_pass(tiny_model, protocol, normalize, chat):
     """P(True) = p(" A") (farquhar) or p(" (A)") (Kadavath) after the protocol's prompt;
     score = 1 − P(True); `normalize` divides by p(True option) + p(False option)."""
     from llminfo.analyzers.semantic_entropy import P_TRUE_OPTIONS, PTrue
 
     items = [QAItem("What is the capital of France?", answer="Paris"), QAItem("What is 2 + 3?", answer="The answer is 42.")]
     cache = SampleCache()
-    pt = PTrue(num_samples=3, protocol=protocol, normalize=normalize, max_new_tokens=4)
+    pt = PTrue(num_samples=3, protocol=protocol, normalize=normalize, max_new_tokens=4, chat=chat)
     res = pt.score(tiny_model, items, seed=1, cache=cache)
     for it, r in zip(items, res):
         if protocol == "kadavath":
@@ -199,6 +200,11 @@ def test_p_true_protocols_match_a_direct_forward_pass(tiny_model, protocol, norm
             prompt = (PTrue.p_true_prompt(it.question, samples, it.answer) if protocol == "farquhar"
                       else PTrue.kadavath_prompt(it.question, it.answer, samples))
         true_opt, false_opt = P_TRUE_OPTIONS[protocol]
+        if chat:  # a user message through the chat template; the reply starts with the option
+            prompt = tiny_model.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                                              add_generation_prompt=True)
+            true_opt, false_opt = true_opt.strip(), false_opt.strip()
+            assert prompt.endswith("<|im_start|>assistant\n")
         lt = _direct_logp(tiny_model, prompt, true_opt)
         p = math.exp(lt)
         if normalize:
@@ -220,3 +226,7 @@ def test_kadavath_prompts_are_the_papers():
         PTrue(protocol="chat")
     with pytest.raises(ValueError, match="normalize"):
         PTrue(normalize="yes")
+    with pytest.raises(ValueError, match="chat"):
+        PTrue(chat=1)
+    with pytest.raises(ValueError, match="needs the model"):
+        PTrue(chat=True).prompt_for("Q?", [], "A")

@@ -223,23 +223,30 @@ class PTrue(_SampledAnswers):
         normalize (`bool`, defaults to False): llminfo's own variant — P(True) renormalised
             over the two options, P(A) / (P(A) + P(B)) (a small model puts most of its mass
             on neither option; the papers read P(A) as it is).
+        chat (`bool`, defaults to False): send the prompt as a user message through the
+            model's chat template and read the option at the start of the assistant's reply
+            ("A" / "(A)", no leading space), as lm-polygraph does for instruction-tuned models;
+            the papers use raw text.
     """
 
     name = "p_true"
     needs = ("answers",)
 
     def __init__(self, num_samples: int = 10, temperature: float = 1.0, max_new_tokens: int | None = None,
-                 prompt: str = "short", few_shot: str = "", protocol: str = "farquhar", normalize: bool = False):
+                 prompt: str = "short", few_shot: str = "", protocol: str = "farquhar", normalize: bool = False,
+                 chat: bool = False):
         super().__init__(num_samples, temperature, max_new_tokens, prompt)
         if not isinstance(few_shot, str):
             raise TypeError(f"`few_shot` has to be a string, got {type(few_shot).__name__}")
         if protocol not in P_TRUE_PROTOCOLS:
             raise ValueError(f"`protocol` has to be one of {P_TRUE_PROTOCOLS}, got {protocol!r}")
-        if not isinstance(normalize, bool):
-            raise ValueError(f"`normalize` has to be True or False, got {normalize!r}")
+        for arg, v in (("normalize", normalize), ("chat", chat)):
+            if not isinstance(v, bool):
+                raise ValueError(f"`{arg}` has to be True or False, got {v!r}")
         self.few_shot = few_shot
         self.protocol = protocol
         self.normalize = normalize
+        self.chat = chat
 
     @staticmethod
     def p_true_prompt(question: str, brainstormed: Sequence[str], answer: str, few_shot: str = "") -> str:
@@ -263,10 +270,23 @@ class PTrue(_SampledAnswers):
         text += "Possible Answer: " + answer.strip() + "\nIs the possible answer:\n"
         return text + " (A) True\n (B) False\nThe possible answer is:"
 
-    def prompt_for(self, question: str, brainstormed: Sequence[str], answer: str) -> str:
+    def prompt_for(self, question: str, brainstormed: Sequence[str], answer: str, model: LanguageModel | None = None) -> str:
+        """The protocol's prompt; through `model`'s chat template when `chat=True`."""
         if self.protocol == "farquhar":
-            return self.p_true_prompt(question, brainstormed, answer, self.few_shot)
-        return self.kadavath_prompt(question, answer, brainstormed if self.protocol == "kadavath_samples" else None, self.few_shot)
+            text = self.p_true_prompt(question, brainstormed, answer, self.few_shot)
+        else:
+            text = self.kadavath_prompt(question, answer, brainstormed if self.protocol == "kadavath_samples" else None, self.few_shot)
+        if self.chat:
+            if model is None:
+                raise ValueError("`chat=True` needs the model (its chat template) to build the prompt")
+            return model.chat(text)
+        return text
+
+    @property
+    def options(self) -> tuple[str, str]:
+        """(True option, False option) continuations: without the leading space in chat mode."""
+        t, f = P_TRUE_OPTIONS[self.protocol]
+        return (t.lstrip(), f.lstrip()) if self.chat else (t, f)
 
     def reduce(self, model, items, stats, *, seed, cache):  # type: ignore[override]
         answers = stats["answers"]
@@ -274,8 +294,8 @@ class PTrue(_SampledAnswers):
             brainstormed = [[] for _ in items]  # no samples shown: none drawn
         else:
             _p, _samples, brainstormed, _ids = self._sample(model, items, seed, cache)
-        prompts = [self.prompt_for(it.question, b, a) for it, b, a in zip(items, brainstormed, answers)]
-        true_opt, false_opt = P_TRUE_OPTIONS[self.protocol]
+        prompts = [self.prompt_for(it.question, b, a, model) for it, b, a in zip(items, brainstormed, answers)]
+        true_opt, false_opt = self.options
         conts = [true_opt] * len(prompts) + ([false_opt] * len(prompts) if self.normalize else [])
         scored = cache.score(model, prompts * (2 if self.normalize else 1), conts, entropy=False)
         out = []
