@@ -200,7 +200,7 @@ def mi_vs_se(cols: dict[str, tuple[np.ndarray, np.ndarray]], wrong: np.ndarray, 
 
 
 def evaluate(rows: list[dict], seed: int = 0) -> dict[str, Any]:
-    from llminfo.eval.metrics import auroc, bootstrap_ci, isr_audit
+    from llminfo.eval.metrics import isr_audit
 
     fact = [r for r in rows if r["set"] == "factual"]
     many = [r for r in rows if r["set"] == "many"]
