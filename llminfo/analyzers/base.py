@@ -294,12 +294,20 @@ class SampleCache:
     one-prompt-at-a-time results are equal.
 
     `score(model, prompts, continuations)` memoises teacher-forced scores the same way (one
-    `model.score` call for every pair not seen yet).
+    `model.score` call for every pair not seen yet). A pair whose continuation is, token for
+    token, the start of a completion this cache generated from the same prompt is read off
+    that completion's records instead (its `model_logprobs` and `entropy` are the raw model's
+    at those positions, which is what `score` computes) — e.g. the greedy answer the white-box
+    baselines score, or iterative MI's sampled answers under F₀. Only for backends whose
+    records equal their scores (`model.generation_matches_score`, e.g. `HFModel`); the same
+    numbers to float round-off (~1e-6). `reuse_generations=False` turns it off.
 
     Memory: each Completion / Scored keeps per-token floats only (no vocabulary tensors).
 
     Args:
         max_rows_per_call (`int`, defaults to 128): prompts × n per `generate` call.
+        reuse_generations (`bool`, defaults to True): serve `score` from generation records
+            where they hold the same tokens after the same prompt (see above).
 
     Example:
         >>> from llminfo import load_model
@@ -312,15 +320,18 @@ class SampleCache:
         (1, True)
     """
 
-    def __init__(self, max_rows_per_call: int = MAX_ROWS_PER_CALL):
+    def __init__(self, max_rows_per_call: int = MAX_ROWS_PER_CALL, reuse_generations: bool = True):
         if not isinstance(max_rows_per_call, int) or max_rows_per_call < 1:
             raise ValueError(f"`max_rows_per_call` has to be an integer >= 1, got {max_rows_per_call!r}")
         self.max_rows_per_call = max_rows_per_call
+        self.reuse_generations = bool(reuse_generations)
         self._store: dict[tuple, list[Completion]] = {}
+        self._by_prompt: dict[tuple, list[tuple]] = {}  # (model, prompt) -> keys of _store
         self._scored: dict[tuple, Scored] = {}
         self._no_entropy: set[tuple] = set()  # keys scored with entropy=False
         self.generate_calls = 0  # for tests and benchmarks: how many model calls ran
         self.score_calls = 0
+        self.scores_from_generations = 0  # pairs `score` read off generation records
 
     def get(
         self,
@@ -364,7 +375,10 @@ class SampleCache:
                 stop=list(stop_t) or None,
             )
             for p, comps in zip(chunk, out):
-                self._store[(id(model), p, float(temperature), max_new_tokens, seed, stop_t, float(top_p))] = comps
+                key = (id(model), p, float(temperature), max_new_tokens, seed, stop_t, float(top_p))
+                if key not in self._store:
+                    self._by_prompt.setdefault((id(model), p), []).append(key)
+                self._store[key] = comps
         return [list(self._store[k][:n]) for k in keys]
 
     def score(
@@ -387,6 +401,8 @@ class SampleCache:
             return k in self._scored and (not entropy or k not in self._no_entropy)
 
         missing = list(dict.fromkeys(k for k in keys if not have(k)))
+        if missing and self.reuse_generations and getattr(model, "generation_matches_score", False):
+            missing = self._score_from_generations(model, missing)
         if missing:
             self.score_calls += 1
             args = ([k[1] for k in missing], [k[2] for k in missing])
@@ -398,8 +414,32 @@ class SampleCache:
                 self._no_entropy.update(missing)
         return [self._scored[k] for k in keys]
 
+    def _score_from_generations(self, model: LanguageModel, missing: list[tuple]) -> list[tuple]:
+        """Fill `_scored` for the pairs whose continuation tokens start a completion generated
+        from the same prompt (same model); returns the pairs still to score."""
+        left = []
+        for k in missing:
+            found = None
+            gen_keys = self._by_prompt.get((k[0], k[1]), ())
+            if gen_keys:
+                ids = list(model.encode_continuation(k[2]))  # type: ignore[attr-defined]
+                m = len(ids)
+                found = next(
+                    (c for gk in gen_keys for c in self._store[gk]
+                     if m and c.token_ids[:m] == ids and len(c.model_logprobs) >= m and len(c.entropy) >= m),
+                    None,
+                )
+            if found is None:
+                left.append(k)
+                continue
+            self._scored[k] = Scored(ids, list(found.model_logprobs[:m]), list(found.entropy[:m]))
+            self._no_entropy.discard(k)
+            self.scores_from_generations += 1
+        return left
+
     def clear(self) -> None:
         self._store.clear()
+        self._by_prompt.clear()
         self._scored.clear()
         self._no_entropy.clear()
 

@@ -32,6 +32,9 @@ from llminfo.models.tokenized import TokenizedLM
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # Rows per forward when scoring: bounds the transient (rows, positions, vocab) logits.
 _SCORE_ROWS = 16
+# The last generate call's prompt cache is kept for the next call on the same prompts when
+# it holds at most this many bytes.
+PREFILL_MEMO_BYTES = 64 * 2**20
 
 
 class HFModel(TokenizedLM):
@@ -57,6 +60,9 @@ class HFModel(TokenizedLM):
     """
 
     backend = "hf"
+    # A Completion's `model_logprobs` and `entropy` are the raw model's at each generated
+    # position, as `score` computes them: `SampleCache.score` may read them instead of scoring.
+    generation_matches_score = True
 
     def __init__(
         self, model: Any, tokenizer: Any, name: str | None = None, *, static_cache: bool = False, compile: bool = False
@@ -66,6 +72,10 @@ class HFModel(TokenizedLM):
         self.compile = bool(compile)
         # Prompts sharing leading tokens encode them once in `score` (see `hf_score`).
         self.share_prefixes = True
+        # `generate` on the same prompts as the last call starts from that call's prompt cache.
+        self.reuse_prefill = True
+        self._prefill_memo: tuple[tuple, Any, torch.Tensor] | None = None
+        self.prefill_hits = 0  # for tests and benchmarks
         self._compiled: Any = None
         self._tokenizer = tokenizer
         self.name = name or getattr(model.config, "name_or_path", None) or type(model).__name__
@@ -156,6 +166,7 @@ class HFModel(TokenizedLM):
             keys=hf_decode.row_keys(seeds, n, len(prompts)), pad_id=self.pad_id, eos_ids=self.eos_ids,
             is_stopped=(lambda toks: _hits_stop(tok, toks, stop)) if stop else None,
             static_cache=self.static_cache, compiled_step=self._compiled_step(),
+            prefilled=None if self.static_cache else self._prefill(encoded, ids, mask),
         )
         generated, logprobs, model_logprobs = rows_out.tokens, rows_out.logprobs, rows_out.model_logprobs
         entropies, finish = rows_out.entropy, rows_out.finish
@@ -235,6 +246,25 @@ class HFModel(TokenizedLM):
         return self.score_candidates(prompts, per_prompt)
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _prefill(self, encoded: list[list[int]], ids: torch.Tensor, mask: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        """The prompts' cache and last logits: the last call's when it had the same prompts
+        (same batch, so the same tensors), else a fresh `hf_decode.prefill`, kept for the next
+        call when it is small (`PREFILL_MEMO_BYTES`)."""
+        key = tuple(tuple(e) for e in encoded)
+        memo = self._prefill_memo
+        if self.reuse_prefill and memo is not None and memo[0] == key:
+            cache = hf_decode.fork_cache(memo[1])
+            if cache is not None:
+                self.prefill_hits += 1
+                return cache, memo[2].clone()
+        cache, logits = hf_decode.prefill(self.model, ids, mask)
+        self._prefill_memo = None
+        if self.reuse_prefill:
+            kept = hf_decode.fork_cache(cache)
+            if kept is not None and hf_decode.cache_bytes(kept) <= PREFILL_MEMO_BYTES:
+                self._prefill_memo = (key, kept, logits.clone())
+        return cache, logits
 
     def _left_pad(self, seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(s) for s in seqs)

@@ -17,6 +17,11 @@ short answers stop costing compute. Not with user `processors`: those may keep p
 state (e.g. `EntropyHaltingProcessor`), as transformers' `generate` never reorders rows;
 there, finished rows are fed padding as before.
 
+**Prompt reuse across calls.** `prefill` encodes the prompts; `HFModel` keeps the last
+batch's cache and logits (`fork_cache`) so a call on the same prompts — the greedy answers,
+then semantic entropy's and iterative MI's samples of the same questions — starts from them:
+the same tensors a fresh prefill computes, bit for bit.
+
 **Static cache + `torch.compile`** (opt-in, meant for GPUs): a `StaticCache` sized to
 prompt + `max_new_tokens` and a compiled decode step of fixed shapes. No compaction on that
 path (shapes stay fixed). Same tokens as the dynamic path up to kernel round-off.
@@ -24,6 +29,7 @@ path (shapes stay fixed). Same tokens as the dynamic path up to kernel round-off
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -106,6 +112,7 @@ def decode(
     is_stopped: Callable[[list[int]], bool] | None = None,
     static_cache: bool = False,
     compiled_step: Callable | None = None,
+    prefilled: tuple[Any, torch.Tensor] | None = None,
 ) -> RowOutputs:
     """Run the decode loop of `HFModel.generate` (see the module docstring).
 
@@ -120,6 +127,8 @@ def decode(
         is_stopped: a row's generated ids → whether a stop string was reached.
         static_cache: use a `StaticCache` (no compaction).
         compiled_step: a compiled `model.forward` for the decode steps (static cache only).
+        prefilled: `(cache, last logits)` of the prompts as `prefill` returns them, to start
+            from instead of encoding the prompts (dynamic cache only; the cache is consumed).
     """
     device = prompt_ids.device
     prompts, width = prompt_ids.shape
@@ -142,11 +151,9 @@ def decode(
         first = model(input_ids=prompt_ids, attention_mask=mask_buf, position_ids=_positions(prompt_mask),
                       past_key_values=cache, use_cache=True, logits_to_keep=1)
         logits = first.logits[:, -1, :].to(device)  # the last device under a device_map
+        del first
     else:
-        first = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=_positions(prompt_mask),
-                      use_cache=True, logits_to_keep=1)
-        cache = first.past_key_values
-        logits = first.logits[:, -1, :].to(device)  # the last device under a device_map
+        cache, logits = prefilled if prefilled is not None else prefill(model, prompt_ids, prompt_mask)
         if n > 1:  # every sample of a prompt reuses the prompt's KV cache
             cache.batch_repeat_interleave(n)
             logits = logits.repeat_interleave(n, dim=0)
@@ -154,7 +161,6 @@ def decode(
             prompt_mask = prompt_mask.repeat_interleave(n, dim=0)
         mask_buf = torch.zeros((rows, total), dtype=prompt_mask.dtype, device=device)
         mask_buf[:, :width] = prompt_mask
-    del first
     need_seq = bool(processors) or bool(warpers)
     seq_buf = None
     if need_seq:
@@ -238,6 +244,36 @@ def decode(
         pos = pos + 1
         logits = step_out.logits[:, -1, :].to(device)
     return out
+
+
+def prefill(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor) -> tuple[Any, torch.Tensor]:
+    """Encode left-padded prompts: their `DynamicCache` and last logits `(prompts, vocab)`."""
+    first = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=_positions(prompt_mask),
+                  use_cache=True, logits_to_keep=1)
+    return first.past_key_values, first.logits[:, -1, :].to(prompt_ids.device)  # last device under a device_map
+
+
+def fork_cache(cache: Any) -> Any | None:
+    """A copy of a `DynamicCache` that decoding may extend, repeat and compact without
+    touching `cache` (its layers replace their tensors, never write into them, so the tensors
+    are shared, not copied); None for cache types that write in place."""
+    from transformers.cache_utils import DynamicCache, DynamicLayer, DynamicSlidingWindowLayer
+
+    if type(cache) is not DynamicCache or any(type(x) not in (DynamicLayer, DynamicSlidingWindowLayer) for x in cache.layers):
+        return None
+    return shallow_copy(cache)
+
+
+def shallow_copy(cache: Any) -> Any:
+    """A new cache object with its own layer objects over the same tensors."""
+    new = copy.copy(cache)
+    new.layers = [copy.copy(layer) for layer in cache.layers]
+    return new
+
+
+def cache_bytes(cache: Any) -> int:
+    """Bytes held by a dynamic cache's key and value tensors."""
+    return sum(t.numel() * t.element_size() for x in cache.layers for t in (x.keys, x.values) if t is not None)
 
 
 def _positions(mask: torch.Tensor) -> torch.Tensor:
