@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from llminfo.models import hf_decode, hf_score
+from llminfo.models import hf_attention, hf_decode, hf_score
 from llminfo.models.base import (
     Completion,
     ModelInfo,
@@ -136,7 +136,10 @@ class HFModel(TokenizedLM):
                 f"could not load model {path!r}: not a local model folder, and not loadable from the "
                 f"Hugging Face hub (offline, or unknown id). Details: {str(e).splitlines()[0]}"
             ) from None
-        return cls(model if device_map is not None else model.to(device), tok, name=name or path)
+        model = model if device_map is not None else model.to(device)
+        # CPU + grouped-query attention: read the shared key/value heads in place (same numbers).
+        hf_attention.use_in_place_gqa(model)
+        return cls(model, tok, name=name or path)
 
     # -- interface ----------------------------------------------------------------------
 
