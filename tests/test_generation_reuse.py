@@ -185,3 +185,54 @@ def test_in_place_gqa_leaves_other_models_alone():
 
 def test_default_model_loads_with_in_place_gqa(default_model):
     assert default_model.model.config._attn_implementation == hf_attention.NAME
+
+
+def test_generate_mixed_equals_one_call_per_request(tiny_model):
+    prompts = [tiny_model.chat("What is the capital of France?"), tiny_model.chat("Count to ten."),
+               tiny_model.chat("The answer is?")]
+    kw = dict(max_new_tokens=7, stop=["\n"])
+    requests = [([0, 1, 2], 1, 0.0, [0, 0, 0]), ([0, 1, 2], 3, 1.0, [11, 12, 13]), ([2, 0], 2, 0.7, [21, 22])]
+    mixed = tiny_model.generate_mixed(prompts, requests, **kw)
+    for (idx, n, temperature, seeds), got in zip(requests, mixed):
+        ref = tiny_model.generate([prompts[i] for i in idx], n=n, temperature=temperature, seed=seeds, **kw)
+        assert len(got) == len(ref)
+        for g_row, r_row in zip(got, ref):
+            for g, r in zip(g_row, r_row):
+                assert g.token_ids == r.token_ids and g.text == r.text and g.finish_reason == r.finish_reason
+                np.testing.assert_allclose(g.logprobs, r.logprobs, atol=1e-5)
+                np.testing.assert_allclose(g.model_logprobs, r.model_logprobs, atol=1e-5)
+                np.testing.assert_allclose(g.entropy, r.entropy, atol=1e-5)
+    with pytest.raises(ValueError, match="seeds"):
+        tiny_model.generate_mixed(prompts, [([0, 1], 1, 0.0, [1])], **kw)
+    with pytest.raises(ValueError, match="temperature"):
+        tiny_model.generate_mixed(prompts, [([0], 1, -1.0, None)], **kw)
+
+
+def test_prefetch_generates_every_request_in_one_loop(tiny_model):
+    prompts = [qa_prompt(tiny_model, q) for q in ("What is the capital of France?", "What is 2 + 3?")]
+    requests = [dict(prompts=prompts, n=1, temperature=0.0, max_new_tokens=6),
+                dict(prompts=prompts, n=3, temperature=1.0, max_new_tokens=6, seed=4),
+                dict(prompts=prompts[:1], n=2, temperature=0.9, max_new_tokens=6, seed=4),
+                dict(prompts=prompts, n=2, temperature=1.0, max_new_tokens=6, seed=4)]  # served by the n=3 rows
+    cache = SampleCache()
+    cache.prefetch(tiny_model, requests)
+    assert cache.generate_calls == 1
+    plain = SampleCache()
+    for r in requests:
+        args = {k: v for k, v in r.items() if k != "prompts"}
+        got = cache.get(tiny_model, r["prompts"], **args)
+        ref = plain.get(tiny_model, r["prompts"], **args)
+        assert [[c.token_ids for c in row] for row in got] == [[c.token_ids for c in row] for row in ref]
+    assert cache.generate_calls == 1  # everything was prefetched
+    cache.prefetch(tiny_model, requests)
+    assert cache.generate_calls == 1  # nothing left to generate
+
+
+def test_prefetch_without_mixed_generation_is_get_per_request():
+    model = FakeQAModel({"capital of France?": [("Paris", -0.1), ("Lyon", -2.0)]})
+    prompts = [qa_prompt(model, "capital of France?")]
+    cache = SampleCache()
+    cache.prefetch(model, [dict(prompts=prompts, n=1, temperature=0.0), dict(prompts=prompts, n=2, temperature=1.0)])
+    assert [(n, t) for _p, n, t in model.generate_calls] == [(1, 0.0), (2, 1.0)]
+    assert [c.text for c in cache.get(model, prompts, n=2, temperature=1.0)[0]] == ["Paris", "Lyon"]
+    assert len(model.generate_calls) == 2

@@ -195,6 +195,21 @@ class HallucinationMethod(ABC):
             )
         return stats
 
+    def generation_requests(self, model: LanguageModel, items: Sequence[QAItem], *, seed: int) -> list[dict[str, Any]]:
+        """The `SampleCache.get` calls `statistics` will make, as `SampleCache.prefetch`
+        requests (so a scorer can generate every method's samples in one loop)."""
+        needs = set(self.needs)
+        max_new_tokens = getattr(self, "max_new_tokens", ANSWER_MAX_NEW_TOKENS)
+        requests = []
+        if needs & {"answers", "answer_scores"}:
+            requests += greedy_requests(model, items, max_new_tokens)
+        if needs & {"clusters", "samples"}:
+            own_prompts = getattr(self, "sampling_prompts", None) if "clusters" in needs else None
+            prompts = (own_prompts(model, items) if own_prompts else None) or [qa_prompt(model, it.question, it.context) for it in items]
+            requests.append(dict(prompts=list(prompts), n=self.num_samples, temperature=self.temperature,  # type: ignore[attr-defined]
+                                 max_new_tokens=max_new_tokens, seed=seed))
+        return requests
+
     def reduce(
         self,
         model: LanguageModel,
@@ -354,7 +369,7 @@ class SampleCache:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"`n` has to be an integer >= 1, got {n!r}")
         stop_t = tuple(stop or ())
-        keys = [(id(model), p, float(temperature), max_new_tokens, seed, stop_t, float(top_p)) for p in prompts]
+        keys = [self._key(model, p, temperature, max_new_tokens, seed, stop_t, top_p) for p in prompts]
         missing: list[str] = []
         seen = set()
         for p, k in zip(prompts, keys):
@@ -375,11 +390,78 @@ class SampleCache:
                 stop=list(stop_t) or None,
             )
             for p, comps in zip(chunk, out):
-                key = (id(model), p, float(temperature), max_new_tokens, seed, stop_t, float(top_p))
-                if key not in self._store:
-                    self._by_prompt.setdefault((id(model), p), []).append(key)
-                self._store[key] = comps
+                self._put(self._key(model, p, temperature, max_new_tokens, seed, stop_t, top_p), comps)
         return [list(self._store[k][:n]) for k in keys]
+
+    def prefetch(self, model: LanguageModel, requests: Sequence[Mapping[str, Any]]) -> None:
+        """Generate now what `get` will be asked for, as few decode loops as the backend allows.
+
+        Each request holds `get`'s arguments (`prompts`, `n`, `temperature`, and optionally
+        `max_new_tokens`, `seed`, `stop`, `top_p`). With a backend that has `generate_mixed`
+        (`HFModel`), requests sharing `max_new_tokens`, `stop` and `top_p = 1` run in
+        one decode loop — the greedy answers and every method's samples of the same questions
+        together — each row exactly as its own call would draw it; otherwise, or for one
+        request alone, this is `get` per request. Requests already served change nothing.
+        """
+        mixed = getattr(model, "generate_mixed", None)
+        groups: dict[tuple, dict[tuple, tuple[int, list[str]]]] = {}
+        for r in requests:
+            args = dict(max_new_tokens=ANSWER_MAX_NEW_TOKENS, seed=0, stop=ANSWER_STOP, top_p=1.0) | dict(r)
+            if isinstance(args["prompts"], str):
+                raise TypeError("`prompts` has to be a list of strings, got a single string")
+            stop_t = tuple(args["stop"] or ())
+            if mixed is None or float(args["top_p"]) != 1.0:
+                self.get(model, list(args["prompts"]), n=args["n"], temperature=args["temperature"],
+                         max_new_tokens=args["max_new_tokens"], seed=args["seed"], stop=stop_t, top_p=args["top_p"])
+                continue
+            by_request = groups.setdefault((args["max_new_tokens"], stop_t), {})
+            n, prompts = by_request.get((float(args["temperature"]), args["seed"]), (0, []))
+            by_request[(float(args["temperature"]), args["seed"])] = (max(n, args["n"]), prompts + list(args["prompts"]))
+        for (max_new_tokens, stop_t), by_request in groups.items():
+            todo = []  # (temperature, seed, n, prompts still missing)
+            for (temperature, seed), (n, prompts) in by_request.items():
+                missing = [p for p in dict.fromkeys(prompts)
+                           if len(self._store.get(self._key(model, p, temperature, max_new_tokens, seed, stop_t, 1.0), ())) < n]
+                if missing:
+                    todo.append((temperature, seed, n, missing))
+            if len(todo) == 1:
+                temperature, seed, n, missing = todo[0]
+                self.get(model, missing, n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed, stop=stop_t)
+                continue
+            if not todo:
+                continue
+            # chunks of prompts holding at most `max_rows_per_call` rows (at least one prompt)
+            prompts = list(dict.fromkeys(p for *_tsn, missing in todo for p in missing))
+            rows_of = {p: sum(n for _t, _s, n, missing in todo if p in missing) for p in prompts}
+            chunks: list[list[str]] = [[]]
+            for p in prompts:
+                if chunks[-1] and sum(rows_of[q] for q in chunks[-1]) + rows_of[p] > self.max_rows_per_call:
+                    chunks.append([])
+                chunks[-1].append(p)
+            for chunk in chunks:
+                where = {p: i for i, p in enumerate(chunk)}
+                reqs, plan = [], []
+                for temperature, seed, n, missing in todo:
+                    mine = [p for p in missing if p in where]
+                    if mine:
+                        seeds = None if seed is None else [item_seed(seed, p) for p in mine]
+                        reqs.append(([where[p] for p in mine], n, temperature, seeds))
+                        plan.append((temperature, seed, mine))
+                self.generate_calls += 1
+                out = mixed(chunk, reqs, max_new_tokens=max_new_tokens, stop=list(stop_t) or None)
+                for (temperature, seed, mine), per_prompt in zip(plan, out):
+                    for p, comps in zip(mine, per_prompt):
+                        self._put(self._key(model, p, temperature, max_new_tokens, seed, stop_t, 1.0), comps)
+
+    @staticmethod
+    def _key(model: LanguageModel, prompt: str, temperature: float, max_new_tokens: int, seed: int | None,
+             stop_t: tuple, top_p: float) -> tuple:
+        return (id(model), prompt, float(temperature), max_new_tokens, seed, stop_t, float(top_p))
+
+    def _put(self, key: tuple, comps: list[Completion]) -> None:
+        if key not in self._store:
+            self._by_prompt.setdefault((key[0], key[1]), []).append(key)
+        self._store[key] = comps
 
     def score(
         self, model: LanguageModel, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True
@@ -471,12 +553,18 @@ def answers_for(
     cache = cache if cache is not None else SampleCache()
     need = [i for i, it in enumerate(items) if it.answer is None]
     answers = [it.answer for it in items]
-    if need:
-        prompts = [qa_prompt(model, items[i].question, items[i].context) for i in need]
-        greedy = cache.get(model, prompts, n=1, temperature=0.0, max_new_tokens=max_new_tokens, seed=0)
+    for request in greedy_requests(model, [items[i] for i in need], max_new_tokens):
+        greedy = cache.get(model, **request)
         for i, comps in zip(need, greedy):
             answers[i] = clean_answer(comps[0].text)
     return answers  # type: ignore[return-value]
+
+
+def greedy_requests(model: LanguageModel, items: Sequence[QAItem], max_new_tokens: int = ANSWER_MAX_NEW_TOKENS) -> list[dict[str, Any]]:
+    """The `SampleCache` request of the greedy answers of the items without an answer (none
+    when every item has one)."""
+    prompts = [qa_prompt(model, it.question, it.context) for it in items if it.answer is None]
+    return [dict(prompts=prompts, n=1, temperature=0.0, max_new_tokens=max_new_tokens, seed=0)] if prompts else []
 
 
 def builtin_methods() -> dict[str, type[HallucinationMethod]]:

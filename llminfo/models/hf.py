@@ -25,6 +25,7 @@ from llminfo.models.base import (
     Completion,
     ModelInfo,
     Scored,
+    validate_generate_args,
     validate_pairs,
 )
 from llminfo.models.tokenized import TokenizedLM
@@ -171,34 +172,79 @@ class HFModel(TokenizedLM):
             static_cache=self.static_cache, compiled_step=self._compiled_step(),
             prefilled=None if self.static_cache else self._prefill(encoded, ids, mask),
         )
-        generated, logprobs, model_logprobs = rows_out.tokens, rows_out.logprobs, rows_out.model_logprobs
-        entropies, finish = rows_out.entropy, rows_out.finish
+        return [[self._completion(rows_out, i * n + j, stop) for j in range(n)] for i in range(len(prompts))]
 
-        results: list[list[Completion]] = []
-        for i in range(len(prompts)):
-            row_results = []
-            for j in range(n):
-                r = i * n + j
-                toks = generated[r]
-                if toks and toks[-1] in self.eos_ids:
-                    text_toks = toks[:-1]
-                else:
-                    text_toks = toks
-                text = self._tokenizer.decode(text_toks, skip_special_tokens=True)
-                if finish[r] == "stop" and stop:
-                    text = _cut_at_stop(text, stop)
-                row_results.append(
-                    Completion(
-                        text=text,
-                        token_ids=toks,
-                        logprobs=logprobs[r],
-                        entropy=entropies[r],
-                        finish_reason=finish[r],
-                        model_logprobs=model_logprobs[r],
-                    )
-                )
-            results.append(row_results)
-        return results
+    @torch.inference_mode()
+    def generate_mixed(
+        self,
+        prompts: Sequence[str],
+        requests: Sequence[tuple[Sequence[int], int, float, Sequence[int] | None]],
+        *,
+        max_new_tokens: int,
+        stop: Sequence[str] | None = None,
+    ) -> list[list[list[Completion]]]:
+        """Several sampling requests on the same prompts in ONE decode loop.
+
+        The greedy answers, semantic entropy's samples at T = 1 and iterative MI's at T = 0.9
+        of the same questions are different requests, but a decode step reads every weight
+        once whatever the number of rows: one loop over all rows costs much less than three.
+        Each row gets the arithmetic of a `generate` call of its own (same seeded draws, same
+        temperature division, same argmax), so the completions are those `generate` returns
+        for each request (the forward of a larger batch may differ by float round-off, as any
+        change of batch does).
+
+        Args:
+            prompts: the prompts (encoded once; `generate`'s prompt cache reuse applies).
+            requests: per request `(indices into prompts, n, temperature, seeds)`:
+                temperature 0 is greedy; seeds one per listed prompt, or None (unseeded).
+            max_new_tokens: for every request.
+            stop (`list[str]`, *optional*): stop strings, for every request.
+        Returns:
+            per request, per listed prompt, `n` Completions.
+        """
+        prompts = validate_generate_args(prompts, 1, max_new_tokens, 1.0, 1.0, 0, 1.0)
+        row_prompts: list[int] = []
+        row_temps: list[float] = []
+        keys: list[int] = []
+        spans = []
+        for r, (idx, n, temperature, seeds) in enumerate(requests):
+            validate_generate_args([prompts[i] for i in idx], n, max_new_tokens, temperature, 1.0, 0, 1.0)
+            if seeds is not None and len(seeds) != len(idx):
+                raise ValueError(f"`requests[{r}]`: {len(seeds)} seeds for {len(idx)} prompts")
+            start = len(row_prompts)
+            for k, i in enumerate(idx):
+                row_prompts += [i] * n
+                row_temps += [float(temperature)] * n
+                keys += hf_decode.row_keys(None if seeds is None else [int(seeds[k])], n, 1)
+            spans.append((start, len(idx), n))
+        stop = [stop] if isinstance(stop, str) else list(stop or [])
+        if self.static_cache:  # fixed shapes: one call per request
+            return [self.generate([prompts[i] for i in idx], n=n, max_new_tokens=max_new_tokens, temperature=temperature,
+                                  seed=None if seeds is None else list(seeds), stop=stop)
+                    for idx, n, temperature, seeds in requests]
+        encoded = self.encode_for_generation(prompts, max_new_tokens)
+        ids, mask = self._left_pad(encoded)
+        tok = self._tokenizer
+        rows_out = hf_decode.decode(
+            self.model, ids, mask, n=1, max_new_tokens=max_new_tokens, greedy=False, warpers=[], processors=[],
+            keys=keys, pad_id=self.pad_id, eos_ids=self.eos_ids,
+            is_stopped=(lambda toks: _hits_stop(tok, toks, stop)) if stop else None,
+            prefilled=self._prefill(encoded, ids, mask), row_prompts=row_prompts, row_temperatures=row_temps,
+        )
+        return [
+            [[self._completion(rows_out, start + k * n + j, stop) for j in range(n)] for k in range(count)]
+            for start, count, n in spans
+        ]
+
+    def _completion(self, rows_out: hf_decode.RowOutputs, r: int, stop: list[str]) -> Completion:
+        """Row r of the decode loop as a Completion (text without EOS, cut at a stop string)."""
+        toks = rows_out.tokens[r]
+        text_toks = toks[:-1] if toks and toks[-1] in self.eos_ids else toks
+        text = self._tokenizer.decode(text_toks, skip_special_tokens=True)
+        if rows_out.finish[r] == "stop" and stop:
+            text = _cut_at_stop(text, stop)
+        return Completion(text=text, token_ids=toks, logprobs=rows_out.logprobs[r], entropy=rows_out.entropy[r],
+                          finish_reason=rows_out.finish[r], model_logprobs=rows_out.model_logprobs[r])
 
     @torch.inference_mode()
     def score(self, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True) -> list[Scored]:
@@ -247,6 +293,10 @@ class HFModel(TokenizedLM):
             )
             return np.array([s.logprobs[0] for s in scored], dtype=np.float64).reshape(len(prompts), -1)
         return self.score_candidates(prompts, per_prompt)
+
+    def clear_prefill_cache(self) -> None:
+        """Forget the kept prompt cache of the last `generate` call (e.g. between timings)."""
+        self._prefill_memo = None
 
     # -- helpers ------------------------------------------------------------------------
 

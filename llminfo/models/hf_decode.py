@@ -113,6 +113,8 @@ def decode(
     static_cache: bool = False,
     compiled_step: Callable | None = None,
     prefilled: tuple[Any, torch.Tensor] | None = None,
+    row_prompts: Sequence[int] | None = None,
+    row_temperatures: Sequence[float] | None = None,
 ) -> RowOutputs:
     """Run the decode loop of `HFModel.generate` (see the module docstring).
 
@@ -129,10 +131,19 @@ def decode(
         compiled_step: a compiled `model.forward` for the decode steps (static cache only).
         prefilled: `(cache, last logits)` of the prompts as `prefill` returns them, to start
             from instead of encoding the prompts (dynamic cache only; the cache is consumed).
+        row_prompts, row_temperatures: several sampling requests in one loop (`n` is then
+            ignored): row r continues prompt `row_prompts[r]` at temperature
+            `row_temperatures[r]` (0 = greedy). Each row gets exactly the arithmetic of a call
+            of its own (logits / T, the same log-softmax, inverse-CDF draw and argmax); no
+            `warpers` or `processors`, dynamic cache only.
     """
     device = prompt_ids.device
     prompts, width = prompt_ids.shape
-    rows = prompts * n
+    mixed = row_temperatures is not None
+    if mixed and (warpers or processors or static_cache or greedy or row_prompts is None
+                  or len(row_prompts) != len(row_temperatures)):
+        raise ValueError("per-row temperatures take `row_prompts` of the same length, no warpers, processors or static cache")
+    rows = len(row_prompts) if mixed else prompts * n  # type: ignore[arg-type]
     total = width + max_new_tokens
     out = RowOutputs([[] for _ in range(rows)], [[] for _ in range(rows)], [[] for _ in range(rows)], [[] for _ in range(rows)])
     out.finish = ["length"] * rows
@@ -154,7 +165,11 @@ def decode(
         del first
     else:
         cache, logits = prefilled if prefilled is not None else prefill(model, prompt_ids, prompt_mask)
-        if n > 1:  # every sample of a prompt reuses the prompt's KV cache
+        if mixed:  # each row starts from its prompt's KV cache
+            src = torch.tensor(list(row_prompts), device=device)  # type: ignore[arg-type]
+            cache.batch_select_indices(src)
+            logits, prompt_ids, prompt_mask = logits[src], prompt_ids[src], prompt_mask[src]
+        elif n > 1:  # every sample of a prompt reuses the prompt's KV cache
             cache.batch_repeat_interleave(n)
             logits = logits.repeat_interleave(n, dim=0)
             prompt_ids = prompt_ids.repeat_interleave(n, dim=0)
@@ -173,6 +188,9 @@ def decode(
     active = torch.ones(len(live), dtype=torch.bool, device=device)  # only without compaction
     done = [False] * rows
     pad = torch.tensor(pad_id, device=device)
+    if mixed:
+        temps = torch.tensor([t if t > 0 else 1.0 for t in row_temperatures], dtype=torch.float32, device=device)[:, None]  # type: ignore[union-attr]
+        argmax_rows = torch.tensor([t == 0 for t in row_temperatures], dtype=torch.bool, device=device)  # type: ignore[union-attr]
 
     for step in range(max_new_tokens):
         cur = width + step
@@ -183,6 +201,10 @@ def decode(
         seq = seq_buf[:, :cur] if seq_buf is not None else None
         for proc in list(processors) + list(warpers):
             scores = proc(seq, scores.float() if scores is logits else scores)
+        if mixed:
+            # As a call of its own: T = 1 leaves the logits as they are (x / 1.0 == x), T ≠ 1 is
+            # the temperature warper's division; greedy rows take the argmax of the raw logits.
+            scores = logits.float() / temps
         if greedy:
             next_tok = scores.argmax(dim=-1)
         if scores is logits:  # nothing processed the logits: the sampling law is the model's
@@ -192,6 +214,8 @@ def decode(
         if not greedy:
             u = torch.tensor(row_uniforms(live_keys, step), dtype=torch.float64, device=device)
             next_tok = sample_from_probs(raw_p if logp is raw else logp.exp(), u)
+            if mixed and bool(argmax_rows.any()):
+                next_tok = torch.where(argmax_rows, logits.argmax(dim=-1), next_tok)
         if not compact:
             next_tok = torch.where(active, next_tok, pad)
         idx = next_tok[:, None]
@@ -224,6 +248,8 @@ def decode(
                 live_keys = [live_keys[b] for b in keep]
                 next_tok, pos, mask_buf = next_tok[sel], pos[sel], mask_buf[sel]
                 seq_buf = seq_buf[sel] if seq_buf is not None else None
+                if mixed:
+                    temps, argmax_rows = temps[sel], argmax_rows[sel]
                 active = torch.ones(len(live), dtype=torch.bool, device=device)
             else:
                 active = torch.tensor([not done[r] for r in live], device=device)
