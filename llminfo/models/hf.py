@@ -8,7 +8,11 @@ are never kept. Prompts are encoded once; their KV cache is repeated for the `n`
 encode their common prefix once (scoring).
 
 The decode loop (vectorised seeded sampling, compaction of finished rows, static cache) is
-in `hf_decode`; the scoring internals (prefix groups, KV reuse) in `hf_score`.
+in `hf_decode`; the scoring internals (prefix groups, KV reuse) in `hf_score`. Three things
+spare repeated work without changing a number: `generate_mixed` runs several sampling requests
+(greedy answers, samples at different temperatures) on the same prompts in one decode loop;
+the next `generate` on the same prompts starts from the last call's prompt cache; and on CPU,
+grouped-query attention reads the shared key/value heads in place (`hf_attention`).
 """
 
 from __future__ import annotations
