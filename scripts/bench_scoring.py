@@ -145,6 +145,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (2 thrash on a loaded 2-core machine)")
     ap.add_argument("--output", default=None, help="JSON to write (default bench_results/bench_scoring.json, "
                     "or bench_scoring_per_method.json with --no-naive)")
+    ap.add_argument("--repeats", type=int, default=1, help="runs of the all-methods scorer (the median is reported)")
     ap.add_argument("--no-naive", action="store_true", help="per-method seconds only: skip the naive loop (slow on a real model)")
     args = ap.parse_args()
     args.output = args.output or str(ROOT / "bench_results" / ("bench_scoring_per_method.json" if args.no_naive else "bench_scoring.json"))
@@ -162,21 +163,39 @@ def main() -> None:
     load_start = os.getloadavg()
     model.generate([model.chat("Warm up.")], max_new_tokens=2, temperature=0.0)
 
+    def fresh_run(scorer, **cache_kw):
+        """Score `qs` with a fresh cache and nothing kept from an earlier run (the HF model's
+        prompt cache is forgotten); returns (wall s, cache, load before and after)."""
+        if hasattr(model, "clear_prefill_cache"):
+            model.clear_prefill_cache()
+        cache = SampleCache(**cache_kw)
+        load = os.getloadavg()[0]
+        dt, _ = timed(lambda: scorer.score(model, qs, seed=0, cache=cache))
+        return dt, cache, [load, os.getloadavg()[0]]
+
     per_method = {}
     for name, kw in methods_for(args.samples):
-        scorer = HallucinationScorer([(name, kw)])
-        dt, _ = timed(lambda: scorer.score(model, qs, seed=0, cache=SampleCache()))
+        dt, _, load = fresh_run(HallucinationScorer([(name, kw)]))
         per_method[name] = {"seconds_per_question": dt / len(qs), "cpu_seconds_per_question": CPU_SECONDS[-1] / len(qs),
-                            "includes": "greedy answer + its own samples"}
+                            "load_1min": load, "includes": "greedy answer + its own samples"}
         print(f"{name:<18} {dt / len(qs):7.2f} s/question (CPU {CPU_SECONDS[-1] / len(qs):.2f} s)", flush=True)
 
     scorer = HallucinationScorer(methods_for(args.samples))
-    batched_s, batched = timed(lambda: scorer.score(model, qs, seed=0, cache=SampleCache()))
-    batched_cpu = CPU_SECONDS[-1]
-    print(f"all methods, one scorer: {batched_s / len(qs):.2f} s/question (CPU {batched_cpu / len(qs):.2f} s)", flush=True)
+    repeats = []
+    for _ in range(args.repeats):
+        dt, cache, load = fresh_run(scorer)
+        repeats.append({"seconds_per_question": dt / len(qs), "cpu_seconds_per_question": CPU_SECONDS[-1] / len(qs),
+                        "load_1min": load, "generate_calls": cache.generate_calls, "score_calls": cache.score_calls,
+                        "scores_from_generations": getattr(cache, "scores_from_generations", None)})
+        print(f"all methods, one scorer: {dt / len(qs):.2f} s/question (CPU {CPU_SECONDS[-1] / len(qs):.2f} s, "
+              f"load {load[0]:.1f}-{load[1]:.1f})", flush=True)
+    median = sorted(repeats, key=lambda r: r["cpu_seconds_per_question"])[len(repeats) // 2]
+    batched_s, batched_cpu = median["seconds_per_question"] * len(qs), median["cpu_seconds_per_question"] * len(qs)
     if args.no_naive:
         naive_s = ratio = None
     else:
+        if hasattr(model, "clear_prefill_cache"):
+            model.clear_prefill_cache()
         naive_s, _ = timed(lambda: scorer.score(NaiveModel(model), qs, seed=0, cache=SampleCache(max_rows_per_call=1)))
         ratio = naive_s / batched_s
         print(f"all methods: batched {batched_s / len(qs):.2f} s/q, naive {naive_s / len(qs):.2f} s/q, speed-up {ratio:.2f}x", flush=True)
@@ -195,6 +214,8 @@ def main() -> None:
             "naive_seconds_per_question": None if naive_s is None else naive_s / len(qs),
             "speedup": ratio,
             "methods": [m for m, _ in methods_for(args.samples)],
+            "runs": repeats,
+            "figure": f"median CPU s/question of {len(repeats)} run(s)",
         },
         "memory": memory,
         "memory_note": "tracemalloc peak of Python-side allocations; an (n x tokens x vocab) float32 tensor would be "

@@ -3,8 +3,9 @@ quantiles of the uncalibrated risk, from quality-run rows.
 
 Reads the per-question scores of `scripts/quality_hallucination.py` (the current protocol's
 rows, plus the previous protocol's rows for the methods issue #17 did not change), keeps the
-methods scored on every factual question, chooses the combination (calibrator kind × subset
-of methods) by 5-fold cross-validation on the development questions only, reports it on the
+methods scored on every factual question, chooses the combination procedure (method selection, percentile
+average or regularised stacking: `quality_eval.CANDIDATES`) by repeated 5-fold cross-validation
+on the development questions only (a stratified held-out split), reports it on the
 held-out questions (`scripts/quality_eval.py`), then fits the chosen combination on every
 factual question and writes:
 
@@ -14,7 +15,7 @@ factual question and writes:
 - `llminfo/data/calibrators/reference_quantiles.json` (`--model default` only) — 101
   quantiles of each method's score, the fixed map of `calibration.reference_risk`.
 
-    python scripts/fit_calibrator.py [--model default] [--rows R.jsonl ...] [--target-risk 0.2]
+    python scripts/fit_calibrator.py [--model default] [--rows R.jsonl ...] [--target-risk 0.2] [--methods M ...]
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-# Parameters each method was scored with in the rows, where not its defaults.
-PARAMS: dict[str, dict] = {}
+# (registry name, parameters) each method was scored with in the rows, where not (name, {}).
+SPECS: dict[str, tuple[str, dict]] = {"edfl_samples": ("edfl", {"mode": "samples", "name": "edfl_samples"})}
 OLD_ROWS = ROOT / "bench_results" / "quality_hallucination_rows.jsonl"
 NEW_ROWS = ROOT / "bench_results" / "quality_hallucination_rows_v2.jsonl"
 # Methods whose protocol issue #17 did not change: their previous rows stay valid.
@@ -46,7 +47,7 @@ def merged_rows(paths: list[Path]) -> list[dict]:
     rows: dict[str, dict] = {}
     for path in paths:
         for qid, r in read_rows(path).items():
-            keep = {k: v for k, v in r["scores"].items() if path != OLD_ROWS or k in UNCHANGED}
+            keep = {k: v for k, v in r["scores"].items() if path.resolve() != OLD_ROWS.resolve() or k in UNCHANGED}
             if qid in rows:
                 rows[qid]["scores"].update(keep)
             else:
@@ -55,7 +56,7 @@ def merged_rows(paths: list[Path]) -> list[dict]:
 
 
 def main() -> None:
-    from quality_eval import is_held_out, select_combination, summary
+    from quality_eval import fit_candidate, held_out_mask, select_combination, summary
 
     from llminfo.analyzers.calibration import CALIBRATOR_DIR, REFERENCE_FILE
     from llminfo.analyzers.scorer import HallucinationScorer
@@ -65,6 +66,8 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--rows", nargs="*", default=[str(OLD_ROWS), str(NEW_ROWS)])
     ap.add_argument("--target-risk", type=float, default=0.2)
+    ap.add_argument("--methods", nargs="*", default=None,
+                    help="the pool the combination is chosen from (default: every method scored on all factual rows)")
     ap.add_argument("--output-dir", default=str(DATA_DIR / CALIBRATOR_DIR))
     ap.add_argument("--report", default=str(ROOT / "bench_results" / "fit_calibrator.json"))
     args = ap.parse_args()
@@ -72,23 +75,28 @@ def main() -> None:
     if len(rows) < 20:
         raise SystemExit(f"only {len(rows)} factual rows in {args.rows}: run scripts/quality_hallucination.py first")
     names = [n for n in rows[0]["scores"] if all(r["scores"].get(n) is not None for r in rows)]
+    if args.methods:
+        missing = sorted(set(args.methods) - set(names))
+        if missing:
+            raise SystemExit(f"--methods {missing} not scored on every factual row (scored: {names})")
+        names = [n for n in names if n in args.methods]
     wrong = np.array([0.0 if r["correct"] else 1.0 for r in rows])
     S = np.array([[r["scores"][n] for n in names] for r in rows], dtype=float)
-    held = np.array([is_held_out(r["id"]) for r in rows])
+    held = held_out_mask([r["id"] for r in rows], wrong, [r.get("difficulty") for r in rows])
     sel = select_combination(S[~held], wrong[~held], names)
     best = sel["best"]
     cols = [names.index(n) for n in best["methods"]]
-    from llminfo.analyzers.calibration import Calibrator
-
-    dev_cal = Calibrator(kind=best["kind"], target_risk=args.target_risk).fit(best["methods"], S[~held][:, cols], 1 - wrong[~held])
     report = {
         "model": args.model, "n_factual": len(rows), "methods_with_full_coverage": names,
-        "chosen_on_development": best, "top5_development": sel["top5"],
-        "held_out_combined": summary(wrong[held], dev_cal.predict(S[held][:, cols])),
+        "chosen_on_development": best, "candidates_cv_development": sel["candidates"],
+        "held_out_combined": summary(wrong[held], sel["calibrator"].predict(S[held][:, cols])),
         "held_out_per_method": {n: summary(wrong[held], S[held][:, j]) for j, n in enumerate(names)},
     }
-    scorer = HallucinationScorer([(n, PARAMS.get(n, {})) for n in best["methods"]])
-    scorer.fit_scores(S[:, cols], 1 - wrong, kind=best["kind"], target_risk=args.target_risk)
+    # The chosen procedure refitted on every factual question (a selection step or C chosen again there).
+    methods, cal = fit_candidate(best["procedure"], S, wrong, names)
+    cols = [names.index(n) for n in methods]
+    scorer = HallucinationScorer([SPECS.get(n, (n, {})) for n in methods])
+    scorer.fit_scores(S[:, cols], 1 - wrong, kind=cal.kind, target_risk=args.target_risk, c=cal.c)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     scorer.save(out / f"{args.model}.json")

@@ -17,7 +17,7 @@ prompt, same greedy answer, same protocol) are reused from the previous protocol
 "before" score. Rows are appended as batches finish: an interrupted run resumes.
 
     python scripts/quality_hallucination.py [--limit N] [--batch 8] [--model default]
-    python scripts/quality_hallucination.py --evaluate-only
+    python scripts/quality_hallucination.py --evaluate-only   # + the EDFL audit and p(True) protocols, from their rows
     python scripts/quality_hallucination.py --model gemma3-270m   # rows/report named after the model
 """
 
@@ -124,6 +124,26 @@ def score_rows(items: list[dict], out: Path, batch: int, seed: int, model_name: 
             print(f"{n}/{len(todo)} rows, {(time.time() - t0) / n:.2f} s/question, load {os.getloadavg()[0]:.1f}", flush=True)
 
 
+def offline_reports(rows: list[dict], model_name: str) -> dict:
+    """The #17 analyses run by their own scripts, evaluated from whatever rows they have
+    written (default model): the ISR audit of both EDFL skeleton policies
+    (`scripts/edfl_audit.py`) and the p(True) protocols (`scripts/p_true_variants.py`)."""
+    import edfl_audit
+    import p_true_variants
+
+    out: dict = {}
+    if model_name != "default":
+        return out
+    audit_rows = edfl_audit.read_jsonl(edfl_audit.ROWS)
+    if audit_rows:
+        out["edfl_audit"] = {"rows_file": edfl_audit.ROWS.name, "policies": edfl_audit.evaluate(audit_rows)}
+    ids = {r["id"] for r in rows if r["set"] == "factual"}
+    recs = [r for r in read_rows(p_true_variants.OUT_ROWS).values() if r["id"] in ids]
+    if len(recs) >= 10:
+        out["p_true_variants"] = {"rows_file": p_true_variants.OUT_ROWS.name, **p_true_variants.evaluate(recs)}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=None, help="first N questions of the seeded shuffle of both sets")
@@ -148,6 +168,7 @@ def main() -> None:
     report.update({"model": args.model, "seed": args.seed, "loadavg": os.getloadavg(), "rows_file": str(Path(args.rows).name),
                    "n_scored": len(rows), "n_total": len(load_items(None)),
                    "command": "python scripts/quality_hallucination.py" + (f" --limit {args.limit}" if args.limit else "")})
+    report.update(offline_reports(rows, args.model))
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: report.get(k) for k in ("n_scored", "accuracy", "per_method", "combined")}, indent=1)[:6000])
 

@@ -44,6 +44,7 @@ NO_MODEL = [
 WITH_MODEL = [
     "llminfo.eval",
     "llminfo.analyzers.base",
+    "llminfo.analyzers.sample_cache",
     "llminfo.analyzers.baselines",
     "llminfo.analyzers.semantic_entropy",
     "llminfo.analyzers.iterative_mi",
@@ -54,6 +55,7 @@ WITH_MODEL = [
     "llminfo.analyzers.capacity",
     "llminfo.analyzers.dispersion",
     "llminfo.models.hf",
+    "llminfo.models.hf_attention",
     "llminfo.models.loading",
     "llminfo.processors.typical",
     "llminfo.processors.halting",

@@ -472,3 +472,39 @@ def test_decision_words_with_leading_space_against_a_direct_forward_pass(tiny_mo
             if yes == "yes":  # here the variants move the log-odds by more than 1 nat
                 logit = lambda x: math.log(x / (1 - x))  # noqa: E731
                 assert abs(logit(with_space[i]) - logit(without[i])) > 1.0
+
+
+def test_paper_skeletons_multiline_preserve_roles_as_hallbayes():
+    """hallbayes' `make_skeletons_closed_book` with preserve_roles on a multi-line prompt: the
+    whole text is masked first (consuming the rng), then the first line is kept verbatim and
+    the other lines are masked again with the same rng and permuted by `Random(seed)`."""
+    import random
+    import re
+
+    from llminfo.analyzers.edfl import paper_skeletons
+
+    pats = [re.compile(r"([“\"'])(.+?)\1"), re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b"),
+            re.compile(r"\b(1|2)\d{3}\b"), re.compile(r"\b\d+(?:\.\d+)?\b")]
+
+    def hb_mask(text, strength, rng):
+        for p in pats:
+            text = p.sub(lambda m: "[…]" if rng.random() < strength else m.group(0), text)
+        return text
+
+    def hb_permute(text, seed):
+        lines = [ln for ln in text.splitlines() if ln.strip() != ""]
+        blocks = lines if len(lines) >= 2 else [text]
+        idx = list(range(len(blocks)))
+        random.Random(seed).shuffle(idx)
+        return "\n".join(blocks[i] for i in idx)
+
+    q = "Who wrote \"War and Peace\" in 1869?\nJohn Smith said 12 things in 1999.\n\nMary Ann Lee lives at 42 Main Street."
+    levels = (0.25, 0.35, 0.5, 0.65, 0.8, 0.9)
+    for seed in (0, 3):
+        ref = []
+        for k in range(6):
+            rng = random.Random(seed + k)
+            hb_mask(q, levels[k], rng)  # hallbayes masks the whole text first (its result unused here)
+            head, tail = q.splitlines()[0], "\n".join(q.splitlines()[1:])
+            ref.append(head + "\n" + hb_permute(hb_mask(tail, levels[k], rng), seed + k))
+        assert [x for x, _ in paper_skeletons(q, None, 6, seed=seed)] == ref

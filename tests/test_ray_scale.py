@@ -63,7 +63,8 @@ def check_same(results, ref):
         answer, scores = ref[r["id"]]
         assert r["answer"] == answer
         got = [r["scores"][n] for n in ("msp", "semantic_entropy", "mean_entropy")]
-        np.testing.assert_allclose(got, scores, atol=1e-5)
+        # msp sums ~1e-6 of per-token round-off over the answer (batches of other sizes)
+        np.testing.assert_allclose(got, scores, rtol=1e-5, atol=1e-5)
         assert r["extra"] == f"x{r['id']}"
 
 

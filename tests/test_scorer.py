@@ -114,7 +114,37 @@ def test_calibrator_learns_signal_and_orientation(kind):
     assert abs(risk.mean() - wrong[200:].mean()) < 0.08
 
 
+def test_logistic_with_c_chosen_by_cross_validation():
+    """kind="logistic", c=None: regularised stacking of standardised scores, C chosen by the
+    inner CV (`choose_c`) — the fit equals fit_logistic at that C, and it is saved as a number."""
+    from sklearn.metrics import roc_auc_score
+
+    from llminfo.analyzers.calibration import STACKING_C_GRID, choose_c
+
+    rng = np.random.default_rng(5)
+    wrong = (rng.random(300) < 0.4).astype(float)
+    s = np.column_stack([wrong + rng.normal(scale=0.8, size=300), -wrong + rng.normal(scale=1.2, size=300),
+                         rng.normal(size=300)])
+    cal = Calibrator("logistic", c=None).fit(["a", "b", "c"], s[:200], 1 - wrong[:200])
+    z = (s[:200] - s[:200].mean(0)) / s[:200].std(0)
+    assert cal.c in STACKING_C_GRID and cal.c == choose_c(z, wrong[:200])
+    w, b = fit_logistic(z, wrong[:200], c=cal.c)
+    np.testing.assert_allclose(cal.coef, w, atol=1e-12)
+    assert cal.coef[0] > 0 and cal.coef[1] < 0 and abs(cal.coef[2]) < abs(cal.coef[1])
+    risk = cal.predict(s[200:])
+    assert roc_auc_score(wrong[200:], risk) > roc_auc_score(wrong[200:], s[200:, 0])  # both signals used
+    again = Calibrator.from_dict(json.loads(json.dumps(cal.to_dict())))
+    assert again.c == cal.c and np.array_equal(again.predict(s[200:]), risk)
+    # a fixed C is kept as given
+    assert Calibrator("logistic", c=0.5).fit(["a", "b", "c"], s[:200], 1 - wrong[:200]).c == 0.5
+
+
 def test_calibrator_errors():
+    for bad in (0, -1.0, float("nan"), True, "1"):
+        with pytest.raises(ValueError, match="`c`"):
+            Calibrator("logistic", c=bad)
+    with pytest.raises(ValueError, match="`c`"):
+        Calibrator("rank", c=None)  # the rank map's strength is not chosen by CV
     with pytest.raises(ValueError, match="kind"):
         Calibrator("svm")
     with pytest.raises(ValueError, match="target_risk"):
@@ -169,13 +199,15 @@ def test_uncalibrated_risk_is_a_fixed_map_of_the_row():
                                [1 / 6, 5 / 6, 1.0, 0.5])
 
 
-@pytest.mark.parametrize("calibrated", [False, True])
-def test_row_risk_never_depends_on_the_batch(calibrated):
+@pytest.mark.parametrize("fit", [None, ("stacked", 1.0), ("logistic", None)])
+def test_row_risk_never_depends_on_the_batch(fit):
     rng = np.random.default_rng(3)
     values = rng.normal(size=40).round(3)
     scorer = HallucinationScorer([Echo("a"), Echo("b", sign=-0.5)])
+    calibrated = fit is not None
     if calibrated:
-        scorer.fit(None, _items(values), values < 0.1, kind="stacked")
+        _, scores, _ = scorer.raw_scores(None, _items(values))
+        scorer.fit_scores(scores, values < 0.1, kind=fit[0], c=fit[1])
     for size in (1, 2, 7, 40):
         for start in range(0, 40, size):
             batch = scorer.score(None, _items(values[start : start + size]))
@@ -284,10 +316,10 @@ def test_tiny_model_batched_equals_naive_and_samples_shared(tiny_model):
     scorer = HallucinationScorer(methods)
     cache = SampleCache()
     batched = scorer.score(tiny_model, items, seed=5, cache=cache)
-    # Greedy answers once, then K samples once per temperature (SE at T=1, MI at T=0.9).
-    assert cache.generate_calls == 3
+    # Greedy answers and K samples per temperature (SE at T=1, MI at T=0.9): one decode loop.
+    assert cache.generate_calls == 1
     again = scorer.score(tiny_model, items, seed=5, cache=cache)
-    assert cache.generate_calls == 3 and [r.scores for r in again] == [r.scores for r in batched]
+    assert cache.generate_calls == 1 and [r.scores for r in again] == [r.scores for r in batched]
     for it, b in zip(items, batched):
         [one] = scorer.score(tiny_model, [it], seed=5)
         assert one.answer == b.answer

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from fake_qa_model import FakeQAModel
 
-from llminfo.analyzers.base import QAItem, SampleCache
+from llminfo.analyzers.base import QAItem, SampleCache, qa_prompt
 from llminfo.analyzers.iterative_mi import IterativePromptingMI
 from llminfo.analyzers.semantic_entropy import DiscreteSemanticEntropy, SemanticEntropy
 
@@ -163,3 +163,70 @@ def test_farquhar_prompt_preset():
     assert not shipped & {q for q, _ in FARQUHAR_FEW_SHOT}
     with pytest.raises(ValueError, match="prompt"):
         SemanticEntropy(prompt="nope")
+
+
+def _direct_logp(hf, prompt: str, cont: str) -> float:
+    """log p(cont | prompt) from one plain forward pass of the tiny model (no llminfo code)."""
+    import torch
+
+    tok = hf.tokenizer
+    p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    c_ids = tok(cont, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = hf.model(input_ids=torch.tensor([p_ids + c_ids])).logits[0].double()
+    rows = torch.log_softmax(logits, -1)[len(p_ids) - 1 : len(p_ids) + len(c_ids) - 1]
+    return float(rows.gather(1, torch.tensor(c_ids)[:, None]).sum())
+
+
+@pytest.mark.parametrize("protocol", ["farquhar", "kadavath", "kadavath_samples"])
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("chat", [False, True])
+def test_p_true_protocols_match_a_direct_forward_pass(tiny_model, protocol, normalize, chat):
+    """P(True) = p(" A") (farquhar) or p(" (A)") (Kadavath) after the protocol's prompt;
+    score = 1 − P(True); `normalize` divides by p(True option) + p(False option)."""
+    from llminfo.analyzers.semantic_entropy import P_TRUE_OPTIONS, PTrue
+
+    items = [QAItem("What is the capital of France?", answer="Paris"), QAItem("What is 2 + 3?", answer="The answer is 42.")]
+    cache = SampleCache()
+    pt = PTrue(num_samples=3, protocol=protocol, normalize=normalize, max_new_tokens=4, chat=chat)
+    res = pt.score(tiny_model, items, seed=1, cache=cache)
+    for it, r in zip(items, res):
+        if protocol == "kadavath":
+            prompt = PTrue.kadavath_prompt(it.question, it.answer)
+            assert cache.generate_calls == 0  # no samples shown, none drawn
+        else:
+            [comps] = cache.get(tiny_model, [qa_prompt(tiny_model, it.question)], n=3, temperature=1.0, max_new_tokens=4, seed=1)
+            samples = [c.text.strip() for c in comps]
+            prompt = (PTrue.p_true_prompt(it.question, samples, it.answer) if protocol == "farquhar"
+                      else PTrue.kadavath_prompt(it.question, it.answer, samples))
+        true_opt, false_opt = P_TRUE_OPTIONS[protocol]
+        if chat:  # a user message through the chat template; the reply starts with the option
+            prompt = tiny_model.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                                              add_generation_prompt=True)
+            true_opt, false_opt = true_opt.strip(), false_opt.strip()
+            assert prompt.endswith("<|im_start|>assistant\n")
+        lt = _direct_logp(tiny_model, prompt, true_opt)
+        p = math.exp(lt)
+        if normalize:
+            p = p / (p + math.exp(_direct_logp(tiny_model, prompt, false_opt)))
+        assert r.details["p_true"] == pytest.approx(p, rel=1e-4)
+        assert r.score == pytest.approx(1 - p, rel=1e-4, abs=1e-6)
+
+
+def test_kadavath_prompts_are_the_papers():
+    from llminfo.analyzers.semantic_entropy import PTrue
+
+    assert PTrue.kadavath_prompt("Who was the first president of the United States?", "George Washington") == (
+        "Question: Who was the first president of the United States?\nProposed Answer: George Washington\n"
+        "Is the proposed answer:\n (A) True\n (B) False\nThe proposed answer is:")
+    assert PTrue.kadavath_prompt("Who was the third president?", "James Monroe", ["James Monroe", "Thomas Jefferson"]) == (
+        "Question: Who was the third president?\nHere are some brainstormed ideas: James Monroe\nThomas Jefferson\n"
+        "Possible Answer: James Monroe\nIs the possible answer:\n (A) True\n (B) False\nThe possible answer is:")
+    with pytest.raises(ValueError, match="protocol"):
+        PTrue(protocol="chat")
+    with pytest.raises(ValueError, match="normalize"):
+        PTrue(normalize="yes")
+    with pytest.raises(ValueError, match="chat"):
+        PTrue(chat=1)
+    with pytest.raises(ValueError, match="needs the model"):
+        PTrue(chat=True).prompt_for("Q?", [], "A")

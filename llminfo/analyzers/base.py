@@ -7,7 +7,7 @@ per item: a float `score` (higher = more uncertain = more likely a hallucination
 Methods that need K sampled answers to the same question at the same temperature and seed
 (semantic entropy, iterative-prompting MI, ...) draw them from one `SampleCache`, so the
 samples are generated once per batch and shared — lm-polygraph's "statistics computed once
-per batch". The cache calls `model.generate` once for all prompts it has not seen yet.
+per batch" (`llminfo.analyzers.sample_cache`).
 
 Example:
     >>> from llminfo import load_model
@@ -23,19 +23,20 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
-from llminfo.models.base import Completion, LanguageModel, Scored
+from llminfo.analyzers.sample_cache import (  # noqa: F401 (re-exported: the cache and its defaults lived here)
+    ANSWER_MAX_NEW_TOKENS,
+    ANSWER_STOP,
+    MAX_ROWS_PER_CALL,
+    SampleCache,
+    item_seed,
+)
+from llminfo.models.base import LanguageModel
 
 SHORT_ANSWER_INSTRUCTION = "Answer the question with just the answer, in a few words."
-# Short answers: a few words on one line. A newline ends the answer.
-ANSWER_MAX_NEW_TOKENS = 24
-ANSWER_STOP: tuple[str, ...] = ("\n",)
-# Rows (prompts x samples) per `generate` call: bounds the KV cache held at once.
-MAX_ROWS_PER_CALL = 128
 
 
 @dataclass
@@ -195,6 +196,21 @@ class HallucinationMethod(ABC):
             )
         return stats
 
+    def generation_requests(self, model: LanguageModel, items: Sequence[QAItem], *, seed: int) -> list[dict[str, Any]]:
+        """The `SampleCache.get` calls `statistics` will make, as `SampleCache.prefetch`
+        requests (so a scorer can generate every method's samples in one loop)."""
+        needs = set(self.needs)
+        max_new_tokens = getattr(self, "max_new_tokens", ANSWER_MAX_NEW_TOKENS)
+        requests = []
+        if needs & {"answers", "answer_scores"}:
+            requests += greedy_requests(model, items, max_new_tokens)
+        if needs & {"clusters", "samples"}:
+            own_prompts = getattr(self, "sampling_prompts", None) if "clusters" in needs else None
+            prompts = (own_prompts(model, items) if own_prompts else None) or [qa_prompt(model, it.question, it.context) for it in items]
+            requests.append(dict(prompts=list(prompts), n=self.num_samples, temperature=self.temperature,  # type: ignore[attr-defined]
+                                 max_new_tokens=max_new_tokens, seed=seed))
+        return requests
+
     def reduce(
         self,
         model: LanguageModel,
@@ -267,143 +283,6 @@ def clean_answer(text: str) -> str:
     return text.strip()
 
 
-def item_seed(seed: int | None, key: str) -> int | None:
-    """The seed of one item's samples, derived from (run seed, item key).
-
-    The key is the prompt the samples are drawn from (it holds the item's question and
-    context), so an item's samples never depend on its batch, its position, the shard or
-    worker that scores it, or the batch size; and two items do not share one random stream.
-
-    Example:
-        >>> item_seed(0, "Q: capital of France?") == item_seed(0, "Q: capital of France?")
-        True
-    """
-    if seed is None:
-        return None
-    digest = hashlib.blake2b(f"{int(seed)}\x00{key}".encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little") % 2**31
-
-
-class SampleCache:
-    """Sampled completions shared by every method scoring the same batch.
-
-    Keyed by (model, prompt, temperature, max_new_tokens, seed, stop, top_p). Each prompt's
-    samples are seeded by `item_seed(seed, prompt)` and a backend's sample j depends only on
-    (that seed, j) — not on the other prompts or on `n` — so a request for n samples of a
-    cached prompt that holds ≥ n is served from the cache, and batched, sharded and
-    one-prompt-at-a-time results are equal.
-
-    `score(model, prompts, continuations)` memoises teacher-forced scores the same way (one
-    `model.score` call for every pair not seen yet).
-
-    Memory: each Completion / Scored keeps per-token floats only (no vocabulary tensors).
-
-    Args:
-        max_rows_per_call (`int`, defaults to 128): prompts × n per `generate` call.
-
-    Example:
-        >>> from llminfo import load_model
-        >>> model = load_model("default")
-        >>> prompts = [qa_prompt(model, "What is the capital of France?")]
-        >>> cache = SampleCache()
-        >>> samples = cache.get(model, prompts, n=4, temperature=1.0, seed=0)
-        >>> again = cache.get(model, prompts, n=2, temperature=1.0, seed=0)  # no model call
-        >>> cache.generate_calls, again[0] == samples[0][:2]
-        (1, True)
-    """
-
-    def __init__(self, max_rows_per_call: int = MAX_ROWS_PER_CALL):
-        if not isinstance(max_rows_per_call, int) or max_rows_per_call < 1:
-            raise ValueError(f"`max_rows_per_call` has to be an integer >= 1, got {max_rows_per_call!r}")
-        self.max_rows_per_call = max_rows_per_call
-        self._store: dict[tuple, list[Completion]] = {}
-        self._scored: dict[tuple, Scored] = {}
-        self._no_entropy: set[tuple] = set()  # keys scored with entropy=False
-        self.generate_calls = 0  # for tests and benchmarks: how many model calls ran
-        self.score_calls = 0
-
-    def get(
-        self,
-        model: LanguageModel,
-        prompts: Sequence[str],
-        n: int,
-        temperature: float,
-        max_new_tokens: int = ANSWER_MAX_NEW_TOKENS,
-        seed: int | None = 0,
-        stop: Sequence[str] | None = ANSWER_STOP,
-        top_p: float = 1.0,
-    ) -> list[list[Completion]]:
-        """`n` completions per prompt; generates only what is not cached, in batched calls.
-
-        Returns:
-            one list of `n` Completions per prompt, in order.
-        """
-        if isinstance(prompts, str):
-            raise TypeError("`prompts` has to be a list of strings, got a single string")
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"`n` has to be an integer >= 1, got {n!r}")
-        stop_t = tuple(stop or ())
-        keys = [(id(model), p, float(temperature), max_new_tokens, seed, stop_t, float(top_p)) for p in prompts]
-        missing: list[str] = []
-        seen = set()
-        for p, k in zip(prompts, keys):
-            if (k not in self._store or len(self._store[k]) < n) and p not in seen:
-                missing.append(p)
-                seen.add(p)
-        per_call = max(1, self.max_rows_per_call // n)
-        for start in range(0, len(missing), per_call):
-            chunk = missing[start : start + per_call]
-            self.generate_calls += 1
-            out = model.generate(
-                chunk,
-                n=n,
-                max_new_tokens=max_new_tokens,
-                temperature=temperature,
-                top_p=top_p,
-                seed=None if seed is None else [item_seed(seed, p) for p in chunk],
-                stop=list(stop_t) or None,
-            )
-            for p, comps in zip(chunk, out):
-                self._store[(id(model), p, float(temperature), max_new_tokens, seed, stop_t, float(top_p))] = comps
-        return [list(self._store[k][:n]) for k in keys]
-
-    def score(
-        self, model: LanguageModel, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True
-    ) -> list[Scored]:
-        """Teacher-forced `model.score`, memoised per (model, prompt, continuation).
-
-        Every pair not yet scored goes to ONE `model.score` call (which encodes a shared
-        prompt once), so methods that score the same answers share the work. With
-        `entropy=False` the per-token entropies may be left empty (cheaper: no full-vocabulary
-        log-softmax); a pair scored with entropies serves both kinds of request.
-        """
-        if isinstance(prompts, str) or isinstance(continuations, str):
-            raise TypeError("`prompts` and `continuations` have to be lists of strings")
-        if len(prompts) != len(continuations):
-            raise ValueError(f"`prompts` and `continuations` differ in length: {len(prompts)} and {len(continuations)}")
-        keys = [(id(model), p, c) for p, c in zip(prompts, continuations)]
-
-        def have(k: tuple) -> bool:
-            return k in self._scored and (not entropy or k not in self._no_entropy)
-
-        missing = list(dict.fromkeys(k for k in keys if not have(k)))
-        if missing:
-            self.score_calls += 1
-            args = ([k[1] for k in missing], [k[2] for k in missing])
-            out = model.score(*args) if entropy else model.score(*args, entropy=False)
-            self._scored.update(zip(missing, out))
-            if entropy:
-                self._no_entropy.difference_update(missing)
-            else:
-                self._no_entropy.update(missing)
-        return [self._scored[k] for k in keys]
-
-    def clear(self) -> None:
-        self._store.clear()
-        self._scored.clear()
-        self._no_entropy.clear()
-
-
 def answer_continuation(model: LanguageModel, answer: str, end_with_eos: bool = False) -> str:
     """The text to teacher-force for an answer.
 
@@ -431,12 +310,18 @@ def answers_for(
     cache = cache if cache is not None else SampleCache()
     need = [i for i, it in enumerate(items) if it.answer is None]
     answers = [it.answer for it in items]
-    if need:
-        prompts = [qa_prompt(model, items[i].question, items[i].context) for i in need]
-        greedy = cache.get(model, prompts, n=1, temperature=0.0, max_new_tokens=max_new_tokens, seed=0)
+    for request in greedy_requests(model, [items[i] for i in need], max_new_tokens):
+        greedy = cache.get(model, **request)
         for i, comps in zip(need, greedy):
             answers[i] = clean_answer(comps[0].text)
     return answers  # type: ignore[return-value]
+
+
+def greedy_requests(model: LanguageModel, items: Sequence[QAItem], max_new_tokens: int = ANSWER_MAX_NEW_TOKENS) -> list[dict[str, Any]]:
+    """The `SampleCache` request of the greedy answers of the items without an answer (none
+    when every item has one)."""
+    prompts = [qa_prompt(model, it.question, it.context) for it in items if it.answer is None]
+    return [dict(prompts=prompts, n=1, temperature=0.0, max_new_tokens=max_new_tokens, seed=0)] if prompts else []
 
 
 def builtin_methods() -> dict[str, type[HallucinationMethod]]:

@@ -209,7 +209,10 @@ class Calibrator:
             correlated methods the way a joint fit on a few hundred labels does.
         target_risk (`float`, defaults to 0.2): error rate allowed among answered items; the
             threshold is the largest that meets it on the calibration split.
-        c (`float`, defaults to 1.0): inverse L2 strength of the logistic fit.
+        c (`float` or `None`, defaults to 1.0): inverse L2 strength of the "logistic" and
+            "rank" fits; `None` with "logistic" chooses it by 5-fold cross-validation on the
+            calibration split (`choose_c`: regularised stacking of standardised scores). The
+            chosen value is stored, so a fitted calibrator always holds a number.
 
     Example:
         >>> import numpy as np
@@ -223,7 +226,7 @@ class Calibrator:
 
     kind: str = "rank"
     target_risk: float = 0.2
-    c: float = 1.0
+    c: float | None = 1.0
     methods: list[str] = field(default_factory=list)
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
@@ -241,6 +244,9 @@ class Calibrator:
             raise ValueError(f"`kind` has to be one of {KINDS}, got {self.kind!r}")
         if not (isinstance(self.target_risk, (int, float)) and 0 <= self.target_risk <= 1):
             raise ValueError(f"`target_risk` has to be in [0, 1], got {self.target_risk!r}")
+        ok_c = isinstance(self.c, (int, float)) and not isinstance(self.c, bool) and np.isfinite(self.c) and self.c > 0
+        if not (ok_c or (self.c is None and self.kind in ("logistic", "stacked"))):
+            raise ValueError(f"`c` has to be a number > 0 (or None with kind 'logistic' or 'stacked'), got {self.c!r}")
 
     @property
     def fitted(self) -> bool:
@@ -261,6 +267,8 @@ class Calibrator:
         self.mean = _nanmean_rows(s.T, empty=0.0).tolist()
         if self.kind == "logistic":
             z = self._standardize(s, fit=True)
+            if self.c is None:
+                self.c = choose_c(z, wrong)
             w, b = fit_logistic(z, wrong, c=self.c)
             self.coef, self.intercept = [float(v) for v in w], b
         elif self.kind == "stacked":

@@ -33,7 +33,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from llminfo.analyzers.base import HallucinationMethod, QAItem, SampleCache, answers_for, as_items
+from llminfo.analyzers.base import HallucinationMethod, QAItem, SampleCache, answers_for, as_items, greedy_requests
 from llminfo.analyzers.calibration import Calibrator, reference_risk, shipped_calibrator_path
 from llminfo.analyzers.registry import DEFAULT_METHODS, available_methods, get_method_class, method_names
 from llminfo.models.base import LanguageModel
@@ -141,6 +141,9 @@ class HallucinationScorer:
         """Answers, scores (N, M) (NaN where a method failed) and per-item details."""
         items = as_items(items)
         cache = cache if cache is not None else SampleCache()
+        # every method's greedy answers and samples in as few decode loops as the backend allows
+        cache.prefetch(model, greedy_requests(model, items) + [
+            r for m in self.methods for r in m.generation_requests(model, items, seed=seed)])
         answers = answers_for(model, items, cache=cache)
         answered = [replace(it, answer=a) for it, a in zip(items, answers)]
         scores = np.full((len(items), len(self.methods)), np.nan)
@@ -222,10 +225,12 @@ class HallucinationScorer:
         return self.fit_scores(scores, correct, kind=kind, target_risk=target_risk)
 
     def fit_scores(
-        self, scores: np.ndarray, correct: Sequence[bool | int], *, kind: str = "rank", target_risk: float = 0.2
+        self, scores: np.ndarray, correct: Sequence[bool | int], *, kind: str = "rank", target_risk: float = 0.2,
+        c: float | None = 1.0,
     ) -> "HallucinationScorer":
-        """Fit the calibrator on precomputed raw scores (N, M) in the order of `names`."""
-        self.calibrator = Calibrator(kind=kind, target_risk=target_risk).fit(self.names, scores, correct)
+        """Fit the calibrator on precomputed raw scores (N, M) in the order of `names`
+        (`kind`, `target_risk`, `c`: as `Calibrator`)."""
+        self.calibrator = Calibrator(kind=kind, target_risk=target_risk, c=c).fit(self.names, scores, correct)
         return self
 
     # -- persistence (plain JSON, no pickle) ------------------------------------------------

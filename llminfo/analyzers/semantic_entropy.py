@@ -194,35 +194,63 @@ class PredictiveEntropy(_SampledAnswers):
         return out
 
 
-class PTrue(_SampledAnswers):
-    """p(True) (Kadavath et al., 2022, "Language Models (Mostly) Know What They Know"), as
-    the semantic-entropy paper's baseline: show the question, the M brainstormed (sampled)
-    answers and the scored answer, ask "Is the possible answer: A) True B) False", and read
-    P(" A") after "The possible answer is:" (reference `calculate_p_true`, raw text).
-    Score = 1 − P(True) (higher = riskier). One batched `score` call for all items.
+P_TRUE_PROTOCOLS = ("farquhar", "kadavath", "kadavath_samples")
+# The option whose probability is P(True), and the other one, per protocol.
+P_TRUE_OPTIONS = {"farquhar": (" A", " B"), "kadavath": (" (A)", " (B)"), "kadavath_samples": (" (A)", " (B)")}
 
-    The reference prepends 20 few-shot examples of this prompt built from labelled training
-    questions; pass them as `few_shot` (a string ending in a blank line), default none.
+
+class PTrue(_SampledAnswers):
+    """p(True) (Kadavath et al., 2022, "Language Models (Mostly) Know What They Know"): ask
+    the model whether the proposed answer is true and read the probability of the "True"
+    option. Score = 1 − P(True) (higher = riskier). One batched `score` call for all items.
+
+    Protocols (`protocol=`):
+    - `"farquhar"` (default): the semantic-entropy paper's baseline (reference
+      `calculate_p_true`, raw text): the question, the M brainstormed (sampled) answers and
+      the scored answer, "Is the possible answer:\nA) True\nB) False\nThe possible answer
+      is:", P(" A"). The reference prepends 20 few-shot examples of this prompt built from
+      labelled training questions; pass them as `few_shot` (a string), default none.
+    - `"kadavath"`: Kadavath et al.'s zero-shot prompt, "Question: …\nProposed Answer: …\nIs
+      the proposed answer:\n (A) True\n (B) False\nThe proposed answer is:", P(" (A)").
+    - `"kadavath_samples"`: their variant that shows brainstormed samples first ("Here are
+      some brainstormed ideas: …", "Possible Answer: …"), P(" (A)").
 
     Args:
         num_samples (`int`, defaults to 10): brainstormed answers (the shared samples).
         temperature (`float`, defaults to 1.0), max_new_tokens, prompt: as `SemanticEntropy`.
         few_shot (`str`, defaults to ""): text put before the question.
+        protocol (`str`, defaults to "farquhar"): one of `P_TRUE_PROTOCOLS`.
+        normalize (`bool`, defaults to False): llminfo's own variant — P(True) renormalised
+            over the two options, P(A) / (P(A) + P(B)) (a small model puts most of its mass
+            on neither option; the papers read P(A) as it is).
+        chat (`bool`, defaults to False): send the prompt as a user message through the
+            model's chat template and read the option at the start of the assistant's reply
+            ("A" / "(A)", no leading space), as lm-polygraph does for instruction-tuned models;
+            the papers use raw text.
     """
 
     name = "p_true"
     needs = ("answers",)
 
     def __init__(self, num_samples: int = 10, temperature: float = 1.0, max_new_tokens: int | None = None,
-                 prompt: str = "short", few_shot: str = ""):
+                 prompt: str = "short", few_shot: str = "", protocol: str = "farquhar", normalize: bool = False,
+                 chat: bool = False):
         super().__init__(num_samples, temperature, max_new_tokens, prompt)
         if not isinstance(few_shot, str):
             raise TypeError(f"`few_shot` has to be a string, got {type(few_shot).__name__}")
+        if protocol not in P_TRUE_PROTOCOLS:
+            raise ValueError(f"`protocol` has to be one of {P_TRUE_PROTOCOLS}, got {protocol!r}")
+        for arg, v in (("normalize", normalize), ("chat", chat)):
+            if not isinstance(v, bool):
+                raise ValueError(f"`{arg}` has to be True or False, got {v!r}")
         self.few_shot = few_shot
+        self.protocol = protocol
+        self.normalize = normalize
+        self.chat = chat
 
     @staticmethod
     def p_true_prompt(question: str, brainstormed: Sequence[str], answer: str, few_shot: str = "") -> str:
-        """The reference's p(True) prompt (without the hint variant)."""
+        """The semantic-entropy reference's p(True) prompt (without the hint variant)."""
         text = few_shot + "\n" if few_shot else ""
         text += "Question: " + question + "\nBrainstormed Answers: "
         for a in list(brainstormed) + [answer]:
@@ -230,13 +258,51 @@ class PTrue(_SampledAnswers):
         text += "Possible answer: " + answer + "\n"
         return text + "Is the possible answer:\nA) True\nB) False\nThe possible answer is:"
 
+    @staticmethod
+    def kadavath_prompt(question: str, answer: str, brainstormed: Sequence[str] | None = None, few_shot: str = "") -> str:
+        """Kadavath et al.'s prompt; with `brainstormed`, their variant showing samples first."""
+        text = few_shot + "\n" if few_shot else ""
+        text += "Question: " + question.strip() + "\n"
+        if brainstormed is None:
+            text += "Proposed Answer: " + answer.strip() + "\nIs the proposed answer:\n"
+            return text + " (A) True\n (B) False\nThe proposed answer is:"
+        text += "Here are some brainstormed ideas: " + "\n".join(a.strip() for a in brainstormed) + "\n"
+        text += "Possible Answer: " + answer.strip() + "\nIs the possible answer:\n"
+        return text + " (A) True\n (B) False\nThe possible answer is:"
+
+    def prompt_for(self, question: str, brainstormed: Sequence[str], answer: str, model: LanguageModel | None = None) -> str:
+        """The protocol's prompt; through `model`'s chat template when `chat=True`."""
+        if self.protocol == "farquhar":
+            text = self.p_true_prompt(question, brainstormed, answer, self.few_shot)
+        else:
+            text = self.kadavath_prompt(question, answer, brainstormed if self.protocol == "kadavath_samples" else None, self.few_shot)
+        if self.chat:
+            if model is None:
+                raise ValueError("`chat=True` needs the model (its chat template) to build the prompt")
+            return model.chat(text)
+        return text
+
+    @property
+    def options(self) -> tuple[str, str]:
+        """(True option, False option) continuations: without the leading space in chat mode."""
+        t, f = P_TRUE_OPTIONS[self.protocol]
+        return (t.lstrip(), f.lstrip()) if self.chat else (t, f)
+
     def reduce(self, model, items, stats, *, seed, cache):  # type: ignore[override]
         answers = stats["answers"]
-        _p, _samples, brainstormed, _ids = self._sample(model, items, seed, cache)
-        prompts = [self.p_true_prompt(it.question, b, a, self.few_shot) for it, b, a in zip(items, brainstormed, answers)]
-        scored = cache.score(model, prompts, [" A"] * len(prompts), entropy=False)
+        if self.protocol == "kadavath":
+            brainstormed = [[] for _ in items]  # no samples shown: none drawn
+        else:
+            _p, _samples, brainstormed, _ids = self._sample(model, items, seed, cache)
+        prompts = [self.prompt_for(it.question, b, a, model) for it, b, a in zip(items, brainstormed, answers)]
+        true_opt, false_opt = self.options
+        conts = [true_opt] * len(prompts) + ([false_opt] * len(prompts) if self.normalize else [])
+        scored = cache.score(model, prompts * (2 if self.normalize else 1), conts, entropy=False)
         out = []
-        for a, s in zip(answers, scored):
-            p = float(np.exp(s.sum_logprob))
+        for i, a in enumerate(answers):
+            lp_true = scored[i].sum_logprob
+            if self.normalize:
+                lp_true -= float(np.logaddexp(lp_true, scored[len(prompts) + i].sum_logprob))
+            p = float(np.exp(lp_true))
             out.append(MethodResult(1.0 - p, {"answer": a, "p_true": p}))
         return out

@@ -8,7 +8,11 @@ are never kept. Prompts are encoded once; their KV cache is repeated for the `n`
 encode their common prefix once (scoring).
 
 The decode loop (vectorised seeded sampling, compaction of finished rows, static cache) is
-in `hf_decode`; the scoring internals (prefix groups, KV reuse) in `hf_score`.
+in `hf_decode`; the scoring internals (prefix groups, KV reuse) in `hf_score`. Three things
+spare repeated work without changing a number: `generate_mixed` runs several sampling requests
+(greedy answers, samples at different temperatures) on the same prompts in one decode loop;
+the next `generate` on the same prompts starts from the last call's prompt cache; and on CPU,
+grouped-query attention reads the shared key/value heads in place (`hf_attention`).
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from llminfo.models import hf_decode, hf_score
+from llminfo.models import hf_attention, hf_decode, hf_score
 from llminfo.models.base import (
     Completion,
     ModelInfo,
     Scored,
+    validate_generate_args,
     validate_pairs,
 )
 from llminfo.models.tokenized import TokenizedLM
@@ -32,6 +37,9 @@ from llminfo.models.tokenized import TokenizedLM
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # Rows per forward when scoring: bounds the transient (rows, positions, vocab) logits.
 _SCORE_ROWS = 16
+# The last generate call's prompt cache is kept for the next call on the same prompts when
+# it holds at most this many bytes.
+PREFILL_MEMO_BYTES = 64 * 2**20
 
 
 class HFModel(TokenizedLM):
@@ -57,6 +65,9 @@ class HFModel(TokenizedLM):
     """
 
     backend = "hf"
+    # A Completion's `model_logprobs` and `entropy` are the raw model's at each generated
+    # position, as `score` computes them: `SampleCache.score` may read them instead of scoring.
+    generation_matches_score = True
 
     def __init__(
         self, model: Any, tokenizer: Any, name: str | None = None, *, static_cache: bool = False, compile: bool = False
@@ -66,6 +77,10 @@ class HFModel(TokenizedLM):
         self.compile = bool(compile)
         # Prompts sharing leading tokens encode them once in `score` (see `hf_score`).
         self.share_prefixes = True
+        # `generate` on the same prompts as the last call starts from that call's prompt cache.
+        self.reuse_prefill = True
+        self._prefill_memo: tuple[tuple, Any, torch.Tensor] | None = None
+        self.prefill_hits = 0  # for tests and benchmarks
         self._compiled: Any = None
         self._tokenizer = tokenizer
         self.name = name or getattr(model.config, "name_or_path", None) or type(model).__name__
@@ -126,7 +141,10 @@ class HFModel(TokenizedLM):
                 f"could not load model {path!r}: not a local model folder, and not loadable from the "
                 f"Hugging Face hub (offline, or unknown id). Details: {str(e).splitlines()[0]}"
             ) from None
-        return cls(model if device_map is not None else model.to(device), tok, name=name or path)
+        model = model if device_map is not None else model.to(device)
+        # CPU + grouped-query attention: read the shared key/value heads in place (same numbers).
+        hf_attention.use_in_place_gqa(model)
+        return cls(model, tok, name=name or path)
 
     # -- interface ----------------------------------------------------------------------
 
@@ -156,35 +174,81 @@ class HFModel(TokenizedLM):
             keys=hf_decode.row_keys(seeds, n, len(prompts)), pad_id=self.pad_id, eos_ids=self.eos_ids,
             is_stopped=(lambda toks: _hits_stop(tok, toks, stop)) if stop else None,
             static_cache=self.static_cache, compiled_step=self._compiled_step(),
+            prefilled=None if self.static_cache else self._prefill(encoded, ids, mask),
         )
-        generated, logprobs, model_logprobs = rows_out.tokens, rows_out.logprobs, rows_out.model_logprobs
-        entropies, finish = rows_out.entropy, rows_out.finish
+        return [[self._completion(rows_out, i * n + j, stop) for j in range(n)] for i in range(len(prompts))]
 
-        results: list[list[Completion]] = []
-        for i in range(len(prompts)):
-            row_results = []
-            for j in range(n):
-                r = i * n + j
-                toks = generated[r]
-                if toks and toks[-1] in self.eos_ids:
-                    text_toks = toks[:-1]
-                else:
-                    text_toks = toks
-                text = self._tokenizer.decode(text_toks, skip_special_tokens=True)
-                if finish[r] == "stop" and stop:
-                    text = _cut_at_stop(text, stop)
-                row_results.append(
-                    Completion(
-                        text=text,
-                        token_ids=toks,
-                        logprobs=logprobs[r],
-                        entropy=entropies[r],
-                        finish_reason=finish[r],
-                        model_logprobs=model_logprobs[r],
-                    )
-                )
-            results.append(row_results)
-        return results
+    @torch.inference_mode()
+    def generate_mixed(
+        self,
+        prompts: Sequence[str],
+        requests: Sequence[tuple[Sequence[int], int, float, Sequence[int] | None]],
+        *,
+        max_new_tokens: int,
+        stop: Sequence[str] | None = None,
+    ) -> list[list[list[Completion]]]:
+        """Several sampling requests on the same prompts in ONE decode loop.
+
+        The greedy answers, semantic entropy's samples at T = 1 and iterative MI's at T = 0.9
+        of the same questions are different requests, but a decode step reads every weight
+        once whatever the number of rows: one loop over all rows costs much less than three.
+        Each row gets the arithmetic of a `generate` call of its own (same seeded draws, same
+        temperature division, same argmax), so the completions are those `generate` returns
+        for each request (the forward of a larger batch may differ by float round-off, as any
+        change of batch does).
+
+        Args:
+            prompts: the prompts (encoded once; `generate`'s prompt cache reuse applies).
+            requests: per request `(indices into prompts, n, temperature, seeds)`:
+                temperature 0 is greedy; seeds one per listed prompt, or None (unseeded).
+            max_new_tokens: for every request.
+            stop (`list[str]`, *optional*): stop strings, for every request.
+        Returns:
+            per request, per listed prompt, `n` Completions.
+        """
+        prompts = validate_generate_args(prompts, 1, max_new_tokens, 1.0, 1.0, 0, 1.0)
+        row_prompts: list[int] = []
+        row_temps: list[float] = []
+        keys: list[int] = []
+        spans = []
+        for r, (idx, n, temperature, seeds) in enumerate(requests):
+            validate_generate_args([prompts[i] for i in idx], n, max_new_tokens, temperature, 1.0, 0, 1.0)
+            if seeds is not None and len(seeds) != len(idx):
+                raise ValueError(f"`requests[{r}]`: {len(seeds)} seeds for {len(idx)} prompts")
+            start = len(row_prompts)
+            for k, i in enumerate(idx):
+                row_prompts += [i] * n
+                row_temps += [float(temperature)] * n
+                keys += hf_decode.row_keys(None if seeds is None else [int(seeds[k])], n, 1)
+            spans.append((start, len(idx), n))
+        stop = [stop] if isinstance(stop, str) else list(stop or [])
+        if self.static_cache:  # fixed shapes: one call per request
+            return [self.generate([prompts[i] for i in idx], n=n, max_new_tokens=max_new_tokens, temperature=temperature,
+                                  seed=None if seeds is None else list(seeds), stop=stop)
+                    for idx, n, temperature, seeds in requests]
+        encoded = self.encode_for_generation(prompts, max_new_tokens)
+        ids, mask = self._left_pad(encoded)
+        tok = self._tokenizer
+        rows_out = hf_decode.decode(
+            self.model, ids, mask, n=1, max_new_tokens=max_new_tokens, greedy=False, warpers=[], processors=[],
+            keys=keys, pad_id=self.pad_id, eos_ids=self.eos_ids,
+            is_stopped=(lambda toks: _hits_stop(tok, toks, stop)) if stop else None,
+            prefilled=self._prefill(encoded, ids, mask), row_prompts=row_prompts, row_temperatures=row_temps,
+        )
+        return [
+            [[self._completion(rows_out, start + k * n + j, stop) for j in range(n)] for k in range(count)]
+            for start, count, n in spans
+        ]
+
+    def _completion(self, rows_out: hf_decode.RowOutputs, r: int, stop: list[str]) -> Completion:
+        """Row r of the decode loop as a Completion (text without EOS, cut at a stop string)."""
+        toks = rows_out.tokens[r]
+        text_toks = toks[:-1] if toks and toks[-1] in self.eos_ids else toks
+        text = self._tokenizer.decode(text_toks, skip_special_tokens=True)
+        if rows_out.finish[r] == "stop" and stop:
+            text = _cut_at_stop(text, stop)
+        return Completion(text=text, token_ids=toks, logprobs=rows_out.logprobs[r], entropy=rows_out.entropy[r],
+                          finish_reason=rows_out.finish[r], model_logprobs=rows_out.model_logprobs[r])
 
     @torch.inference_mode()
     def score(self, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True) -> list[Scored]:
@@ -234,7 +298,30 @@ class HFModel(TokenizedLM):
             return np.array([s.logprobs[0] for s in scored], dtype=np.float64).reshape(len(prompts), -1)
         return self.score_candidates(prompts, per_prompt)
 
+    def clear_prefill_cache(self) -> None:
+        """Forget the kept prompt cache of the last `generate` call (e.g. between timings)."""
+        self._prefill_memo = None
+
     # -- helpers ------------------------------------------------------------------------
+
+    def _prefill(self, encoded: list[list[int]], ids: torch.Tensor, mask: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        """The prompts' cache and last logits: the last call's when it had the same prompts
+        (same batch, so the same tensors), else a fresh `hf_decode.prefill`, kept for the next
+        call when it is small (`PREFILL_MEMO_BYTES`)."""
+        key = tuple(tuple(e) for e in encoded)
+        memo = self._prefill_memo
+        if self.reuse_prefill and memo is not None and memo[0] == key:
+            cache = hf_decode.fork_cache(memo[1])
+            if cache is not None:
+                self.prefill_hits += 1
+                return cache, memo[2].clone()
+        cache, logits = hf_decode.prefill(self.model, ids, mask)
+        self._prefill_memo = None
+        if self.reuse_prefill:
+            kept = hf_decode.fork_cache(cache)
+            if kept is not None and hf_decode.cache_bytes(kept) <= PREFILL_MEMO_BYTES:
+                self._prefill_memo = (key, kept, logits.clone())
+        return cache, logits
 
     def _left_pad(self, seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(s) for s in seqs)

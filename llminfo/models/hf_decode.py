@@ -17,6 +17,11 @@ short answers stop costing compute. Not with user `processors`: those may keep p
 state (e.g. `EntropyHaltingProcessor`), as transformers' `generate` never reorders rows;
 there, finished rows are fed padding as before.
 
+**Prompt reuse across calls.** `prefill` encodes the prompts; `HFModel` keeps the last
+batch's cache and logits (`fork_cache`) so a call on the same prompts — the greedy answers,
+then semantic entropy's and iterative MI's samples of the same questions — starts from them:
+the same tensors a fresh prefill computes, bit for bit.
+
 **Static cache + `torch.compile`** (opt-in, meant for GPUs): a `StaticCache` sized to
 prompt + `max_new_tokens` and a compiled decode step of fixed shapes. No compaction on that
 path (shapes stay fixed). Same tokens as the dynamic path up to kernel round-off.
@@ -24,6 +29,7 @@ path (shapes stay fixed). Same tokens as the dynamic path up to kernel round-off
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -106,6 +112,9 @@ def decode(
     is_stopped: Callable[[list[int]], bool] | None = None,
     static_cache: bool = False,
     compiled_step: Callable | None = None,
+    prefilled: tuple[Any, torch.Tensor] | None = None,
+    row_prompts: Sequence[int] | None = None,
+    row_temperatures: Sequence[float] | None = None,
 ) -> RowOutputs:
     """Run the decode loop of `HFModel.generate` (see the module docstring).
 
@@ -120,10 +129,21 @@ def decode(
         is_stopped: a row's generated ids → whether a stop string was reached.
         static_cache: use a `StaticCache` (no compaction).
         compiled_step: a compiled `model.forward` for the decode steps (static cache only).
+        prefilled: `(cache, last logits)` of the prompts as `prefill` returns them, to start
+            from instead of encoding the prompts (dynamic cache only; the cache is consumed).
+        row_prompts, row_temperatures: several sampling requests in one loop (`n` is then
+            ignored): row r continues prompt `row_prompts[r]` at temperature
+            `row_temperatures[r]` (0 = greedy). Each row gets exactly the arithmetic of a call
+            of its own (logits / T, the same log-softmax, inverse-CDF draw and argmax); no
+            `warpers` or `processors`, dynamic cache only.
     """
     device = prompt_ids.device
     prompts, width = prompt_ids.shape
-    rows = prompts * n
+    mixed = row_temperatures is not None
+    if mixed and (warpers or processors or static_cache or greedy or row_prompts is None
+                  or len(row_prompts) != len(row_temperatures)):
+        raise ValueError("per-row temperatures take `row_prompts` of the same length, no warpers, processors or static cache")
+    rows = len(row_prompts) if mixed else prompts * n  # type: ignore[arg-type]
     total = width + max_new_tokens
     out = RowOutputs([[] for _ in range(rows)], [[] for _ in range(rows)], [[] for _ in range(rows)], [[] for _ in range(rows)])
     out.finish = ["length"] * rows
@@ -142,19 +162,20 @@ def decode(
         first = model(input_ids=prompt_ids, attention_mask=mask_buf, position_ids=_positions(prompt_mask),
                       past_key_values=cache, use_cache=True, logits_to_keep=1)
         logits = first.logits[:, -1, :].to(device)  # the last device under a device_map
+        del first
     else:
-        first = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=_positions(prompt_mask),
-                      use_cache=True, logits_to_keep=1)
-        cache = first.past_key_values
-        logits = first.logits[:, -1, :].to(device)  # the last device under a device_map
-        if n > 1:  # every sample of a prompt reuses the prompt's KV cache
+        cache, logits = prefilled if prefilled is not None else prefill(model, prompt_ids, prompt_mask)
+        if mixed:  # each row starts from its prompt's KV cache
+            src = torch.tensor(list(row_prompts), device=device)  # type: ignore[arg-type]
+            cache.batch_select_indices(src)
+            logits, prompt_ids, prompt_mask = logits[src], prompt_ids[src], prompt_mask[src]
+        elif n > 1:  # every sample of a prompt reuses the prompt's KV cache
             cache.batch_repeat_interleave(n)
             logits = logits.repeat_interleave(n, dim=0)
             prompt_ids = prompt_ids.repeat_interleave(n, dim=0)
             prompt_mask = prompt_mask.repeat_interleave(n, dim=0)
         mask_buf = torch.zeros((rows, total), dtype=prompt_mask.dtype, device=device)
         mask_buf[:, :width] = prompt_mask
-    del first
     need_seq = bool(processors) or bool(warpers)
     seq_buf = None
     if need_seq:
@@ -167,6 +188,9 @@ def decode(
     active = torch.ones(len(live), dtype=torch.bool, device=device)  # only without compaction
     done = [False] * rows
     pad = torch.tensor(pad_id, device=device)
+    if mixed:
+        temps = torch.tensor([t if t > 0 else 1.0 for t in row_temperatures], dtype=torch.float32, device=device)[:, None]  # type: ignore[union-attr]
+        argmax_rows = torch.tensor([t == 0 for t in row_temperatures], dtype=torch.bool, device=device)  # type: ignore[union-attr]
 
     for step in range(max_new_tokens):
         cur = width + step
@@ -177,6 +201,10 @@ def decode(
         seq = seq_buf[:, :cur] if seq_buf is not None else None
         for proc in list(processors) + list(warpers):
             scores = proc(seq, scores.float() if scores is logits else scores)
+        if mixed:
+            # As a call of its own: T = 1 leaves the logits as they are (x / 1.0 == x), T ≠ 1 is
+            # the temperature warper's division; greedy rows take the argmax of the raw logits.
+            scores = logits.float() / temps
         if greedy:
             next_tok = scores.argmax(dim=-1)
         if scores is logits:  # nothing processed the logits: the sampling law is the model's
@@ -186,6 +214,8 @@ def decode(
         if not greedy:
             u = torch.tensor(row_uniforms(live_keys, step), dtype=torch.float64, device=device)
             next_tok = sample_from_probs(raw_p if logp is raw else logp.exp(), u)
+            if mixed and bool(argmax_rows.any()):
+                next_tok = torch.where(argmax_rows, logits.argmax(dim=-1), next_tok)
         if not compact:
             next_tok = torch.where(active, next_tok, pad)
         idx = next_tok[:, None]
@@ -218,6 +248,8 @@ def decode(
                 live_keys = [live_keys[b] for b in keep]
                 next_tok, pos, mask_buf = next_tok[sel], pos[sel], mask_buf[sel]
                 seq_buf = seq_buf[sel] if seq_buf is not None else None
+                if mixed:
+                    temps, argmax_rows = temps[sel], argmax_rows[sel]
                 active = torch.ones(len(live), dtype=torch.bool, device=device)
             else:
                 active = torch.tensor([not done[r] for r in live], device=device)
@@ -238,6 +270,36 @@ def decode(
         pos = pos + 1
         logits = step_out.logits[:, -1, :].to(device)
     return out
+
+
+def prefill(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor) -> tuple[Any, torch.Tensor]:
+    """Encode left-padded prompts: their `DynamicCache` and last logits `(prompts, vocab)`."""
+    first = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=_positions(prompt_mask),
+                  use_cache=True, logits_to_keep=1)
+    return first.past_key_values, first.logits[:, -1, :].to(prompt_ids.device)  # last device under a device_map
+
+
+def fork_cache(cache: Any) -> Any | None:
+    """A copy of a `DynamicCache` that decoding may extend, repeat and compact without
+    touching `cache` (its layers replace their tensors, never write into them, so the tensors
+    are shared, not copied); None for cache types that write in place."""
+    from transformers.cache_utils import DynamicCache, DynamicLayer, DynamicSlidingWindowLayer
+
+    if type(cache) is not DynamicCache or any(type(x) not in (DynamicLayer, DynamicSlidingWindowLayer) for x in cache.layers):
+        return None
+    return shallow_copy(cache)
+
+
+def shallow_copy(cache: Any) -> Any:
+    """A new cache object with its own layer objects over the same tensors."""
+    new = copy.copy(cache)
+    new.layers = [copy.copy(layer) for layer in cache.layers]
+    return new
+
+
+def cache_bytes(cache: Any) -> int:
+    """Bytes held by a dynamic cache's key and value tensors."""
+    return sum(t.numel() * t.element_size() for x in cache.layers for t in (x.keys, x.values) if t is not None)
 
 
 def _positions(mask: torch.Tensor) -> torch.Tensor:

@@ -15,12 +15,12 @@ kernel round-off, ~1e-6). Only the logits predicting continuation tokens are com
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Sequence
 
 import torch
 
 from llminfo import measures
+from llminfo.models import hf_decode
 from llminfo.models.base import Scored
 
 # Unique prompts per encoding batch, and bounds on a continuation batch.
@@ -106,8 +106,7 @@ def token_logprobs_and_entropy(
 
 def select_rows(cache: Any, rows: torch.Tensor) -> Any:
     """A new cache holding `rows` of `cache` (only those rows are copied; `cache` is unchanged)."""
-    new = copy.copy(cache)
-    new.layers = [copy.copy(layer) for layer in cache.layers]
+    new = hf_decode.shallow_copy(cache)
     new.batch_select_indices(rows)
     return new
 
