@@ -197,3 +197,53 @@ def test_cli_generate_chat_on_base_model_is_one_line_error(capsys):
     assert main(["generate", "hi", "--model", "gemma3-270m", "--chat", "--max-new-tokens", "1"]) == 2
     err = capsys.readouterr().err
     assert "--chat: model 'gemma3-270m' has no chat template" in err and "Traceback" not in err
+
+
+@needs_gemma
+def test_gemma_default_scorer_risk_is_its_shipped_calibrator_and_batch_independent(gemma):
+    from llminfo.analyzers.calibration import shipped_calibrator_path
+    from llminfo.analyzers.scorer import HallucinationScorer
+
+    shipped = HallucinationScorer.load(shipped_calibrator_path("gemma3-270m"))
+    both = HallucinationScorer().score(gemma, QUESTIONS, seed=0)
+    alone = HallucinationScorer().score(gemma, QUESTIONS[:1], seed=0)
+    assert all(r.calibrated for r in both + alone)
+    s = np.array([[r.scores[n] for n in shipped.names] for r in both])
+    np.testing.assert_allclose([r.risk for r in both], shipped.calibrator.predict(s), rtol=1e-9)
+    assert alone[0].answer == both[0].answer
+    assert alone[0].risk == pytest.approx(both[0].risk, abs=1e-4)
+
+
+def test_base_model_answers_are_scored_with_the_leading_space_they_are_generated_with(tiny_model):
+    """A base-model prompt ends in "Answer:"; the answer is teacher-forced as " Paris" (the
+    tokens the model generates there), a chat model's as "Paris". Checked against a direct
+    forward pass of the tiny model on the concatenated ids."""
+    import copy
+
+    from tiny import tiny_llama
+
+    from llminfo.analyzers.base import QAItem, answer_continuation
+    from llminfo.analyzers.baselines import Perplexity
+    from llminfo.models.hf import HFModel
+
+    net, tok = tiny_llama(0)
+    net.config.max_position_embeddings = 1024  # room for the few-shot prompt (RoPE: no table)
+    tok = copy.deepcopy(tok)
+    tok.chat_template = None
+    base = HFModel(net, tok, name="tiny-base")
+    assert answer_continuation(base, "Paris") == " Paris"
+    assert answer_continuation(base, " Paris") == " Paris"
+    assert answer_continuation(tiny_model, "Paris") == "Paris"
+
+    def direct_mean_nll(model, prompt, cont):
+        p_ids = model.encode_prompt(prompt)
+        c_ids = model.encode_continuation(cont)
+        ids = torch.tensor([p_ids + c_ids])
+        with torch.no_grad():
+            logp = torch.log_softmax(model.model(ids).logits[0].double(), -1)
+        return -float(sum(logp[len(p_ids) - 1 + k, t] for k, t in enumerate(c_ids))) / len(c_ids)
+
+    for model, cont in ((base, " Paris"), (tiny_model, "Paris")):
+        [r] = Perplexity().score(model, [QAItem("What is the capital of France?", answer="Paris")])
+        prompt = question_prompt(model, "What is the capital of France?")
+        assert r.score == pytest.approx(direct_mean_nll(model, prompt, cont), abs=1e-4)

@@ -340,19 +340,22 @@ def test_internal_auroc_matches_sklearn():
     assert _auroc(y, s) == pytest.approx(roc_auc_score(y, s))
 
 
-def test_default_scorer_uses_the_calibrator_shipped_for_the_default_model():
+@pytest.mark.parametrize("model_name", ["default", "gemma3-270m"])
+def test_default_scorer_uses_the_calibrator_shipped_for_each_embedded_model(model_name):
     from llminfo.analyzers.calibration import shipped_calibrator_path
     from llminfo.analyzers.scorer import DEFAULT_METHODS
+    from llminfo.models.embedded import EMBEDDED_MODELS
 
-    path = shipped_calibrator_path("default")
-    assert path is not None
+    assert model_name in EMBEDDED_MODELS
+    path = shipped_calibrator_path(model_name)
+    assert path is not None, f"no calibrator shipped for the embedded model {model_name}"
     shipped = HallucinationScorer.load(path)
     scorer = HallucinationScorer()
     assert shipped.names == scorer.names and shipped.method_params == scorer.method_params
     assert scorer.names == list(DEFAULT_METHODS)
 
     class Default:
-        name = "default"
+        name = model_name
 
     s = np.array([[3.0, 0.2, 1.0, 0.1], [15.0, 1.5, 3.0, 0.6]])
     risk, dec = scorer.combine(s, Default())

@@ -286,11 +286,17 @@ def clean_answer(text: str) -> str:
 def answer_continuation(model: LanguageModel, answer: str, end_with_eos: bool = False) -> str:
     """The text to teacher-force for an answer.
 
-    With `end_with_eos` (or when the answer is empty) the tokenizer's EOS string is appended,
+    On a base model the answer gets the leading space it is generated with
+    (`prompts.answer_prefix`). With `end_with_eos` (or when the answer is empty) the
+    tokenizer's EOS string is appended,
     so the score is P(answer, then stop): it then compares answers of different lengths
     fairly, and an empty answer ("stop at once") still has a probability.
     """
+    from llminfo.analyzers.prompts import answer_prefix
+
     eos = getattr(getattr(model, "tokenizer", None), "eos_token", None) or ""
+    if answer and not answer[0].isspace():
+        answer = answer_prefix(model) + answer  # " Paris" after a base model's "Answer:"
     if end_with_eos or not answer:
         return answer + eos
     return answer

@@ -47,6 +47,7 @@ from llminfo.analyzers.base import (
     MethodResult,
     QAItem,
     SampleCache,
+    answer_continuation,
     answers_for,
     qa_prompt,
 )
@@ -422,7 +423,7 @@ class EDFLRiskAnalyzer(HallucinationMethod):
             for it, ans in zip(items, answers):
                 for q, c in self._qa_variants(it, seed):
                     flat_p.append(qa_prompt(model, q, c))
-                    flat_c.append(ans)
+                    flat_c.append(answer_continuation(model, ans))
             logp = np.array([s.sum_logprob for s in model.score(flat_p, flat_c)])  # one batched call
             rows = [(float(np.exp(logp[i * width])), np.exp(logp[i * width + 1 : (i + 1) * width]), "answer") for i in range(len(items))]
         out = []

@@ -47,6 +47,19 @@ def has_chat_template(model: Any) -> bool:
     return bool(tok.chat_template)
 
 
+def answer_prefix(model: Any) -> str:
+    """What separates a short answer from its prompt when the answer is teacher-forced.
+
+    A chat prompt ends at the start of the assistant turn, where the reply begins: "". The
+    base-model prompt ends in "Answer:" and the few-shot examples put a space before each answer,
+    so the model writes " Paris" (one token, "▁Paris" / "ĠParis"), and that is what it
+    generates; scoring "Paris" glued to "Answer:" would read the likelihood of a spelling the
+    model never produces. So the continuation gets a leading space, as lm-evaluation-harness's
+    `target_delimiter`, and teacher-forced scores equal the generated tokens' log-probabilities.
+    """
+    return "" if has_chat_template(model) else " "
+
+
 def question_prompt(
     model: Any,
     question: str,
