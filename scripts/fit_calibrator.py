@@ -15,7 +15,11 @@ factual question and writes:
 - `llminfo/data/calibrators/reference_quantiles.json` (`--model default` only) — 101
   quantiles of each method's score, the fixed map of `calibration.reference_risk`.
 
-    python scripts/fit_calibrator.py [--model default] [--rows R.jsonl ...] [--target-risk 0.2] [--methods M ...]
+    python scripts/fit_calibrator.py [--model default] [--rows R.jsonl ...] [--target-risk 0.2] [--methods M ...] [--procedures P ...]
+    # Gemma 3 270M (the shipped file): the default scorer's methods, procedures combining all of them
+    python scripts/fit_calibrator.py --model gemma3-270m --rows bench_results/quality_hallucination_rows_v2_gemma3-270m.jsonl \
+        --methods msp perplexity mean_entropy edfl_answer --procedures rank stacked logistic_cv \
+        --report bench_results/fit_calibrator_gemma3-270m.json
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ def merged_rows(paths: list[Path]) -> list[dict]:
 
 
 def main() -> None:
-    from quality_eval import fit_candidate, held_out_mask, select_combination, summary
+    from quality_eval import CANDIDATES, fit_candidate, held_out_mask, select_combination, summary
 
     from llminfo.analyzers.calibration import CALIBRATOR_DIR, REFERENCE_FILE
     from llminfo.analyzers.scorer import HallucinationScorer
@@ -68,6 +72,9 @@ def main() -> None:
     ap.add_argument("--target-risk", type=float, default=0.2)
     ap.add_argument("--methods", nargs="*", default=None,
                     help="the pool the combination is chosen from (default: every method scored on all factual rows)")
+    ap.add_argument("--procedures", nargs="*", default=None,
+                    help="combination procedures to choose among (default: all); a calibrator shipped for the "
+                         "default scorer must combine all its methods: --procedures rank stacked logistic_cv")
     ap.add_argument("--output-dir", default=str(DATA_DIR / CALIBRATOR_DIR))
     ap.add_argument("--report", default=str(ROOT / "bench_results" / "fit_calibrator.json"))
     args = ap.parse_args()
@@ -83,7 +90,7 @@ def main() -> None:
     wrong = np.array([0.0 if r["correct"] else 1.0 for r in rows])
     S = np.array([[r["scores"][n] for n in names] for r in rows], dtype=float)
     held = held_out_mask([r["id"] for r in rows], wrong, [r.get("difficulty") for r in rows])
-    sel = select_combination(S[~held], wrong[~held], names)
+    sel = select_combination(S[~held], wrong[~held], names, candidates=args.procedures or CANDIDATES)
     best = sel["best"]
     cols = [names.index(n) for n in best["methods"]]
     report = {

@@ -98,12 +98,17 @@ def cv_aurocs(name: str, S: np.ndarray, wrong: np.ndarray, names: Sequence[str],
     return out
 
 
-def select_combination(S: np.ndarray, wrong: np.ndarray, names: Sequence[str], seed: int = 0) -> dict[str, Any]:
-    """The procedure with the best mean out-of-fold AUROC on these (development) rows,
-    refitted on all of them: `{"best": {"procedure", "kind", "c", "methods", "cv_auroc"},
-    "candidates": [...]}`."""
+def select_combination(
+    S: np.ndarray, wrong: np.ndarray, names: Sequence[str], seed: int = 0, candidates: Sequence[str] = CANDIDATES
+) -> dict[str, Any]:
+    """The procedure (among `candidates`) with the best mean out-of-fold AUROC on these
+    (development) rows, refitted on all of them: `{"best": {"procedure", "kind", "c", "methods",
+    "cv_auroc"}, "candidates": [...]}`."""
+    unknown = [c for c in candidates if c not in CANDIDATES]
+    if unknown or not candidates:
+        raise ValueError(f"combination procedures {list(candidates)}: each has to be one of {CANDIDATES}")
     results = []
-    for name in CANDIDATES:
+    for name in candidates:
         fold_aurocs = cv_aurocs(name, S, wrong, names, seed)
         results.append({"procedure": name, "cv_auroc": float(np.mean(fold_aurocs)),
                         "cv_auroc_se": float(np.std(fold_aurocs, ddof=1) / np.sqrt(len(fold_aurocs)))})

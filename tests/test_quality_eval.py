@@ -154,3 +154,14 @@ def test_fit_calibrator_ships_the_procedure_chosen_on_development(tmp_path, monk
     np.testing.assert_allclose(risk, cal.predict(S[:, cols]), atol=1e-12)
     assert all(scorer.calibrator.predict(S[i : i + 1, cols])[0] == risk[i] for i in range(0, 240, 17))
     assert roc_auc_score(wrong, risk) > max(roc_auc_score(wrong, S[:, j]) for j in range(5)) + 0.03
+
+
+def test_selection_among_given_procedures_only():
+    """fit_calibrator's --procedures: a calibrator shipped for the default scorer has to combine
+    all its methods, so the selection can be limited to procedures that do."""
+    S, wrong, names = _synthetic(200, 3)
+    sel = qe.select_combination(S, wrong, names, candidates=["rank", "stacked"])
+    assert [c["procedure"] for c in sel["candidates"]] == ["rank", "stacked"]
+    assert sel["best"]["methods"] == list(names)
+    with pytest.raises(ValueError, match="one of"):
+        qe.select_combination(S, wrong, names, candidates=["select", "magic"])
