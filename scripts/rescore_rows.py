@@ -3,7 +3,8 @@
 For a fix that changes some methods' scores (e.g. the leading space of base-model answers,
 `prompts.answer_prefix`), the other methods' scores and the labels stay as they are: each row
 gets the new scores of `--methods` (same greedy answer: the row's `answer` is given), and the
-replaced values are kept under `replaced` with `--tag` so the report can show both. The rows
+replaced values are kept under `replaced` with `--tag` so the report can show both; the
+row's kept `details` of a re-scored method are replaced too. The rows
 file is rewritten atomically after every batch: an interruption keeps what is done, and a
 rerun skips rows already tagged.
 
@@ -24,6 +25,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def main() -> None:
@@ -34,9 +36,12 @@ def main() -> None:
     ap.add_argument("--tag", required=True, help="name of the change; rows holding it are skipped")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--force", action="store_true", help="redo rows already tagged (their first replaced values stay)")
     args = ap.parse_args()
 
     import torch
+
+    from quality_hallucination import KEEP_DETAILS
 
     from llminfo.analyzers.scorer import HallucinationScorer
     from llminfo.fileio import atomic_write_text
@@ -44,7 +49,7 @@ def main() -> None:
 
     path = Path(args.rows)
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    todo = [i for i, r in enumerate(rows) if args.tag not in r.get("replaced", {})]
+    todo = [i for i, r in enumerate(rows) if args.force or args.tag not in r.get("replaced", {})]
     if not todo:
         print("nothing to do")
         return
@@ -55,11 +60,14 @@ def main() -> None:
     for start in range(0, len(todo), args.batch):
         chunk = todo[start : start + args.batch]
         qa = [{"question": rows[i]["question"], "answer": rows[i]["answer"]} for i in chunk]
-        _answers, scores, _details = scorer.raw_scores(model, qa, seed=args.seed)
-        for i, s in zip(chunk, scores):
+        _answers, scores, details = scorer.raw_scores(model, qa, seed=args.seed)
+        for i, s, d in zip(chunk, scores, details):
             old = {n: rows[i]["scores"].get(n) for n in scorer.names}
-            rows[i].setdefault("replaced", {})[args.tag] = old
+            rows[i].setdefault("replaced", {}).setdefault(args.tag, old)
             rows[i]["scores"].update({n: (float(v) if np.isfinite(v) else None) for n, v in zip(scorer.names, s)})
+            for m in scorer.names:  # the kept details of a re-scored method follow its new score
+                if m in KEEP_DETAILS and m in d:
+                    rows[i].setdefault("details", {})[m] = {k: d[m][k] for k in KEEP_DETAILS[m] if k in d[m]}
         atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
         n = start + len(chunk)
         print(f"{n}/{len(todo)} rows, {(time.process_time() - t0) / n:.2f} CPU-s/row, load {os.getloadavg()[0]:.1f}", flush=True)
