@@ -36,6 +36,7 @@ NO_MODEL = [
     "llminfo.analyzers.calibration",
     "llminfo.analyzers.clustering",
     "llminfo.analyzers.flops",
+    "llminfo.analyzers.p_true_few_shot",
     "llminfo.processors.halting_reasons",
     "llminfo.analyzers.halting_answers",
     "llminfo.models.hf_score",

@@ -35,7 +35,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -49,6 +49,7 @@ from llminfo.analyzers.base import (
     check_sampling_args,
 )
 from llminfo.analyzers.clustering import check_clustering, sample_and_cluster
+from llminfo.analyzers.p_true_few_shot import check_few_shot_examples, p_true_few_shot_prompt
 from llminfo.models.base import LanguageModel
 
 PROMPTS = ("short", "farquhar")
@@ -197,8 +198,6 @@ class PredictiveEntropy(_SampledAnswers):
 P_TRUE_PROTOCOLS = ("farquhar", "kadavath", "kadavath_samples")
 # The option whose probability is P(True), and the other one, per protocol.
 P_TRUE_OPTIONS = {"farquhar": (" A", " B"), "kadavath": (" (A)", " (B)"), "kadavath_samples": (" (A)", " (B)")}
-
-
 class PTrue(_SampledAnswers):
     """p(True) (Kadavath et al., 2022, "Language Models (Mostly) Know What They Know"): ask
     the model whether the proposed answer is true and read the probability of the "True"
@@ -208,8 +207,8 @@ class PTrue(_SampledAnswers):
     - `"farquhar"` (default): the semantic-entropy paper's baseline (reference
       `calculate_p_true`, raw text): the question, the M brainstormed (sampled) answers and
       the scored answer, "Is the possible answer:\nA) True\nB) False\nThe possible answer
-      is:", P(" A"). The reference prepends 20 few-shot examples of this prompt built from
-      labelled training questions; pass them as `few_shot` (a string), default none.
+      is:", P(" A"). The reference prepends 20 labelled few-shot examples of this prompt
+      from the training split (`p_true_few_shot_prompt`); pass them as `few_shot`, default none.
     - `"kadavath"`: Kadavath et al.'s zero-shot prompt, "Question: …\nProposed Answer: …\nIs
       the proposed answer:\n (A) True\n (B) False\nThe proposed answer is:", P(" (A)").
     - `"kadavath_samples"`: their variant that shows brainstormed samples first ("Here are
@@ -218,7 +217,14 @@ class PTrue(_SampledAnswers):
     Args:
         num_samples (`int`, defaults to 10): brainstormed answers (the shared samples).
         temperature (`float`, defaults to 1.0), max_new_tokens, prompt: as `SemanticEntropy`.
-        few_shot (`str`, defaults to ""): text put before the question.
+        few_shot (`str` or `list[dict]`, defaults to ""): text put before the question (then
+            "\n"), or labelled examples — dicts with "question", "answers" (brainstormed
+            samples), "answer" (most likely) and "correct" (bool) — from which the
+            reference's prefix is built (`p_true_few_shot_prompt`, "farquhar" only), once per
+            model and reused for every question (the model's `score` then encodes it once
+            per batch of prompts as their shared prefix).
+        token_limit (`int`, *optional*): the context the few-shot prefix is cut to fit, as the
+            reference does; default the model's (`describe().max_context`).
         protocol (`str`, defaults to "farquhar"): one of `P_TRUE_PROTOCOLS`.
         normalize (`bool`, defaults to False): llminfo's own variant — P(True) renormalised
             over the two options, P(A) / (P(A) + P(B)) (a small model puts most of its mass
@@ -233,16 +239,25 @@ class PTrue(_SampledAnswers):
     needs = ("answers",)
 
     def __init__(self, num_samples: int = 10, temperature: float = 1.0, max_new_tokens: int | None = None,
-                 prompt: str = "short", few_shot: str = "", protocol: str = "farquhar", normalize: bool = False,
-                 chat: bool = False):
+                 prompt: str = "short", few_shot: str | Sequence[Mapping[str, Any]] = "", protocol: str = "farquhar",
+                 normalize: bool = False, chat: bool = False, token_limit: int | None = None):
         super().__init__(num_samples, temperature, max_new_tokens, prompt)
-        if not isinstance(few_shot, str):
-            raise TypeError(f"`few_shot` has to be a string, got {type(few_shot).__name__}")
         if protocol not in P_TRUE_PROTOCOLS:
             raise ValueError(f"`protocol` has to be one of {P_TRUE_PROTOCOLS}, got {protocol!r}")
+        self.few_shot_examples: list[dict[str, Any]] | None = None
+        if not isinstance(few_shot, str):
+            self.few_shot_examples = check_few_shot_examples(few_shot)
+            if self.few_shot_examples and protocol != "farquhar":
+                raise ValueError(f"labelled `few_shot` examples build the semantic-entropy reference's prompt: they need "
+                                 f"protocol='farquhar', got {protocol!r} (pass a string for other protocols)")
+            few_shot = ""
         for arg, v in (("normalize", normalize), ("chat", chat)):
             if not isinstance(v, bool):
                 raise ValueError(f"`{arg}` has to be True or False, got {v!r}")
+        if token_limit is not None and (isinstance(token_limit, bool) or not isinstance(token_limit, int) or token_limit < 1):
+            raise ValueError(f"`token_limit` has to be a positive integer or None, got {token_limit!r}")
+        self.token_limit = token_limit
+        self._few_shot_memo: dict[tuple[int, int], tuple[Any, str, int]] = {}
         self.few_shot = few_shot
         self.protocol = protocol
         self.normalize = normalize
@@ -270,10 +285,26 @@ class PTrue(_SampledAnswers):
         text += "Possible Answer: " + answer.strip() + "\nIs the possible answer:\n"
         return text + " (A) True\n (B) False\nThe possible answer is:"
 
+    def few_shot_prefix(self, model: LanguageModel | None = None) -> tuple[str, int]:
+        """(prefix, examples kept): `few_shot` as given, or the reference's prefix built from the
+        labelled examples with `model`'s tokenizer and context, once per model (memoised)."""
+        if not self.few_shot_examples:
+            return self.few_shot, 0
+        if model is None:
+            raise ValueError("labelled `few_shot` examples need the model (its tokenizer and context) to build the prompt")
+        tok = model.tokenizer
+        limit = self.token_limit or int(model.describe().max_context)
+        key = (id(tok), limit)  # the memo keeps `tok` alive, so its id is not reused
+        if key not in self._few_shot_memo:
+            built = p_true_few_shot_prompt(
+                self.few_shot_examples, lambda text: len(tok.encode(text)), limit, self.num_samples, self.max_new_tokens)
+            self._few_shot_memo[key] = (tok, *built)
+        return self._few_shot_memo[key][1:]
+
     def prompt_for(self, question: str, brainstormed: Sequence[str], answer: str, model: LanguageModel | None = None) -> str:
         """The protocol's prompt; through `model`'s chat template when `chat=True`."""
         if self.protocol == "farquhar":
-            text = self.p_true_prompt(question, brainstormed, answer, self.few_shot)
+            text = self.p_true_prompt(question, brainstormed, answer, self.few_shot_prefix(model)[0])
         else:
             text = self.kadavath_prompt(question, answer, brainstormed if self.protocol == "kadavath_samples" else None, self.few_shot)
         if self.chat:
@@ -298,11 +329,12 @@ class PTrue(_SampledAnswers):
         true_opt, false_opt = self.options
         conts = [true_opt] * len(prompts) + ([false_opt] * len(prompts) if self.normalize else [])
         scored = cache.score(model, prompts * (2 if self.normalize else 1), conts, entropy=False)
+        extra = {"few_shot_examples": self.few_shot_prefix(model)[1]} if self.few_shot_examples else {}
         out = []
         for i, a in enumerate(answers):
             lp_true = scored[i].sum_logprob
             if self.normalize:
                 lp_true -= float(np.logaddexp(lp_true, scored[len(prompts) + i].sum_logprob))
             p = float(np.exp(lp_true))
-            out.append(MethodResult(1.0 - p, {"answer": a, "p_true": p}))
+            out.append(MethodResult(1.0 - p, {"answer": a, "p_true": p, **extra}))
         return out
