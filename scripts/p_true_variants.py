@@ -142,12 +142,25 @@ def few_shot_examples(drawn: list[dict]) -> list[dict]:
              "correct": bool(r["correct"])} for r in drawn]
 
 
+def read_config_rows(path: Path, config: str) -> dict[str, dict]:
+    """The few-shot records of one configuration (model and examples), by id, the last one
+    kept; several draws of examples share the rows file."""
+    out: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn last line from an interrupted run
+            if r.get("config") == config:
+                out[r["id"]] = r
+    return out
+
+
 def score_few_shot(held: list[dict], examples: list[dict], out: Path, batch: int, model_name: str, config: str) -> dict:
     """Zero-shot "farquhar" and "farquhar_fewshot" log p(" A"), log p(" B") per held-out row;
     one `score` call per batch, where the few-shot prompts share (and encode once) the prefix."""
     import torch
-
-    from quality_hallucination import read_rows
 
     from llminfo.analyzers.semantic_entropy import PTrue
     from llminfo.models import load_model
@@ -158,7 +171,7 @@ def score_few_shot(held: list[dict], examples: list[dict], out: Path, batch: int
     prefix, kept = few.few_shot_prefix(model)
     info = {"few_shot_kept": kept, "prefix_tokens": len(model.tokenizer.encode(prefix)),
             "token_limit": int(model.describe().max_context)}
-    done = {k: r for k, r in read_rows(out).items() if r.get("config") == config}
+    done = read_config_rows(out, config)
     todo = [r for r in held if r["id"] not in done]
     t0, cpu0 = time.time(), time.process_time()
     with out.open("a") as f:
@@ -219,25 +232,36 @@ def evaluate_few_shot(recs: list[dict]) -> dict:
 def few_shot_main(args: argparse.Namespace, rows: list[dict]) -> None:
     import hashlib
 
-    from quality_hallucination import read_rows
-
     suffix = "" if args.model == "default" else f"_{args.model}"
     out_rows = Path(args.out_rows or ROOT / "bench_results" / f"p_true_fewshot_rows{suffix}.jsonl")
-    output = Path(args.output or ROOT / "bench_results" / f"p_true_fewshot{suffix}.json")
+    seed_suffix = f"_seed{args.few_shot_seed}" if args.few_shot_seed else ""
+    output = Path(args.output or ROOT / "bench_results" / f"p_true_fewshot{suffix}{seed_suffix}.json")
     drawn, held = few_shot_split(rows, args.few_shot, args.few_shot_seed)
     held = held[: args.limit]
     examples = few_shot_examples(drawn)
     config = hashlib.sha256(json.dumps([args.model, examples]).encode()).hexdigest()[:16]
-    info = {} if args.evaluate_only else score_few_shot(held, examples, out_rows, args.batch, args.model, config)
+    if args.evaluate_only:  # the prefix size and timing of the run that scored the rows
+        old = json.loads(output.read_text()).get("few_shot", {}) if output.exists() else {}
+        info = {k: v for k, v in old.items() if old.get("config") == config and k not in ("ids", "requested", "seed")}
+    else:
+        info = score_few_shot(held, examples, out_rows, args.batch, args.model, config)
     keep = {r["id"] for r in held}
-    recs = [r for r in read_rows(out_rows).values() if r["id"] in keep and r.get("config") == config]
+    recs = [r for r in read_config_rows(out_rows, config).values() if r["id"] in keep]
     if len(recs) < 10:
         raise SystemExit(f"only {len(recs)} scored held-out rows in {out_rows}")
+    from quality_eval import summary
+
+    by_id = {r["id"]: r for r in held}
+    wrong = np.array([0.0 if r["correct"] else 1.0 for r in recs])
+    stored = {m: summary(wrong, np.array([by_id[r["id"]]["scores"][m] for r in recs], dtype=float))
+              for m in by_id[recs[0]["id"]].get("scores", {})
+              if all(by_id[r["id"]]["scores"].get(m) is not None for r in recs)}
     report = {"model": args.model, "rows": Path(args.rows).name, "n_factual_rows": sum(r["set"] == "factual" for r in rows),
               "few_shot": {"requested": args.few_shot, "seed": args.few_shot_seed, "drawn_from": "development split",
                            "ids": [r["id"] for r in drawn], "correct": sum(r["correct"] for r in drawn), "config": config, **info},
-              "loadavg": os.getloadavg(), **evaluate_few_shot(recs),
-              "command": f"python scripts/p_true_variants.py --few-shot {args.few_shot} --rows {args.rows} --model {args.model}"}
+              "loadavg": os.getloadavg(), **evaluate_few_shot(recs), "quality_run_methods_same_questions": stored,
+              "command": f"python scripts/p_true_variants.py --few-shot {args.few_shot} --few-shot-seed {args.few_shot_seed} "
+                         f"--rows {args.rows} --model {args.model}"}
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=1)[:5000])
 
@@ -251,7 +275,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--model", default="default")
     ap.add_argument("--out-rows", default=None, help=f"default {OUT_ROWS.name} (with --few-shot: p_true_fewshot_rows[_MODEL].jsonl)")
-    ap.add_argument("--output", default=None, help=f"default {OUTPUT.name} (with --few-shot: p_true_fewshot[_MODEL].json)")
+    ap.add_argument("--output", default=None, help=f"default {OUTPUT.name} (with --few-shot: p_true_fewshot[_MODEL][_seedN].json)")
     ap.add_argument("--evaluate-only", action="store_true")
     ap.add_argument("--few-shot", type=int, default=0,
                     help="score 'farquhar_fewshot' with this many labelled development examples (the paper: 20) on the held-out split")

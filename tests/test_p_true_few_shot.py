@@ -291,3 +291,22 @@ def test_script_few_shot_evaluation():
     norm = "normalized (risk = 1 - P(A)/(P(A)+P(B)))"
     assert rep["farquhar_fewshot"][norm]["auroc"] == pytest.approx(roc_auc_score(wrong, 1 - np.exp(f) / (np.exp(f) + 0.1)))
     assert rep["n_held_out"] == 80 and rep["farquhar_vs_stored_p_true_max_abs_diff"] < 1e-12
+
+
+def test_script_rows_of_several_draws_share_a_file(tmp_path):
+    """Records of different few-shot draws (configs) in one rows file are kept apart; the last
+    record of an id wins; a torn last line is skipped."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import p_true_variants
+
+    path = tmp_path / "rows.jsonl"
+    recs = [{"id": "a", "config": "c0", "v": 1}, {"id": "a", "config": "c1", "v": 2}, {"id": "b", "config": "c0", "v": 3},
+            {"id": "a", "config": "c0", "v": 4}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs) + '{"id": "b", "con')
+    assert {k: r["v"] for k, r in p_true_variants.read_config_rows(path, "c0").items()} == {"a": 4, "b": 3}
+    assert {k: r["v"] for k, r in p_true_variants.read_config_rows(path, "c1").items()} == {"a": 2}
+    assert p_true_variants.read_config_rows(tmp_path / "none.jsonl", "c0") == {}
