@@ -224,7 +224,8 @@ class PTrue(_SampledAnswers):
             model and reused for every question (the model's `score` then encodes it once
             per batch of prompts as their shared prefix).
         token_limit (`int`, *optional*): the context the few-shot prefix is cut to fit, as the
-            reference does; default the model's (`describe().max_context`).
+            reference does; default the model's (`describe().max_context`; the reference sets
+            4096 for Llama 2 and 2048 for its other models, `huggingface_models.py` line 197).
         protocol (`str`, defaults to "farquhar"): one of `P_TRUE_PROTOCOLS`.
         normalize (`bool`, defaults to False): llminfo's own variant — P(True) renormalised
             over the two options, P(A) / (P(A) + P(B)) (a small model puts most of its mass
