@@ -26,9 +26,11 @@ import torch
 
 from llminfo.models import hf_attention, hf_decode, hf_score
 from llminfo.models.base import (
+    HIDDEN_POOLS,
     Completion,
     ModelInfo,
     Scored,
+    check_layers,
     validate_generate_args,
     validate_pairs,
 )
@@ -297,6 +299,32 @@ class HFModel(TokenizedLM):
             )
             return np.array([s.logprobs[0] for s in scored], dtype=np.float64).reshape(len(prompts), -1)
         return self.score_candidates(prompts, per_prompt)
+
+    @torch.inference_mode()
+    def hidden_states(
+        self, prompts: Sequence[str], continuations: Sequence[str], layers: Sequence[int], *, pool: str = "mean"
+    ) -> np.ndarray:
+        prompts, continuations = validate_pairs(prompts, continuations)
+        layers = check_layers(layers, self.model.config)
+        if pool not in HIDDEN_POOLS:
+            raise ValueError(f"`pool` has to be one of {HIDDEN_POOLS}, got {pool!r}")
+        prompt_ids, cont_ids = self.encode_pairs(prompts, continuations)
+        out = []
+        for start in range(0, len(prompts), _SCORE_ROWS):
+            ks = range(start, min(start + _SCORE_ROWS, len(prompts)))
+            seqs = [prompt_ids[prompts[k]] + cont_ids[k] for k in ks]
+            ids, mask = self._left_pad(seqs)
+            hs = self.model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask),
+                            output_hidden_states=True, logits_to_keep=1).hidden_states
+            h = torch.stack([hs[layer] for layer in layers], dim=1).float()  # (rows, L, T, D)
+            width = ids.shape[1]
+            for r, k in enumerate(ks):
+                n = len(cont_ids[k])
+                if pool == "last" or n == 0:
+                    out.append(h[r, :, width - 1])
+                else:
+                    out.append(h[r, :, width - n :].mean(dim=1))
+        return torch.stack(out).cpu().numpy()
 
     def clear_prefill_cache(self) -> None:
         """Forget the kept prompt cache of the last `generate` call (e.g. between timings)."""

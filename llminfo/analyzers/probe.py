@@ -1,0 +1,211 @@
+"""Hidden-state probe (`hidden_probe`): a linear classifier on the model's own hidden states of
+its answer, fitted to predict "this answer is wrong".
+
+Idea: a model's internal states carry its own knowledge of whether a statement it reads (or
+writes) is true, often more than its output probabilities do — Azaria & Mitchell, "The Internal
+State of an LLM Knows When It's Lying" (Findings of EMNLP 2023, SAPLMA: a classifier on one
+layer's hidden state of the statement's last token); CCS-style and linear truthfulness probes
+(Burns et al. 2023; Marks & Tegmark 2023) show the signal is largely linear. It needs labelled
+questions per model, so every embedded model ships a fitted probe
+(`llminfo/data/probes/{model name}.json`, `scripts/fit_probe.py`); for another Hugging Face
+model, fit one on labelled rows with the same script and pass `probe=path`.
+
+llminfo's variant (not SAPLMA's exact recipe, hence its own name): an L2-penalised logistic
+regression — SAPLMA trains an MLP on ~6k statements, we have a few hundred labelled questions per
+model — on the hidden state of layer ℓ pooled over the answer's tokens ("mean") or taken at the
+last token ("last", SAPLMA's choice), after the same short-answer prompt the white-box
+baselines teacher-force the answer after. ℓ, the pooling and the regularisation C are chosen by
+repeated cross-validation on the development questions only. The score is
+
+    risk = σ(w · h_ℓ(x, y) + b),
+
+the probe's probability that the answer is wrong (standardisation folded into w and b).
+On a model without a probe, or a backend without hidden states (vLLM, OpenAI servers), the
+score is NaN and `details["error"]` says why; the scorer's combined risk then uses the other
+methods.
+
+Example:
+    >>> from llminfo import load_model
+    >>> from llminfo.analyzers.probe import HiddenStateProbe
+    >>> model = load_model("default")
+    >>> [r] = HiddenStateProbe().score(model, [{"question": "What is the capital of France?"}])
+    >>> 0 < r.score < 1, r.details["layer"], r.details["pool"]  # doctest: +SKIP
+    (True, 11, 'mean')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from llminfo.analyzers.base import ANSWER_MAX_NEW_TOKENS, HallucinationMethod, MethodResult, answer_continuation
+from llminfo.models.base import HIDDEN_POOLS, LanguageModel
+
+PROBE_DIR = "probes"  # inside llminfo/data: {model name}.json
+FORMAT = "llminfo.LinearProbe"
+
+
+@dataclass
+class LinearProbe:
+    """risk = σ(w · h + b) on one layer's pooled hidden state h.
+
+    Attributes:
+        layer: hidden-state index (0 = embeddings, l = output of block l).
+        pool: "mean" over the answer tokens or "last" token (`LanguageModel.hidden_states`).
+        weights: (D,) w, in the units of the raw hidden state (standardisation folded in).
+        bias: b.
+        meta: how it was fitted (model, rows, C, cross-validated AUROC, ...).
+    """
+
+    layer: int
+    pool: str
+    weights: np.ndarray
+    bias: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.weights.size)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """(N,) probabilities that the answers are wrong from (N, D) pooled hidden states."""
+        from llminfo.analyzers.calibration import _sigmoid
+
+        h = np.asarray(features, dtype=np.float64)
+        if h.ndim != 2 or h.shape[1] != self.hidden_size:
+            raise ValueError(f"`features` has to be (N, {self.hidden_size}) (this probe's hidden size), got {h.shape}")
+        return _sigmoid(h @ self.weights + self.bias)
+
+    @classmethod
+    def fit(cls, features: np.ndarray, wrong: Sequence[float], *, layer: int, pool: str, c: float,
+            meta: Mapping[str, Any] | None = None) -> "LinearProbe":
+        """L2 logistic regression of `wrong` on standardised `features` (N, D) with strength `c`
+        (`calibration.fit_logistic`, scikit-learn's objective), the standardisation folded
+        into the returned weights."""
+        from llminfo.analyzers.calibration import fit_logistic
+
+        x = np.asarray(features, dtype=np.float64)
+        y = np.asarray(wrong, dtype=np.float64)
+        if x.ndim != 2 or y.shape != (x.shape[0],):
+            raise ValueError(f"`features` has to be (N, D) and `wrong` (N,), got {x.shape} and {y.shape}")
+        if not np.all(np.isin(y, (0.0, 1.0))) or y.min() == y.max():
+            raise ValueError("`wrong` has to hold both labels 0 and 1")
+        mean, std = x.mean(axis=0), x.std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+        w, b = fit_logistic((x - mean) / std, y, c=c)
+        weights = w / std
+        return cls(int(layer), pool, weights, float(b - weights @ mean), dict(meta or {}))
+
+    # -- persistence (plain JSON) ------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "layer": self.layer, "pool": self.pool, "bias": self.bias,
+                "weights": [float(v) for v in self.weights], "meta": self.meta}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], where: str = "probe") -> "LinearProbe":
+        """Build from `to_dict`'s output; errors name the field."""
+        from llminfo.errors import UserError
+
+        if not isinstance(d, Mapping) or d.get("format") != FORMAT:
+            raise UserError(f"{where}: not a saved probe (missing 'format': '{FORMAT}')")
+        layer, pool, bias, weights = d.get("layer"), d.get("pool"), d.get("bias"), d.get("weights")
+        if not isinstance(layer, int) or isinstance(layer, bool) or layer < 0:
+            raise UserError(f"{where}: field `layer` has to be an integer >= 0, got {layer!r}")
+        if pool not in HIDDEN_POOLS:
+            raise UserError(f"{where}: field `pool` has to be one of {HIDDEN_POOLS}, got {pool!r}")
+        if not isinstance(bias, (int, float)) or isinstance(bias, bool) or not math.isfinite(bias):
+            raise UserError(f"{where}: field `bias` has to be a finite number, got {bias!r}")
+        if (not isinstance(weights, list) or not weights
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in weights)):
+            raise UserError(f"{where}: field `weights` has to be a non-empty list of finite numbers")
+        meta = d.get("meta") or {}
+        if not isinstance(meta, Mapping):
+            raise UserError(f"{where}: field `meta` has to be an object")
+        return cls(layer, pool, np.asarray(weights, dtype=np.float64), float(bias), dict(meta))
+
+    def save(self, path: str | Path) -> None:
+        from llminfo.fileio import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LinearProbe":
+        from llminfo.errors import InputFileNotFound, UserError
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputFileNotFound(f"probe file not found: {path}")
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise UserError(f"probe {path}: not JSON ({e})") from None
+        return cls.from_dict(d, where=f"probe {path}")
+
+
+def shipped_probe_path(model_name: Any) -> Path | None:
+    """Path of the probe shipped for an embedded model (`llminfo/data/probes/{name}.json`), or None."""
+    from llminfo.data import DATA_DIR
+
+    if not isinstance(model_name, str) or not model_name or "/" in model_name or model_name.startswith("."):
+        return None
+    path = DATA_DIR / PROBE_DIR / f"{model_name}.json"
+    return path if path.is_file() else None
+
+
+class HiddenStateProbe(HallucinationMethod):
+    """σ(w · h_ℓ + b): a fitted linear probe on the answer's hidden states (llminfo's variant of
+    SAPLMA, Azaria & Mitchell 2023). Higher = more likely wrong.
+
+    Args:
+        probe (`str` or `Path`, *optional*): a probe file written by `scripts/fit_probe.py`
+            (`LinearProbe.save`). Default: the probe shipped for the model (embedded models).
+        max_new_tokens (`int`, defaults to 24): length of the greedy answer when none is given.
+    """
+
+    name = "hidden_probe"
+    needs = ("answers",)
+
+    def __init__(self, probe: str | Path | None = None, max_new_tokens: int = ANSWER_MAX_NEW_TOKENS):
+        if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 1:
+            raise ValueError(f"`max_new_tokens` has to be an integer >= 1, got {max_new_tokens!r}")
+        if probe is not None and not isinstance(probe, (str, Path)):
+            raise TypeError(f"`probe` has to be a path to a probe file or None, got {type(probe).__name__}")
+        self.max_new_tokens = max_new_tokens
+        self.probe_path = probe
+        self._probe = LinearProbe.load(probe) if probe is not None else None
+        self._shipped: dict[str, LinearProbe | None] = {}
+
+    def probe_for(self, model: LanguageModel) -> LinearProbe | None:
+        """The given probe, else the one shipped for `model` (by name), else None."""
+        if self._probe is not None:
+            return self._probe
+        name = getattr(model, "name", None)
+        if name not in self._shipped:
+            path = shipped_probe_path(name)
+            self._shipped[name] = LinearProbe.load(path) if path is not None else None
+        return self._shipped[name]
+
+    def reduce(self, model, items, stats, *, seed, cache) -> list[MethodResult]:
+        answers = stats["answers"]
+        probe = self.probe_for(model)
+        if probe is None:
+            why = (f"no probe fitted for model {getattr(model, 'name', None)!r}: fit one with "
+                   "scripts/fit_probe.py on labelled rows and pass HiddenStateProbe(probe=path)")
+            return [MethodResult(math.nan, {"answer": a, "error": why}) for a in answers]
+        conts = [answer_continuation(model, a) for a in answers]
+        try:
+            h = model.hidden_states(stats["prompts"], conts, [probe.layer], pool=probe.pool)[:, 0]
+        except NotImplementedError as e:
+            return [MethodResult(math.nan, {"answer": a, "error": str(e)}) for a in answers]
+        if h.shape[1] != probe.hidden_size:
+            raise ValueError(f"the probe has {probe.hidden_size} weights but the model's hidden size is {h.shape[1]}: "
+                             "it was fitted for another model")
+        risk = probe.predict(h)
+        return [MethodResult(float(r), {"answer": a, "layer": probe.layer, "pool": probe.pool})
+                for a, r in zip(answers, risk)]
