@@ -43,6 +43,24 @@ def test_hidden_states_equal_direct_forward(tiny_model, pool):
     np.testing.assert_allclose(alone[0], got[1, 2:], atol=2e-5, rtol=1e-4)
 
 
+def test_hidden_states_of_early_layers_stop_the_forward_early():
+    from tiny import tiny_hf_model
+
+    model = tiny_hf_model(1, num_layers=4)
+    calls = []
+    handle = model.model.get_decoder().layers[3].register_forward_hook(lambda *a: calls.append(1))
+    prompts, conts = [p for p, _ in PAIRS], [c for _, c in PAIRS]
+    got = model.hidden_states(prompts, conts, [2, 0], pool="mean")
+    assert not calls  # block 3 (and the head) never ran
+    handle.remove()
+    for i, (p, c) in enumerate(PAIRS):
+        for j, layer in enumerate([2, 0]):
+            np.testing.assert_allclose(got[i, j], _direct(model, p, c, layer, "mean"), atol=2e-5, rtol=1e-4)
+    assert all(not b._forward_pre_hooks for b in model.model.get_decoder().layers)  # hooks removed
+    np.testing.assert_allclose(model.hidden_states(prompts, conts, [4], pool="last")[:, 0],
+                               np.stack([_direct(model, p, c, 4, "last") for p, c in PAIRS]), atol=2e-5, rtol=1e-4)
+
+
 def test_hidden_states_bad_arguments(tiny_model):
     with pytest.raises(ValueError, match="`layers`"):
         tiny_model.hidden_states(["a"], [" b"], [3])  # tiny model: 2 blocks, layers 0..2
