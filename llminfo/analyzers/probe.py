@@ -136,16 +136,9 @@ class LinearProbe:
 
     @classmethod
     def load(cls, path: str | Path) -> "LinearProbe":
-        from llminfo.errors import InputFileNotFound, UserError
+        from llminfo.fileio import read_json_file
 
-        path = Path(path)
-        if not path.is_file():
-            raise InputFileNotFound(f"probe file not found: {path}")
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise UserError(f"probe {path}: not JSON ({e})") from None
-        return cls.from_dict(d, where=f"probe {path}")
+        return cls.from_dict(read_json_file(path, "probe"), where=f"probe {path}")
 
 
 def shipped_probe_path(model_name: Any) -> Path | None:
