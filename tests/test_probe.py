@@ -129,7 +129,8 @@ def test_method_score_equals_hand_computation(tiny_model, tmp_path):
 
 
 def test_method_without_probe_or_hidden_states_is_nan_with_reason(tiny_model, tmp_path):
-    [r] = HiddenStateProbe().score(tiny_model, [QAItem("What is 2 + 2?", answer="4")])
+    with pytest.warns(UserWarning, match="hidden_probe is not scored: no probe fitted for model 'tiny-llama-0'"):
+        [r] = HiddenStateProbe().score(tiny_model, [QAItem("What is 2 + 2?", answer="4")])
     assert math.isnan(r.score) and "no probe fitted for model 'tiny-llama-0'" in r.details["error"]
 
     class NoHidden(type(tiny_model)):
@@ -141,7 +142,8 @@ def test_method_without_probe_or_hidden_states_is_nan_with_reason(tiny_model, tm
     blind = NoHidden(tiny_model.model, tiny_model.tokenizer, name="blind")
     probe = LinearProbe(layer=1, pool="mean", weights=np.ones(tiny_model.model.config.hidden_size), bias=0.0)
     probe.save(tmp_path / "p.json")
-    [r] = HiddenStateProbe(probe=tmp_path / "p.json").score(blind, [QAItem("What is 2 + 2?", answer="4")])
+    with pytest.warns(UserWarning, match="does not expose hidden states"):
+        [r] = HiddenStateProbe(probe=tmp_path / "p.json").score(blind, [QAItem("What is 2 + 2?", answer="4")])
     assert math.isnan(r.score) and "does not expose hidden states" in r.details["error"]
 
 

@@ -190,15 +190,24 @@ class HiddenStateProbe(HallucinationMethod):
         if probe is None:
             why = (f"no probe fitted for model {getattr(model, 'name', None)!r}: fit one with "
                    "scripts/fit_probe.py on labelled rows and pass HiddenStateProbe(probe=path)")
-            return [MethodResult(math.nan, {"answer": a, "error": why}) for a in answers]
+            return _not_scored(answers, why)
         conts = [answer_continuation(model, a) for a in answers]
         try:
             h = model.hidden_states(stats["prompts"], conts, [probe.layer], pool=probe.pool)[:, 0]
         except NotImplementedError as e:
-            return [MethodResult(math.nan, {"answer": a, "error": str(e)}) for a in answers]
+            return _not_scored(answers, str(e))
         if h.shape[1] != probe.hidden_size:
             raise ValueError(f"the probe has {probe.hidden_size} weights but the model's hidden size is {h.shape[1]}: "
                              "it was fitted for another model")
         risk = probe.predict(h)
         return [MethodResult(float(r), {"answer": a, "layer": probe.layer, "pool": probe.pool})
                 for a, r in zip(answers, risk)]
+
+
+def _not_scored(answers: Sequence[str], why: str) -> list[MethodResult]:
+    """NaN scores that say why, and a warning (once per reason): a scorer's combined risk then
+    rests on its other methods."""
+    import warnings
+
+    warnings.warn(f"hidden_probe is not scored: {why}; the combined risk uses the other methods", UserWarning, stacklevel=3)
+    return [MethodResult(math.nan, {"answer": a, "error": why}) for a in answers]
