@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-CS = (0.001, 0.01, 0.1, 1.0)
 POOLS = ("mean", "last")
 FEATURE_BATCH = 16
 
@@ -72,21 +71,8 @@ def features(model_name: str, rows: list[dict], cache_dir: Path) -> dict[str, np
     return out
 
 
-def oof(x: np.ndarray, wrong: np.ndarray, c: float, layer: int, pool: str, seed: int) -> np.ndarray:
-    """Out-of-fold predictions of `LinearProbe.fit` over stratified 5 folds."""
-    from llminfo.analyzers.probe import LinearProbe
-    from quality_eval import FOLDS, stratified_folds
-
-    fold = stratified_folds(wrong, FOLDS, seed)
-    p = np.empty(wrong.size)
-    for f in range(FOLDS):
-        tr = fold != f
-        p[~tr] = LinearProbe.fit(x[tr], wrong[tr], layer=layer, pool=pool, c=c).predict(x[~tr])
-    return p
-
-
 def main() -> None:
-    from llminfo.analyzers.probe import PROBE_DIR, LinearProbe
+    from llminfo.analyzers.probe import PROBE_CS, PROBE_DIR, LinearProbe, out_of_fold, select_probe
     from llminfo.data import DATA_DIR
     from llminfo.eval.metrics import auroc
     from llminfo.fileio import atomic_write_text
@@ -113,22 +99,14 @@ def main() -> None:
     feats = features(args.model, fact + other, Path(args.cache_dir))
     n = len(fact)
 
-    grid = []
-    for pool in POOLS:
-        for layer in range(1, feats[pool].shape[1]):
-            x = feats[pool][:n][dev][:, layer].astype(np.float64)
-            for c in CS:
-                cv = [auroc(wrong[dev], oof(x, wrong[dev], c, layer, pool, args.seed + r)) for r in range(REPEATS)]
-                grid.append({"pool": pool, "layer": layer, "c": c, "cv_auroc": float(np.mean(cv))})
-        print(f"{pool}: best so far {max(grid, key=lambda g: g['cv_auroc'])}", flush=True)
-    best = max(grid, key=lambda g: g["cv_auroc"])
+    best, grid = select_probe({p: f[:n][dev] for p, f in feats.items()}, wrong[dev], repeats=REPEATS, seed=args.seed)
     pool, layer, c = best["pool"], best["layer"], best["c"]
 
     x_all = feats[pool][:, layer].astype(np.float64)
     x = x_all[:n]
     score = np.empty(len(fact) + len(other))
     dev_idx = np.flatnonzero(dev)
-    score[dev_idx] = oof(x[dev], wrong[dev], c, layer, pool, args.seed)
+    score[dev_idx] = out_of_fold(x[dev], wrong[dev], c=c, seed=args.seed)
     dev_probe = LinearProbe.fit(x[dev], wrong[dev], layer=layer, pool=pool, c=c)
     rest = np.concatenate([np.flatnonzero(held), np.arange(n, len(score))])
     score[rest] = dev_probe.predict(x_all[rest])
@@ -150,7 +128,7 @@ def main() -> None:
     suffix = "" if args.model == "default" else f"_{args.model}"
     report = {
         "model": args.model, "rows_file": rows_path.name, "n_factual": n, "development": int(dev.sum()), "held_out": int(held.sum()),
-        "grid": grid, "chosen": best, "procedure": f"{REPEATS} x 5-fold stratified CV on development rows over pools {POOLS}, every layer, C in {CS}",
+        "grid": grid, "chosen": best, "procedure": f"{REPEATS} x 5-fold stratified CV on development rows over pools {POOLS}, every layer, C in {PROBE_CS}",
         "development_out_of_fold": summary(wrong[dev], score[dev_idx]),
         "held_out_development_fit": summary(wrong[held], score[np.flatnonzero(held)]),
         "seconds": time.time() - t0, "loadavg": os.getloadavg(), "command": meta["command"],

@@ -56,12 +56,9 @@ def held_out_mask(ids: Sequence[str], wrong: np.ndarray, strata: Sequence[Any] |
 
 
 def stratified_folds(wrong: np.ndarray, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    fold = np.empty(wrong.size, dtype=int)
-    for label in (0.0, 1.0):
-        idx = np.flatnonzero(wrong == label)
-        fold[rng.permutation(idx)] = np.arange(idx.size) % folds
-    return fold
+    from llminfo.analyzers.calibration import stratified_folds as folds_of
+
+    return folds_of(wrong, folds, seed)
 
 
 def _aurocs(S: np.ndarray, wrong: np.ndarray) -> np.ndarray:

@@ -169,3 +169,40 @@ def test_a_probe_ships_for_every_embedded_model(name):
     meta = json.loads(path.read_text())["meta"]
     assert meta["model"] == name and meta["n_rows"] >= 200
     assert probe.hidden_size in (576, 640)  # SmolLM2-135M, Gemma 3 270M
+
+
+def test_select_probe_finds_the_informative_layer_and_pool():
+    from llminfo.analyzers.probe import select_probe
+
+    rng = np.random.default_rng(0)
+    n, k, d = 80, 4, 6
+    wrong = np.repeat([0.0, 1.0], n // 2)
+    feats = {"mean": rng.normal(size=(n, k, d)), "last": rng.normal(size=(n, k, d))}
+    feats["last"][:, 2, 0] += 3 * wrong  # only layer 2, last-token pooling carries the label
+    best, grid = select_probe(feats, wrong, cs=(0.1, 1.0), repeats=2)
+    assert (best["pool"], best["layer"]) == ("last", 2) and best["cv_auroc"] > 0.9
+    assert len(grid) == 2 * (k - 1) * 2  # layer 0 (embeddings) skipped
+    assert all(g["cv_auroc"] < 0.8 for g in grid if (g["pool"], g["layer"]) != ("last", 2))
+
+
+def test_fit_probe_on_labelled_questions(tiny_model, tmp_path):
+    from llminfo.analyzers.probe import fit_probe
+
+    topics = ["France Paris capital", "fox dog quick brown"]
+    items = [{"question": f"{topics[i % 2]} {i}?", "answer": "yes" if i % 2 else "no"} for i in range(40)]
+    correct = [i % 2 == 0 for i in range(40)]  # the fox questions are the wrong ones
+    probe = fit_probe(tiny_model, items, correct, cs=(1.0,), repeats=1)
+    assert probe.meta["cv_auroc"] > 0.9 and probe.meta["n_rows"] == 40 and probe.meta["model"] == "tiny-llama-0"
+    assert probe.pool in ("mean", "last") and 1 <= probe.layer <= 2
+    probe.save(tmp_path / "p.json")
+    res = HiddenStateProbe(probe=tmp_path / "p.json").score(tiny_model, items)
+    risk = np.array([r.score for r in res])
+    assert risk[1::2].min() > risk[0::2].max()  # fitted on these rows: separates them
+    with pytest.raises(ValueError, match="both right and wrong"):
+        fit_probe(tiny_model, items, [True] * 40)
+    with pytest.raises(ValueError, match="at least 5 right and 5 wrong"):
+        fit_probe(tiny_model, items, [i < 3 for i in range(40)])
+    with pytest.raises(ValueError, match="`correct` has 3 labels for 40 items"):
+        fit_probe(tiny_model, items, [True, False, True])
+    with pytest.raises(ValueError, match="`pools`"):
+        fit_probe(tiny_model, items, correct, pools=("max",))

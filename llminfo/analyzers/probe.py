@@ -8,7 +8,8 @@ layer's hidden state of the statement's last token); CCS-style and linear truthf
 (Burns et al. 2023; Marks & Tegmark 2023) show the signal is largely linear. It needs labelled
 questions per model, so every embedded model ships a fitted probe
 (`llminfo/data/probes/{model name}.json`, `scripts/fit_probe.py`); for another Hugging Face
-model, fit one on labelled rows with the same script and pass `probe=path`.
+model, `fit_probe(model, items, correct)` fits one on labelled questions: save it and pass
+`probe=path`.
 
 llminfo's variant (not SAPLMA's exact recipe, hence its own name): an L2-penalised logistic
 regression — SAPLMA trains an MLP on ~6k statements, we have a few hundred labelled questions per
@@ -139,6 +140,105 @@ class LinearProbe:
         from llminfo.fileio import read_json_file
 
         return cls.from_dict(read_json_file(path, "probe"), where=f"probe {path}")
+
+
+#: L2 strengths the probe's C is chosen from.
+PROBE_CS = (0.001, 0.01, 0.1, 1.0)
+
+
+def out_of_fold(x: np.ndarray, wrong: np.ndarray, *, c: float, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """(N,) out-of-fold probe predictions over stratified seeded folds (`LinearProbe.fit` at `c`)."""
+    from llminfo.analyzers.calibration import stratified_folds
+
+    fold = stratified_folds(wrong, folds, seed)
+    p = np.empty(len(wrong))
+    for f in range(folds):
+        tr = fold != f
+        p[~tr] = LinearProbe.fit(x[tr], wrong[tr], layer=0, pool="mean", c=c).predict(x[~tr])
+    return p
+
+
+def select_probe(
+    features: Mapping[str, np.ndarray], wrong: Sequence[float], *, layers: Sequence[int] | None = None,
+    cs: Sequence[float] = PROBE_CS, folds: int = 5, repeats: int = 3, seed: int = 0,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Choose pooling, layer and C by repeated stratified cross-validation (mean out-of-fold AUROC).
+
+    Args:
+        features: `{pool: (N, K, D)}` pooled hidden states of K layers (`LanguageModel.hidden_states`).
+        wrong: (N,) 1 = the answer is wrong.
+        layers (*optional*): the hidden-state index of each of the K columns (default 0..K−1;
+            index 0, the embeddings, is skipped).
+    Returns:
+        (best `{"pool", "layer", "c", "cv_auroc"}`, every grid point).
+    """
+    from llminfo.eval.metrics import auroc
+
+    y = np.asarray(wrong, dtype=np.float64)
+    grid = []
+    for pool, h in features.items():
+        idx = list(layers) if layers is not None else list(range(h.shape[1]))
+        for k, layer in enumerate(idx):
+            if layer == 0:
+                continue
+            x = h[:, k].astype(np.float64)
+            for c in cs:
+                cv = [auroc(y, out_of_fold(x, y, c=c, folds=folds, seed=seed + r)) for r in range(repeats)]
+                grid.append({"pool": pool, "layer": int(layer), "c": float(c), "cv_auroc": float(np.mean(cv))})
+    if not grid:
+        raise ValueError("no layer to choose from: `features` holds only the embeddings (layer 0)")
+    return max(grid, key=lambda g: g["cv_auroc"]), grid
+
+
+def fit_probe(
+    model: LanguageModel, items: Sequence[Any], correct: Sequence[bool | int], *, layers: Sequence[int] | None = None,
+    pools: Sequence[str] = HIDDEN_POOLS, cs: Sequence[float] = PROBE_CS, folds: int = 5, repeats: int = 3, seed: int = 0,
+    batch_size: int = 16,
+) -> LinearProbe:
+    """Fit a `hidden_probe` for `model` on labelled questions; save it and pass
+    `HiddenStateProbe(probe=path)` (or `("hidden_probe", {"probe": path})` to a scorer).
+
+    The answers are the items' own or the model's greedy answers (as the scorer scores them);
+    pooling, layer and C are chosen by `select_probe`, then the probe is fitted on every item.
+    `meta` records the choice, its CV AUROC and the grid size. Aim for a few hundred labelled
+    questions with both outcomes well represented.
+
+    Args:
+        model: a model exposing hidden states (Hugging Face backend).
+        items: questions (`QAItem`, dicts or strings). correct: is item i's answer right.
+        layers (*optional*): hidden-state indices to consider (default: every block's output).
+
+    Example:
+        >>> probe = fit_probe(model, items, correct)  # doctest: +SKIP
+        >>> probe.save("my_probe.json"); HiddenStateProbe(probe="my_probe.json")  # doctest: +SKIP
+    """
+    from llminfo.analyzers.base import answers_for, as_items, qa_prompt
+
+    items = as_items(items)
+    if len(correct) != len(items):
+        raise ValueError(f"`correct` has {len(correct)} labels for {len(items)} items")
+    wrong = np.array([0.0 if bool(c) else 1.0 for c in correct])
+    if wrong.min() == wrong.max():
+        raise ValueError("`correct` has to hold both right and wrong answers to fit a probe")
+    if min(wrong.sum(), (1 - wrong).sum()) < folds:
+        raise ValueError(f"`correct` needs at least {folds} right and {folds} wrong answers (`folds`={folds})")
+    for pool in pools:
+        if pool not in HIDDEN_POOLS:
+            raise ValueError(f"`pools` has to hold values of {HIDDEN_POOLS}, got {pool!r}")
+    idx = list(layers) if layers is not None else list(range(model.describe().num_layers + 1))
+    answers = answers_for(model, items)
+    prompts = [qa_prompt(model, it.question, it.context) for it in items]
+    conts = [answer_continuation(model, a) for a in answers]
+    features = {
+        pool: np.concatenate([model.hidden_states(prompts[s:s + batch_size], conts[s:s + batch_size], idx, pool=pool)
+                              for s in range(0, len(items), batch_size)])
+        for pool in pools
+    }
+    best, grid = select_probe(features, wrong, layers=idx, cs=cs, folds=folds, repeats=repeats, seed=seed)
+    x = features[best["pool"]][:, idx.index(best["layer"])].astype(np.float64)
+    meta = {"model": getattr(model, "name", None), "n_rows": len(items), "cv_auroc": best["cv_auroc"],
+            "c": best["c"], "grid_points": len(grid), "procedure": f"{repeats} x {folds}-fold stratified CV"}
+    return LinearProbe.fit(x, wrong, layer=best["layer"], pool=best["pool"], c=best["c"], meta=meta)
 
 
 def shipped_probe_path(model_name: Any) -> Path | None:
