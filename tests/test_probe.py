@@ -206,3 +206,15 @@ def test_fit_probe_on_labelled_questions(tiny_model, tmp_path):
         fit_probe(tiny_model, items, [True, False, True])
     with pytest.raises(ValueError, match="`pools`"):
         fit_probe(tiny_model, items, correct, pools=("max",))
+
+
+def test_eval_warns_that_the_shipped_probe_is_in_sample_on_the_shipped_questions(tmp_path):
+    from llminfo.analyzers.baselines import MaxSequenceProbability
+    from llminfo.eval.task_qa import in_sample_notes
+
+    LinearProbe(layer=1, pool="mean", weights=np.ones(3), bias=0.0).save(tmp_path / "p.json")
+    methods = [("msp", MaxSequenceProbability()), ("hidden_probe", HiddenStateProbe())]
+    [note] = in_sample_notes("llminfo:factual_qa", methods)
+    assert "'hidden_probe'" in note and "in-sample" in note
+    assert in_sample_notes("my_questions.jsonl", methods) == []
+    assert in_sample_notes("llminfo:factual_qa", [("hidden_probe", HiddenStateProbe(probe=tmp_path / "p.json"))]) == []
