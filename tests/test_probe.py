@@ -218,3 +218,42 @@ def test_eval_warns_that_the_shipped_probe_is_in_sample_on_the_shipped_questions
     assert "'hidden_probe'" in note and "in-sample" in note
     assert in_sample_notes("my_questions.jsonl", methods) == []
     assert in_sample_notes("llminfo:factual_qa", [("hidden_probe", HiddenStateProbe(probe=tmp_path / "p.json"))]) == []
+
+
+def test_query_probe_reads_the_prompts_last_token(tiny_model, tmp_path):
+    from llminfo.analyzers.probe import QueryProbe
+
+    rng = np.random.default_rng(1)
+    probe = LinearProbe(layer=2, pool="last", weights=rng.normal(size=tiny_model.model.config.hidden_size), bias=-0.2)
+    probe.save(tmp_path / "q.json")
+    items = [QAItem("What is the capital of France?", answer="Paris"), QAItem("One two", answer="three")]
+    results = QueryProbe(probe=tmp_path / "q.json").score(tiny_model, items)
+    for it, r in zip(items, results):
+        h = _direct(tiny_model, qa_prompt(tiny_model, it.question), "", 2, "last")
+        assert r.score == pytest.approx(1 / (1 + math.exp(-(float(h @ probe.weights) - 0.2))), abs=1e-5)
+        assert r.details == {"layer": 2, "pool": "last"}
+    # the answer does not matter: the risk is read before answering
+    other = QueryProbe(probe=tmp_path / "q.json").score(tiny_model, [QAItem(items[0].question, answer="Lyon")])
+    assert other[0].score == pytest.approx(results[0].score, abs=1e-6)
+    LinearProbe(layer=2, pool="mean", weights=probe.weights, bias=0.0).save(tmp_path / "m.json")
+    with pytest.raises(ValueError, match="pool 'last'"):
+        QueryProbe(probe=tmp_path / "m.json")
+
+
+def test_fit_query_probe(tiny_model):
+    from llminfo.analyzers.probe import fit_probe
+
+    topics = ["France Paris capital", "fox dog quick brown"]
+    items = [{"question": f"{topics[i % 2]} {i}?", "answer": "yes"} for i in range(40)]
+    probe = fit_probe(tiny_model, items, [i % 2 == 0 for i in range(40)], cs=(1.0,), repeats=1, query=True)
+    assert probe.pool == "last" and probe.meta["kind"] == "query" and probe.meta["cv_auroc"] > 0.9
+
+
+@pytest.mark.parametrize("name", _embedded_names())
+def test_a_query_probe_ships_for_every_embedded_model(name):
+    from llminfo.analyzers.probe import QueryProbe
+
+    path = shipped_probe_path(name, "query")
+    assert path is not None, f"no query probe shipped for embedded model {name!r} (scripts/fit_probe.py --query)"
+    probe = QueryProbe(probe=path)._probe
+    assert probe.pool == "last" and probe.meta["model"] == name and probe.meta["kind"] == "query"

@@ -193,7 +193,7 @@ def select_probe(
 def fit_probe(
     model: LanguageModel, items: Sequence[Any], correct: Sequence[bool | int], *, layers: Sequence[int] | None = None,
     pools: Sequence[str] = HIDDEN_POOLS, cs: Sequence[float] = PROBE_CS, folds: int = 5, repeats: int = 3, seed: int = 0,
-    batch_size: int = 16,
+    batch_size: int = 16, query: bool = False,
 ) -> LinearProbe:
     """Fit a `hidden_probe` for `model` on labelled questions; save it and pass
     `HiddenStateProbe(probe=path)` (or `("hidden_probe", {"probe": path})` to a scorer).
@@ -207,6 +207,8 @@ def fit_probe(
         model: a model exposing hidden states (Hugging Face backend).
         items: questions (`QAItem`, dicts or strings). correct: is item i's answer right.
         layers (*optional*): hidden-state indices to consider (default: every block's output).
+        query (`bool`, defaults to False): fit a `query_probe` instead — the prompt's last token,
+            before any answer (`pools` is then ("last",); the labels still judge the answers).
 
     Example:
         >>> probe = fit_probe(model, items, correct)  # doctest: +SKIP
@@ -226,9 +228,11 @@ def fit_probe(
         if pool not in HIDDEN_POOLS:
             raise ValueError(f"`pools` has to hold values of {HIDDEN_POOLS}, got {pool!r}")
     idx = list(layers) if layers is not None else list(range(model.describe().num_layers + 1))
-    answers = answers_for(model, items)
     prompts = [qa_prompt(model, it.question, it.context) for it in items]
-    conts = [answer_continuation(model, a) for a in answers]
+    if query:
+        pools, conts = ("last",), [""] * len(items)
+    else:
+        conts = [answer_continuation(model, a) for a in answers_for(model, items)]
     features = {
         pool: np.concatenate([model.hidden_states(prompts[s:s + batch_size], conts[s:s + batch_size], idx, pool=pool)
                               for s in range(0, len(items), batch_size)])
@@ -236,18 +240,19 @@ def fit_probe(
     }
     best, grid = select_probe(features, wrong, layers=idx, cs=cs, folds=folds, repeats=repeats, seed=seed)
     x = features[best["pool"]][:, idx.index(best["layer"])].astype(np.float64)
-    meta = {"model": getattr(model, "name", None), "n_rows": len(items), "cv_auroc": best["cv_auroc"],
+    meta = {"model": getattr(model, "name", None), "kind": "query" if query else "answer", "n_rows": len(items), "cv_auroc": best["cv_auroc"],
             "c": best["c"], "grid_points": len(grid), "procedure": f"{repeats} x {folds}-fold stratified CV"}
     return LinearProbe.fit(x, wrong, layer=best["layer"], pool=best["pool"], c=best["c"], meta=meta)
 
 
-def shipped_probe_path(model_name: Any) -> Path | None:
-    """Path of the probe shipped for an embedded model (`llminfo/data/probes/{name}.json`), or None."""
+def shipped_probe_path(model_name: Any, kind: str = "answer") -> Path | None:
+    """Path of the probe shipped for an embedded model, or None: `llminfo/data/probes/{name}.json`
+    (`kind="answer"`, `hidden_probe`) or `{name}.query.json` (`kind="query"`, `query_probe`)."""
     from llminfo.data import DATA_DIR
 
     if not isinstance(model_name, str) or not model_name or "/" in model_name or model_name.startswith("."):
         return None
-    path = DATA_DIR / PROBE_DIR / f"{model_name}.json"
+    path = DATA_DIR / PROBE_DIR / (f"{model_name}.json" if kind == "answer" else f"{model_name}.{kind}.json")
     return path if path.is_file() else None
 
 
@@ -257,12 +262,14 @@ class HiddenStateProbe(HallucinationMethod):
 
     Args:
         probe (`str` or `Path`, *optional*): a probe file written by `scripts/fit_probe.py`
-            (`LinearProbe.save`). Default: the probe shipped for the model (embedded models).
+            or `fit_probe` (`LinearProbe.save`). Default: the probe shipped for the model
+            (embedded models).
         max_new_tokens (`int`, defaults to 24): length of the greedy answer when none is given.
     """
 
     name = "hidden_probe"
     needs = ("answers",)
+    kind = "answer"  # what the probe reads: the answer after the prompt ("query": the prompt alone)
 
     def __init__(self, probe: str | Path | None = None, max_new_tokens: int = ANSWER_MAX_NEW_TOKENS):
         if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 1:
@@ -280,34 +287,60 @@ class HiddenStateProbe(HallucinationMethod):
             return self._probe
         name = getattr(model, "name", None)
         if name not in self._shipped:
-            path = shipped_probe_path(name)
+            path = shipped_probe_path(name, self.kind)
             self._shipped[name] = LinearProbe.load(path) if path is not None else None
         return self._shipped[name]
 
+    def _inputs(self, model: LanguageModel, stats: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+        """The continuation each probe reads after its prompt, and each row's base details."""
+        return ([answer_continuation(model, a) for a in stats["answers"]], [{"answer": a} for a in stats["answers"]])
+
     def reduce(self, model, items, stats, *, seed, cache) -> list[MethodResult]:
-        answers = stats["answers"]
+        conts, base = self._inputs(model, stats)
         probe = self.probe_for(model)
         if probe is None:
             why = (f"no probe fitted for model {getattr(model, 'name', None)!r}: fit one with "
-                   "scripts/fit_probe.py on labelled rows and pass HiddenStateProbe(probe=path)")
-            return _not_scored(answers, why)
-        conts = [answer_continuation(model, a) for a in answers]
+                   f"llminfo.analyzers.probe.fit_probe on labelled questions and pass {type(self).__name__}(probe=path)")
+            return self._not_scored(base, why)
         try:
             h = model.hidden_states(stats["prompts"], conts, [probe.layer], pool=probe.pool)[:, 0]
         except NotImplementedError as e:
-            return _not_scored(answers, str(e))
+            return self._not_scored(base, str(e))
         if h.shape[1] != probe.hidden_size:
             raise ValueError(f"the probe has {probe.hidden_size} weights but the model's hidden size is {h.shape[1]}: "
                              "it was fitted for another model")
         risk = probe.predict(h)
-        return [MethodResult(float(r), {"answer": a, "layer": probe.layer, "pool": probe.pool})
-                for a, r in zip(answers, risk)]
+        return [MethodResult(float(r), {**d, "layer": probe.layer, "pool": probe.pool}) for d, r in zip(base, risk)]
+
+    def _not_scored(self, base: list[dict[str, Any]], why: str) -> list[MethodResult]:
+        """NaN scores that say why, and a warning (once per reason): a scorer's combined risk
+        then rests on its other methods."""
+        import warnings
+
+        warnings.warn(f"{self.name} is not scored: {why}; the combined risk uses the other methods", UserWarning, stacklevel=3)
+        return [MethodResult(math.nan, {**d, "error": why}) for d in base]
 
 
-def _not_scored(answers: Sequence[str], why: str) -> list[MethodResult]:
-    """NaN scores that say why, and a warning (once per reason): a scorer's combined risk then
-    rests on its other methods."""
-    import warnings
+class QueryProbe(HiddenStateProbe):
+    """σ(w · h_ℓ + b) on the hidden state of the prompt's last token: the risk that the model
+    will answer this question wrongly, read before it answers — llminfo's linear variant of
+    Ji et al., "LLM Internal States Reveal Hallucination Risk Faced With a Query" (BlackboxNLP
+    2024; an MLP on the query's last-token state there). Cheap: one prompt forward that stops
+    at layer ℓ, no answer needed. Higher = more likely wrong.
 
-    warnings.warn(f"hidden_probe is not scored: {why}; the combined risk uses the other methods", UserWarning, stacklevel=3)
-    return [MethodResult(math.nan, {"answer": a, "error": why}) for a in answers]
+    Args:
+        probe (`str` or `Path`, *optional*): a probe file from `fit_probe(..., query=True)`.
+            Default: the query probe shipped for the model (embedded models).
+    """
+
+    name = "query_probe"
+    needs = ("prompts",)
+    kind = "query"
+
+    def __init__(self, probe: str | Path | None = None):
+        super().__init__(probe)
+        if self._probe is not None and self._probe.pool != "last":
+            raise ValueError(f"`probe`: a query probe reads the prompt's last token (pool 'last'), this one has pool {self._probe.pool!r}")
+
+    def _inputs(self, model: LanguageModel, stats: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+        return [""] * len(stats["prompts"]), [{} for _ in stats["prompts"]]

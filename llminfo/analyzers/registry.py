@@ -35,6 +35,7 @@ _BUILTIN: dict[str, str] = {
     "edfl": "llminfo.analyzers.edfl:EDFLRiskAnalyzer",
     "edfl_answer": "llminfo.analyzers.edfl:EDFLAnswerRiskAnalyzer",
     "hidden_probe": "llminfo.analyzers.probe:HiddenStateProbe",
+    "query_probe": "llminfo.analyzers.probe:QueryProbe",
 }
 
 #: The methods `HallucinationScorer` and `llminfo score` run when none are named: those of the
