@@ -44,8 +44,10 @@ def add_score(sub) -> None:
 
 
 def _add_method_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--methods", default=None, help="comma-separated methods (default: msp,perplexity,mean_entropy,"
-                   "edfl_answer); see `available_methods()`")
+    from llminfo.analyzers.registry import DEFAULT_METHODS
+
+    p.add_argument("--methods", default=None, help=f"comma-separated methods (default: {','.join(DEFAULT_METHODS)}); "
+                   "see `available_methods()`")
     p.add_argument("--samples", type=int, default=None, help="K samples for sampling methods (default: theirs, 10)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--method-arg", action="append", default=[], metavar="METHOD.KEY=VALUE",

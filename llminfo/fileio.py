@@ -22,7 +22,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from llminfo.errors import UserError
 
@@ -119,6 +119,23 @@ def exclusive_output(path: str | os.PathLike, flag: str = "--output") -> Iterato
         yield
     finally:
         lock.release()
+
+
+def read_json_file(path: str | os.PathLike, what: str) -> Any:
+    """The JSON object in `path`; a missing file is `InputFileNotFound` and a directory or
+    invalid JSON / UTF-8 a `UserError`, both naming `what` and the path."""
+    import json
+
+    from llminfo.errors import InputFileNotFound, UserError
+
+    path = Path(path)
+    if not path.is_file():
+        raise (InputFileNotFound if not path.exists() else UserError)(
+            f"{what} file not found: {path}" if not path.exists() else f"{what} {path} is not a file")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: invalid JSON ({e})") from None
 
 
 def jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, str | UnicodeDecodeError]]:

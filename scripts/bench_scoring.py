@@ -25,6 +25,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -137,6 +139,31 @@ def memory_probe(model, new_tokens: int) -> dict:
             "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def default_scorer_cost(args, model, qs, fresh_run) -> None:
+    """CPU seconds per question of the default scorer and of the same scorer without the
+    hidden-state probe, alternated `--repeats` times in one run (medians)."""
+    from llminfo.analyzers.registry import DEFAULT_METHODS
+    from llminfo.analyzers.scorer import HallucinationScorer
+
+    scorers = {"default": HallucinationScorer(),
+               "without_hidden_probe": HallucinationScorer([m for m in DEFAULT_METHODS if m != "hidden_probe"])}
+    runs: dict[str, list[dict]] = {k: [] for k in scorers}
+    for _ in range(args.repeats):
+        for key, scorer in scorers.items():
+            dt, _, load = fresh_run(scorer)
+            runs[key].append({"seconds_per_question": dt / len(qs), "cpu_seconds_per_question": CPU_SECONDS[-1] / len(qs),
+                              "load_1min": load})
+            print(f"{key:<22} CPU {CPU_SECONDS[-1] / len(qs):.3f} s/question (load {load[0]:.1f})", flush=True)
+    med = {k: float(np.median([r["cpu_seconds_per_question"] for r in v])) for k, v in runs.items()}
+    out = {"model": args.model, "questions": len(qs), "threads": args.threads, "methods": list(DEFAULT_METHODS),
+           "runs": runs, "median_cpu_seconds_per_question": med,
+           "ratio_default_over_without_probe": med["default"] / med["without_hidden_probe"],
+           "command": "python scripts/bench_scoring.py --default-scorer " + " ".join(
+               f"--{k} {v}" for k, v in (("model", args.model), ("questions", len(qs)), ("repeats", args.repeats), ("threads", args.threads)))}
+    Path(ROOT / "bench_results" / "bench_scoring_default.json").write_text(json.dumps(out, indent=1) + "\n")
+    print(json.dumps(out["median_cpu_seconds_per_question"]), "ratio", round(out["ratio_default_over_without_probe"], 3))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default")
@@ -146,6 +173,9 @@ def main() -> None:
     ap.add_argument("--output", default=None, help="JSON to write (default bench_results/bench_scoring.json, "
                     "or bench_scoring_per_method.json with --no-naive)")
     ap.add_argument("--repeats", type=int, default=1, help="runs of the all-methods scorer (the median is reported)")
+    ap.add_argument("--default-scorer", action="store_true",
+                    help="only: the default scorer's CPU-s/question with and without hidden_probe (same run, --repeats "
+                         "alternations) -> bench_results/bench_scoring_default.json")
     ap.add_argument("--no-naive", action="store_true", help="per-method seconds only: skip the naive loop (slow on a real model)")
     args = ap.parse_args()
     args.output = args.output or str(ROOT / "bench_results" / ("bench_scoring_per_method.json" if args.no_naive else "bench_scoring.json"))
@@ -173,6 +203,9 @@ def main() -> None:
         dt, _ = timed(lambda: scorer.score(model, qs, seed=0, cache=cache))
         return dt, cache, [load, os.getloadavg()[0]]
 
+    if args.default_scorer:
+        default_scorer_cost(args, model, qs, fresh_run)
+        return
     per_method = {}
     for name, kw in methods_for(args.samples):
         dt, _, load = fresh_run(HallucinationScorer([(name, kw)]))

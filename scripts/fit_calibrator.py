@@ -60,7 +60,7 @@ def merged_rows(paths: list[Path]) -> list[dict]:
 
 
 def main() -> None:
-    from quality_eval import CANDIDATES, fit_candidate, held_out_mask, select_combination, summary
+    from quality_eval import CANDIDATES, combined_on_held_out, fit_candidate, held_out_mask, summary
 
     from llminfo.analyzers.calibration import CALIBRATOR_DIR, REFERENCE_FILE
     from llminfo.analyzers.scorer import HallucinationScorer
@@ -90,14 +90,17 @@ def main() -> None:
     wrong = np.array([0.0 if r["correct"] else 1.0 for r in rows])
     S = np.array([[r["scores"][n] for n in names] for r in rows], dtype=float)
     held = held_out_mask([r["id"] for r in rows], wrong, [r.get("difficulty") for r in rows])
-    sel = select_combination(S[~held], wrong[~held], names, candidates=args.procedures or CANDIDATES)
-    best = sel["best"]
-    cols = [names.index(n) for n in best["methods"]]
+    held_out = combined_on_held_out(S, wrong, names, held, candidates=args.procedures or CANDIDATES)
+    best = held_out["chosen_on_development"]
     report = {
         "model": args.model, "n_factual": len(rows), "methods_with_full_coverage": names,
-        "chosen_on_development": best, "candidates_cv_development": sel["candidates"],
-        "held_out_combined": summary(wrong[held], sel["calibrator"].predict(S[held][:, cols])),
+        "chosen_on_development": best, "candidates_cv_development": held_out["candidates_cv_development"],
+        "held_out_combined": held_out["held_out"],
+        "held_out_best_single_chosen_on_dev": held_out["held_out_best_single_chosen_on_dev"],
+        "held_out_gain_over_single": held_out["held_out_gain_over_single"],
+        "held_out_gain_ci95": held_out["held_out_gain_ci95"], "targets": held_out["targets"],
         "held_out_per_method": {n: summary(wrong[held], S[held][:, j]) for j, n in enumerate(names)},
+        "command": "python scripts/fit_calibrator.py " + " ".join(sys.argv[1:]),
     }
     # The chosen procedure refitted on every factual question (a selection step or C chosen again there).
     methods, cal = fit_candidate(best["procedure"], S, wrong, names)
@@ -123,7 +126,8 @@ def main() -> None:
             "n": counts,
             "quantiles": quantiles}, indent=1) + "\n")
     Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in ("chosen_on_development", "held_out_combined")}, indent=1))
+    print(json.dumps({k: report[k] for k in ("chosen_on_development", "held_out_combined", "held_out_best_single_chosen_on_dev",
+                                          "held_out_gain_over_single", "held_out_gain_ci95")}, indent=1))
     print("held-out per method:", {n: round(v["auroc"], 3) for n, v in report["held_out_per_method"].items()})
 
 

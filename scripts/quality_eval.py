@@ -31,6 +31,9 @@ FOLDS = 5
 REPEATS = 3
 # Candidate combination procedures, simplest first (a tie keeps the simpler one).
 CANDIDATES = ("select", "rank", "stacked_top3", "stacked", "logistic_cv")
+# The procedures that combine every method they are given: a calibrator shipped for the default
+# scorer (whose methods are fixed, `registry.DEFAULT_METHODS`) is chosen among these.
+ALL_METHOD_PROCEDURES = ("rank", "stacked", "logistic_cv")
 # Targets of issue #17 for the combined risk on the held-out questions.
 TARGET_GAIN = 0.03
 TARGET_AUROC = 0.80
@@ -53,12 +56,9 @@ def held_out_mask(ids: Sequence[str], wrong: np.ndarray, strata: Sequence[Any] |
 
 
 def stratified_folds(wrong: np.ndarray, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    fold = np.empty(wrong.size, dtype=int)
-    for label in (0.0, 1.0):
-        idx = np.flatnonzero(wrong == label)
-        fold[rng.permutation(idx)] = np.arange(idx.size) % folds
-    return fold
+    from llminfo.analyzers.calibration import stratified_folds as folds_of
+
+    return folds_of(wrong, folds, seed)
 
 
 def _aurocs(S: np.ndarray, wrong: np.ndarray) -> np.ndarray:
@@ -129,14 +129,16 @@ def summary(wrong: np.ndarray, u: np.ndarray, resamples: int = 1000) -> dict[str
     return {"auroc": auroc(wrong, u), "auroc_ci95": [lo, hi], "prr": prr(1 - wrong, u), "n": int(wrong.size)}
 
 
-def combined_on_held_out(S: np.ndarray, wrong: np.ndarray, names: Sequence[str], held: np.ndarray, seed: int = 0) -> dict[str, Any]:
-    """Choose the combination on the development rows (`select_combination`), fit it there,
-    and measure it once on the held-out rows against the best single method chosen on
-    development; the gain's 95 % CI is a paired bootstrap over the held-out questions."""
+def combined_on_held_out(S: np.ndarray, wrong: np.ndarray, names: Sequence[str], held: np.ndarray, seed: int = 0,
+                         candidates: Sequence[str] = CANDIDATES) -> dict[str, Any]:
+    """Choose the combination on the development rows (`select_combination` among
+    `candidates`), fit it there, and measure it once on the held-out rows against the best
+    single method chosen on development; the gain's 95 % CI is a paired bootstrap over the
+    held-out questions."""
     from llminfo.eval.metrics import auroc, bootstrap_ci
 
     dev = ~held
-    sel = select_combination(S[dev], wrong[dev], names, seed)
+    sel = select_combination(S[dev], wrong[dev], names, seed, candidates)
     best, cal = sel["best"], sel["calibrator"]
     risk_h = cal.predict(S[held][:, [list(names).index(m) for m in best["methods"]]])
     dev_single = _aurocs(S[dev], wrong[dev])
@@ -146,7 +148,7 @@ def combined_on_held_out(S: np.ndarray, wrong: np.ndarray, names: Sequence[str],
     held_auroc = auroc(wrong[held], risk_h)
     return {
         "chosen_on_development": best, "candidates_cv_development": sel["candidates"],
-        "procedure": f"repeated stratified CV ({REPEATS} x {FOLDS} folds) on the development split among {list(CANDIDATES)}",
+        "procedure": f"repeated stratified CV ({REPEATS} x {FOLDS} folds) on the development split among {list(candidates)}",
         "held_out": summary(wrong[held], risk_h),
         "held_out_best_single_chosen_on_dev": {"method": names[js], "dev_auroc": float(dev_single[js]),
                                                **summary(wrong[held], S[held][:, js])},
@@ -228,6 +230,13 @@ def evaluate(rows: list[dict], seed: int = 0) -> dict[str, Any]:
                     "error_rate_held_out": float(wrong[held].mean()) if held.any() else None}
     if dev.sum() >= 20 and held.sum() >= 10 and 0 < wrong[dev].sum() < dev.sum() and 0 < wrong[held].sum() < held.sum():
         out["combined"] = combined_on_held_out(S, wrong, names, held, seed)
+        # what the default scorer's shipped calibrator does: its fixed methods, every one combined
+        from llminfo.analyzers.registry import DEFAULT_METHODS
+
+        if all(m in names for m in DEFAULT_METHODS):
+            cols = [names.index(m) for m in DEFAULT_METHODS]
+            out["combined_default_methods"] = combined_on_held_out(
+                S[:, cols], wrong, list(DEFAULT_METHODS), held, seed, ALL_METHOD_PROCEDURES)
     valid_many = [r for r in many if r["correct"]]
     if valid_many:
         cols = {m: (S[:, names.index(m)], np.array([r["scores"][m] for r in valid_many], dtype=float))

@@ -168,16 +168,24 @@ def choose_threshold(risk: np.ndarray, wrong: np.ndarray, target_risk: float) ->
     return best
 
 
-def choose_c(x: np.ndarray, y: np.ndarray, grid: Sequence[float] = STACKING_C_GRID, folds: int = STACKING_FOLDS, seed: int = 0) -> float:
-    """The inverse L2 strength with the best out-of-fold log-likelihood (stratified,
-    seeded folds; ties → the stronger penalty)."""
-    y = np.asarray(y, dtype=np.float64)
-    folds = max(2, min(folds, int(y.sum()), int((1 - y).sum())))
+def stratified_folds(y: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
+    """(N,) fold index of each row: each label's rows, in a seeded random order, dealt round
+    the `folds` folds (so every fold keeps the label mix)."""
+    y = np.asarray(y)
     rng = np.random.default_rng(seed)
     fold = np.empty(y.size, dtype=int)
     for label in (0.0, 1.0):
         idx = np.flatnonzero(y == label)
         fold[rng.permutation(idx)] = np.arange(idx.size) % folds
+    return fold
+
+
+def choose_c(x: np.ndarray, y: np.ndarray, grid: Sequence[float] = STACKING_C_GRID, folds: int = STACKING_FOLDS, seed: int = 0) -> float:
+    """The inverse L2 strength with the best out-of-fold log-likelihood (stratified,
+    seeded folds; ties → the stronger penalty)."""
+    y = np.asarray(y, dtype=np.float64)
+    folds = max(2, min(folds, int(y.sum()), int((1 - y).sum())))
+    fold = stratified_folds(y, folds, seed)
     best, best_ll = float(grid[0]), -np.inf
     for c in grid:
         ll = 0.0

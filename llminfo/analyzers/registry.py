@@ -34,13 +34,17 @@ _BUILTIN: dict[str, str] = {
     "iterative_mi": "llminfo.analyzers.iterative_mi:IterativePromptingMI",
     "edfl": "llminfo.analyzers.edfl:EDFLRiskAnalyzer",
     "edfl_answer": "llminfo.analyzers.edfl:EDFLAnswerRiskAnalyzer",
+    "hidden_probe": "llminfo.analyzers.probe:HiddenStateProbe",
+    "query_probe": "llminfo.analyzers.probe:QueryProbe",
 }
 
 #: The methods `HallucinationScorer` and `llminfo score` run when none are named: those of the
-#: calibrator shipped for the embedded default model, chosen by cross-validation on the shipped
-#: factual set among the methods scored on all of it (scripts/fit_calibrator.py,
-#: BENCHMARKS.md); a test keeps the two in sync.
-DEFAULT_METHODS: tuple[str, ...] = ("msp", "perplexity", "mean_entropy", "edfl_answer")
+#: calibrators shipped for the embedded models — the white-box baselines, llminfo's EDFL answer
+#: event and the hidden-state probe (a probe ships for every embedded model; on other models
+#: or backends without hidden states its score is NaN and the risk uses the others) — combined
+#: by the procedure chosen by cross-validation on the shipped factual set
+#: (scripts/fit_calibrator.py, BENCHMARKS.md); a test keeps the two in sync.
+DEFAULT_METHODS: tuple[str, ...] = ("msp", "perplexity", "mean_entropy", "edfl_answer", "hidden_probe")
 
 _registry: dict[str, "str | type[HallucinationMethod]"] = dict(_BUILTIN)
 

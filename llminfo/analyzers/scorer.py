@@ -320,17 +320,9 @@ class HallucinationScorer:
     @classmethod
     def load(cls, path: str | Path) -> "HallucinationScorer":
         """Read and check a scorer written by `save` (no model is needed)."""
-        from llminfo.errors import InputFileNotFound, UserError
+        from llminfo.fileio import read_json_file
 
-        path = Path(path)
-        if not path.is_file():
-            raise (InputFileNotFound if not path.exists() else UserError)(
-                f"calibrator file not found: {path}" if not path.exists() else f"calibrator {path} is not a file")
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise UserError(f"{path}: invalid JSON ({e})") from None
-        return cls.from_dict(d, where=str(path))
+        return cls.from_dict(read_json_file(path, "calibrator"), where=str(path))
 
 
 def _init_params(cls: type | None) -> set[str]:

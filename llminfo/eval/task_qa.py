@@ -25,6 +25,19 @@ from llminfo.eval import metrics as M
 from llminfo.eval.tasks import Param, Task, fmt
 
 
+def in_sample_notes(dataset_path: str, methods: Sequence[tuple[str, Any]]) -> list[str]:
+    """Warnings for methods fitted on the dataset being evaluated: the probes shipped for the
+    embedded models were fitted on the shipped factual questions, so their figures there are
+    in-sample (BENCHMARKS.md has the cross-fitted ones)."""
+    from llminfo.analyzers.probe import HiddenStateProbe
+
+    if dataset_path != "llminfo:factual_qa":
+        return []
+    return [f"method {name!r}: the probe shipped for the embedded models was fitted on llminfo:factual_qa, "
+            "so its figures on this dataset are in-sample (optimistic); see BENCHMARKS.md for cross-fitted ones"
+            for name, m in methods if isinstance(m, HiddenStateProbe) and m.probe_path is None]
+
+
 class QAHallucinationTask(Task):
     name = "qa-hallucination"
     fields = {"question": True, "answers": True, "context": False, "answer": False}
@@ -48,6 +61,11 @@ class QAHallucinationTask(Task):
         super().__init__(config)
         self._judge = make_matcher(config.matcher.name, config.matcher.threshold)
         self._methods = self.methods()
+        self.notes = in_sample_notes(config.dataset.path, self._methods)
+        for note in self.notes:
+            import warnings
+
+            warnings.warn(note, UserWarning, stacklevel=2)
 
     def run_batch(self, model: Any, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         from llminfo.analyzers.base import QAItem, SampleCache, answers_for
@@ -90,6 +108,8 @@ class QAHallucinationTask(Task):
         if combined is not None:
             per_method["combined"] = _method_metrics(*combined, wanted, rep, self.config.seed, calibrated=True)
         out["methods"] = per_method
+        if self.notes:
+            out["notes"] = list(self.notes)
         if "isr_audit" in wanted:
             audits = isr_audits(rows, alpha=1 - rep.confidence_level)
             if audits:

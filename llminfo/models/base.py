@@ -214,6 +214,22 @@ class LanguageModel(ABC):
         """The backend's candidate scoring, on arguments `next_token_logprobs` has checked."""
         raise NotImplementedError(f"{type(self).__name__} implements neither `next_token_logprobs` nor `_next_token_logprobs`")
 
+    def hidden_states(
+        self, prompts: Sequence[str], continuations: Sequence[str], layers: Sequence[int], *, pool: str = "mean"
+    ) -> np.ndarray:
+        """Hidden states of `continuations[i]` after `prompts[i]`, pooled, shape (N, len(layers), D).
+
+        Layer 0 is the embedding output and layer l the output of the l-th decoder block (as
+        transformers' `output_hidden_states`). `pool="mean"` averages over the continuation's
+        tokens (the last prompt token when the continuation is empty); `pool="last"` takes the
+        last token of prompt + continuation. Backends that do not expose hidden states (vLLM,
+        OpenAI-compatible servers) raise `NotImplementedError`.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not expose hidden states: methods that read them "
+            "(hidden_probe) need a Hugging Face model (`load_model(..., backend='hf')`)"
+        )
+
     @abstractmethod
     def chat(self, messages: Sequence[dict[str, str]] | str, *, system: str | None = None) -> str:
         """Format a conversation with the model's chat template, ready for the assistant turn.
@@ -279,6 +295,22 @@ def validate_generate_args(
     if not (isinstance(typical_p, (int, float)) and 0 < typical_p <= 1):
         raise ValueError(f"`typical_p` has to be a float in (0, 1], got {typical_p!r}")
     return prompts
+
+
+#: How `LanguageModel.hidden_states` pools a continuation's token states.
+HIDDEN_POOLS = ("mean", "last")
+
+
+def check_layers(layers: Sequence[int], config: Any) -> list[int]:
+    """`layers` as a list of hidden-state indices valid for a model with
+    `config.num_hidden_layers` blocks (0 = embeddings, ..., num_hidden_layers = last block)."""
+    top = int(getattr(config, "num_hidden_layers", getattr(getattr(config, "text_config", None), "num_hidden_layers", 0)))
+    if isinstance(layers, (int, str)) or not len(layers):
+        raise ValueError(f"`layers` has to be a non-empty list of integers, got {layers!r}")
+    for layer in layers:
+        if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool) or not 0 <= layer <= top:
+            raise ValueError(f"`layers` has to hold integers in [0, {top}] (0 = embeddings), got {layer!r}")
+    return [int(x) for x in layers]
 
 
 def validate_pairs(prompts: Sequence[str], continuations: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -26,9 +26,11 @@ import torch
 
 from llminfo.models import hf_attention, hf_decode, hf_score
 from llminfo.models.base import (
+    HIDDEN_POOLS,
     Completion,
     ModelInfo,
     Scored,
+    check_layers,
     validate_generate_args,
     validate_pairs,
 )
@@ -298,6 +300,31 @@ class HFModel(TokenizedLM):
             return np.array([s.logprobs[0] for s in scored], dtype=np.float64).reshape(len(prompts), -1)
         return self.score_candidates(prompts, per_prompt)
 
+    @torch.inference_mode()
+    def hidden_states(
+        self, prompts: Sequence[str], continuations: Sequence[str], layers: Sequence[int], *, pool: str = "mean"
+    ) -> np.ndarray:
+        prompts, continuations = validate_pairs(prompts, continuations)
+        layers = check_layers(layers, self.model.config)
+        if pool not in HIDDEN_POOLS:
+            raise ValueError(f"`pool` has to be one of {HIDDEN_POOLS}, got {pool!r}")
+        prompt_ids, cont_ids = self.encode_pairs(prompts, continuations)
+        out = []
+        for start in range(0, len(prompts), _SCORE_ROWS):
+            ks = range(start, min(start + _SCORE_ROWS, len(prompts)))
+            seqs = [prompt_ids[prompts[k]] + cont_ids[k] for k in ks]
+            ids, mask = self._left_pad(seqs)
+            hs = _hidden_states(self.model, ids, mask, layers)
+            h = torch.stack([hs[layer] for layer in layers], dim=1).float()  # (rows, L, T, D)
+            width = ids.shape[1]
+            for r, k in enumerate(ks):
+                n = len(cont_ids[k])
+                if pool == "last" or n == 0:
+                    out.append(h[r, :, width - 1])
+                else:
+                    out.append(h[r, :, width - n :].mean(dim=1))
+        return torch.stack(out).cpu().numpy()
+
     def clear_prefill_cache(self) -> None:
         """Forget the kept prompt cache of the last `generate` call (e.g. between timings)."""
         self._prefill_memo = None
@@ -388,6 +415,45 @@ def _typical_processor(typical_p: float) -> Any:
     from llminfo.processors.typical import LocallyTypicalLogitsProcessor
 
     return LocallyTypicalLogitsProcessor(float(typical_p))
+
+
+class _StopForward(Exception):
+    """Raised by a hook once the hidden states asked for are captured: the rest of the model
+    (the later blocks, the final norm, the LM head) never runs."""
+
+
+def _hidden_states(model: Any, ids: torch.Tensor, mask: torch.Tensor, layers: list[int]) -> dict[int, torch.Tensor]:
+    """{layer: (rows, T, D) hidden states} as transformers' `output_hidden_states` numbers them.
+
+    Hidden state l < num_layers is the input of decoder block l: forward pre-hooks capture it
+    and the forward stops at block max(layers), so a probe on layer 10 of 30 costs a third of a
+    forward. The last layer (final norm applied) or a model whose blocks are not found takes
+    one full forward with `output_hidden_states`.
+    """
+    blocks = getattr(getattr(model, "get_decoder", lambda: None)(), "layers", None)
+    if blocks is None or max(layers) >= len(blocks):
+        hs = model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask),
+                   output_hidden_states=True, logits_to_keep=1).hidden_states
+        return {layer: hs[layer] for layer in layers}
+    captured: dict[int, torch.Tensor] = {}
+    top = max(layers)
+
+    def hook(layer: int):
+        def capture(_module: Any, args: tuple, kwargs: dict) -> None:
+            captured[layer] = args[0] if args else kwargs["hidden_states"]
+            if layer == top:
+                raise _StopForward
+        return capture
+
+    handles = [blocks[layer].register_forward_pre_hook(hook(layer), with_kwargs=True) for layer in sorted(set(layers))]
+    try:
+        model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), use_cache=False, logits_to_keep=1)
+    except _StopForward:
+        pass
+    finally:
+        for h in handles:
+            h.remove()
+    return captured
 
 
 def _positions(mask: torch.Tensor) -> torch.Tensor:
