@@ -14,7 +14,9 @@ variants are re-scored offline (`scripts/measure_clustering.py`).
 Scores that this issue did not change (msp, perplexity, mean_entropy, edfl_answer: same
 prompt, same greedy answer, same protocol) are reused from the previous protocol's rows
 (`bench_results/quality_hallucination_rows.jsonl`), which also give each changed method's
-"before" score. Rows are appended as batches finish: an interrupted run resumes.
+"before" score. Rows are appended as batches finish: an interrupted run resumes. The probes'
+columns (`hidden_probe`, `query_probe`) are not scored here: `scripts/fit_probe.py [--query]`
+writes them cross-fitted (no row scored by a probe that saw its label) — re-run it after adding rows.
 
     python scripts/quality_hallucination.py [--limit N] [--batch 8] [--model default]
     python scripts/quality_hallucination.py --evaluate-only   # + the EDFL audit and p(True) protocols, from their rows
