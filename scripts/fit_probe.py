@@ -42,13 +42,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 POOLS = ("mean", "last")
-FEATURE_BATCH = 16
 
 
 def features(model_name: str, rows: list[dict], cache_dir: Path, query: bool = False) -> dict[str, np.ndarray]:
     """{pool: (N, layers + 1, D)} pooled hidden states of each row's answer after its prompt
     (`query`: {"last": the prompt's last token}, read before any answer)."""
-    from llminfo.analyzers.base import answer_continuation, qa_prompt
+    from llminfo.analyzers.probe import probe_features
     from llminfo.models import load_model
 
     pools = ("last",) if query else POOLS
@@ -59,16 +58,8 @@ def features(model_name: str, rows: list[dict], cache_dir: Path, query: bool = F
             return {p: f[p] for p in pools}
     model = load_model(model_name)
     layers = list(range(model.describe().num_layers + 1))
-    prompts = [qa_prompt(model, r["question"]) for r in rows]
-    conts = [""] * len(rows) if query else [answer_continuation(model, r["answer"]) for r in rows]
-    out = {}
-    for pool in pools:
-        parts = []
-        for s in range(0, len(rows), FEATURE_BATCH):
-            parts.append(model.hidden_states(prompts[s:s + FEATURE_BATCH], conts[s:s + FEATURE_BATCH], layers, pool=pool)
-                         .astype(np.float32))
-            print(f"{pool}: {min(s + FEATURE_BATCH, len(rows))}/{len(rows)}", flush=True)
-        out[pool] = np.concatenate(parts)
+    feats = probe_features(model, [r["question"] for r in rows], None if query else [r["answer"] for r in rows], layers, pools)
+    out = {pool: f.astype(np.float32) for pool, f in feats.items()}
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(path, **out)
     return out

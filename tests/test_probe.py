@@ -153,6 +153,10 @@ def test_method_rejects_a_probe_of_another_size(tiny_model, tmp_path):
         HiddenStateProbe(probe=tmp_path / "p.json").score(tiny_model, [QAItem("q?", answer="a")])
     with pytest.raises(Exception, match="probe file not found"):
         HiddenStateProbe(probe=tmp_path / "missing.json")
+    with pytest.raises(TypeError, match="`probe`"):
+        HiddenStateProbe(probe=123)
+    with pytest.raises(ValueError, match="`max_new_tokens`"):
+        HiddenStateProbe(max_new_tokens=0)
 
 
 def _embedded_names():

@@ -190,10 +190,28 @@ def select_probe(
     return max(grid, key=lambda g: g["cv_auroc"]), grid
 
 
+def probe_features(
+    model: LanguageModel, items: Sequence[Any], answers: Sequence[str] | None, layers: Sequence[int],
+    pools: Sequence[str] = HIDDEN_POOLS,
+) -> dict[str, np.ndarray]:
+    """`{pool: (N, len(layers), D)}`: what the probes read — each answer teacher-forced after the
+    short-answer prompt the white-box baselines use, or (`answers=None`, the query probe) the
+    prompt's last token alone (pool "last")."""
+    from llminfo.analyzers.base import as_items, qa_prompt
+
+    items = as_items(items)
+    prompts = [qa_prompt(model, it.question, it.context) for it in items]
+    if answers is None:
+        pools, conts = ("last",), [""] * len(items)
+    else:
+        conts = [answer_continuation(model, a) for a in answers]
+    return {pool: model.hidden_states(prompts, conts, layers, pool=pool) for pool in pools}  # batched inside
+
+
 def fit_probe(
     model: LanguageModel, items: Sequence[Any], correct: Sequence[bool | int], *, layers: Sequence[int] | None = None,
     pools: Sequence[str] = HIDDEN_POOLS, cs: Sequence[float] = PROBE_CS, folds: int = 5, repeats: int = 3, seed: int = 0,
-    batch_size: int = 16, query: bool = False,
+    query: bool = False,
 ) -> LinearProbe:
     """Fit a `hidden_probe` for `model` on labelled questions; save it and pass
     `HiddenStateProbe(probe=path)` (or `("hidden_probe", {"probe": path})` to a scorer).
@@ -214,7 +232,7 @@ def fit_probe(
         >>> probe = fit_probe(model, items, correct)  # doctest: +SKIP
         >>> probe.save("my_probe.json"); HiddenStateProbe(probe="my_probe.json")  # doctest: +SKIP
     """
-    from llminfo.analyzers.base import answers_for, as_items, qa_prompt
+    from llminfo.analyzers.base import answers_for, as_items
 
     items = as_items(items)
     if len(correct) != len(items):
@@ -228,16 +246,7 @@ def fit_probe(
         if pool not in HIDDEN_POOLS:
             raise ValueError(f"`pools` has to hold values of {HIDDEN_POOLS}, got {pool!r}")
     idx = list(layers) if layers is not None else list(range(model.describe().num_layers + 1))
-    prompts = [qa_prompt(model, it.question, it.context) for it in items]
-    if query:
-        pools, conts = ("last",), [""] * len(items)
-    else:
-        conts = [answer_continuation(model, a) for a in answers_for(model, items)]
-    features = {
-        pool: np.concatenate([model.hidden_states(prompts[s:s + batch_size], conts[s:s + batch_size], idx, pool=pool)
-                              for s in range(0, len(items), batch_size)])
-        for pool in pools
-    }
+    features = probe_features(model, items, None if query else answers_for(model, items), idx, pools)
     best, grid = select_probe(features, wrong, layers=idx, cs=cs, folds=folds, repeats=repeats, seed=seed)
     x = features[best["pool"]][:, idx.index(best["layer"])].astype(np.float64)
     meta = {"model": getattr(model, "name", None), "kind": "query" if query else "answer", "n_rows": len(items), "cv_auroc": best["cv_auroc"],
