@@ -10,8 +10,11 @@ Run: python scripts/make_factual_data.py
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests, which load this file by path
+from _data_common import write_jsonl  # noqa: E402  (scripts/ is not a package)
 
 OUT = Path(__file__).resolve().parents[1] / "llminfo" / "data" / "factual_qa.jsonl"
 
@@ -560,9 +563,7 @@ def parse() -> list[dict]:
 
 def main() -> None:
     rows = parse()
-    with OUT.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_jsonl(OUT, rows)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["difficulty"]] = counts.get(r["difficulty"], 0) + 1
