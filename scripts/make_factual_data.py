@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests, which load this file by path
-from _data_common import write_jsonl  # noqa: E402  (scripts/ is not a package)
+from _data_common import write_rows  # noqa: E402  (scripts/ is not a package)
 
 OUT = Path(__file__).resolve().parents[1] / "llminfo" / "data" / "factual_qa.jsonl"
 
@@ -563,11 +563,10 @@ def parse() -> list[dict]:
 
 def main() -> None:
     rows = parse()
-    write_jsonl(OUT, rows)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["difficulty"]] = counts.get(r["difficulty"], 0) + 1
-    print(f"wrote {len(rows)} rows to {OUT} ({counts})")
+    write_rows(OUT, rows, f"({counts})")
 
 
 if __name__ == "__main__":

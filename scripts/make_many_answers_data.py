@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests, which load this file by path
-from _data_common import write_jsonl  # noqa: E402  (scripts/ is not a package)
+from _data_common import write_rows  # noqa: E402  (scripts/ is not a package)
 
 OUT = Path(__file__).resolve().parents[1] / "llminfo" / "data" / "many_answers.jsonl"
 
@@ -151,9 +151,7 @@ def parse() -> list[dict]:
 
 
 def main() -> None:
-    rows = parse()
-    write_jsonl(OUT, rows)
-    print(f"wrote {len(rows)} rows to {OUT}")
+    write_rows(OUT, parse())
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests, which load this file by path
-from _data_common import write_jsonl  # noqa: E402  (scripts/ is not a package)
+from _data_common import write_rows  # noqa: E402  (scripts/ is not a package)
 
 OUT = Path(__file__).resolve().parents[1] / "llminfo" / "data" / "reasoning.jsonl"
 SEED = 0
@@ -201,9 +201,7 @@ def build_rows(seed: int = SEED) -> list[dict]:
 
 
 def main() -> None:
-    rows = build_rows()
-    write_jsonl(OUT, rows)
-    print(f"wrote {len(rows)} rows to {OUT}")
+    write_rows(OUT, build_rows())
 
 
 if __name__ == "__main__":
