@@ -28,12 +28,17 @@ def direct_logprobs(m, prompt: str, cont: str) -> tuple[list[float], list[float]
     return lp.tolist(), ent.tolist()
 
 
+def assert_scores_match_direct(m, scored, prompts: list[str], conts: list[str], atol: float = 1e-5) -> None:
+    """`scored[k]` has the log-probs and entropies of `direct_logprobs(m, prompts[k], conts[k])`."""
+    assert len(scored) == len(prompts) == len(conts)
+    for s, p, c in zip(scored, prompts, conts):
+        ref_lp, ref_ent = direct_logprobs(m, p, c)
+        np.testing.assert_allclose(s.logprobs, ref_lp, atol=atol)
+        np.testing.assert_allclose(s.entropy, ref_ent, atol=atol)
+
+
 def test_score_matches_direct_forward(tiny_model):
-    scored = tiny_model.score(PROMPTS, CONTS)
-    for s, p, c in zip(scored, PROMPTS, CONTS):
-        ref_lp, ref_ent = direct_logprobs(tiny_model, p, c)
-        np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
-        np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+    assert_scores_match_direct(tiny_model, tiny_model.score(PROMPTS, CONTS), PROMPTS, CONTS)
 
 
 def test_score_batched_equals_one_by_one(tiny_model):
@@ -47,11 +52,8 @@ def test_score_batched_equals_one_by_one(tiny_model):
 def test_shared_prompt_path_equals_plain_path(tiny_model):
     prompt = "What is the capital of France?"
     conts = [" Paris.", " The capital is Paris, of course.", " Lyon", " one two three four five six"]
-    shared = tiny_model.score([prompt] * len(conts), conts)
-    for s, c in zip(shared, conts):
-        ref_lp, ref_ent = direct_logprobs(tiny_model, prompt, c)
-        np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
-        np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+    prompts = [prompt] * len(conts)
+    assert_scores_match_direct(tiny_model, tiny_model.score(prompts, conts), prompts, conts)
 
 
 def test_shared_prompt_encodes_prompt_once(tiny_model, monkeypatch):
@@ -254,11 +256,8 @@ def test_default_model_answers_paris_offline(default_model, monkeypatch):
 
 @pytest.mark.integration
 def test_default_model_score_matches_direct(default_model):
-    p = default_model.chat("Name a colour.")
-    lp, ent = direct_logprobs(default_model, p, "Blue is a colour.")
-    [s] = default_model.score([p], ["Blue is a colour."])
-    np.testing.assert_allclose(s.logprobs, lp, atol=1e-4)
-    np.testing.assert_allclose(s.entropy, ent, atol=1e-4)
+    prompts, conts = [default_model.chat("Name a colour.")], ["Blue is a colour."]
+    assert_scores_match_direct(default_model, default_model.score(prompts, conts), prompts, conts, atol=1e-4)
 
 
 def test_several_shared_prompts_in_one_batch(tiny_model):
@@ -270,11 +269,7 @@ def test_several_shared_prompts_in_one_batch(tiny_model):
             pairs_c.append(c)
     pairs_p.append("A lone prompt")
     pairs_c.append(" with its continuation")
-    scored = tiny_model.score(pairs_p, pairs_c)
-    for s, p, c in zip(scored, pairs_p, pairs_c):
-        ref_lp, ref_ent = direct_logprobs(tiny_model, p, c)
-        np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
-        np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+    assert_scores_match_direct(tiny_model, tiny_model.score(pairs_p, pairs_c), pairs_p, pairs_c)
 
 
 def test_score_without_entropy_gives_same_logprobs(tiny_model):
