@@ -10,8 +10,11 @@ Run: python scripts/make_factual_data.py
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests, which load this file by path
+from _data_common import write_rows  # noqa: E402  (scripts/ is not a package)
 
 OUT = Path(__file__).resolve().parents[1] / "llminfo" / "data" / "factual_qa.jsonl"
 
@@ -560,13 +563,10 @@ def parse() -> list[dict]:
 
 def main() -> None:
     rows = parse()
-    with OUT.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["difficulty"]] = counts.get(r["difficulty"], 0) + 1
-    print(f"wrote {len(rows)} rows to {OUT} ({counts})")
+    write_rows(OUT, rows, f"({counts})")
 
 
 if __name__ == "__main__":

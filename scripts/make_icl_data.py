@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests, which load this file by path
+from _data_common import write_rows  # noqa: E402  (scripts/ is not a package)
 
 DATA = Path(__file__).resolve().parents[1] / "llminfo" / "data"
 PARITY_SEED = 0
@@ -268,12 +272,10 @@ def build_rows() -> list[dict]:
 
 def main() -> None:
     rows = build_rows()
-    with (DATA / "icl_classification.jsonl").open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    (DATA / "icl_tasks.json").write_text(json.dumps(TASKS, indent=2) + "\n", encoding="utf-8")
     counts = {t: sum(r["task"] == t for r in rows) for t in TASKS}
-    print(f"wrote {len(rows)} rows ({counts}) and icl_tasks.json to {DATA}")
+    write_rows(DATA / "icl_classification.jsonl", rows, f"({counts})")
+    (DATA / "icl_tasks.json").write_text(json.dumps(TASKS, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote the task specs to {DATA / 'icl_tasks.json'}")
 
 
 if __name__ == "__main__":

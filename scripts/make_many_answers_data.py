@@ -14,8 +14,11 @@ Run: python scripts/make_many_answers_data.py
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests, which load this file by path
+from _data_common import write_rows  # noqa: E402  (scripts/ is not a package)
 
 OUT = Path(__file__).resolve().parents[1] / "llminfo" / "data" / "many_answers.jsonl"
 
@@ -148,11 +151,7 @@ def parse() -> list[dict]:
 
 
 def main() -> None:
-    rows = parse()
-    with OUT.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"wrote {len(rows)} rows to {OUT}")
+    write_rows(OUT, parse())
 
 
 if __name__ == "__main__":

@@ -14,10 +14,13 @@ Run: python scripts/make_reasoning_data.py
 
 from __future__ import annotations
 
-import json
 import random
+import sys
 from pathlib import Path
 from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests, which load this file by path
+from _data_common import write_rows  # noqa: E402  (scripts/ is not a package)
 
 OUT = Path(__file__).resolve().parents[1] / "llminfo" / "data" / "reasoning.jsonl"
 SEED = 0
@@ -198,11 +201,7 @@ def build_rows(seed: int = SEED) -> list[dict]:
 
 
 def main() -> None:
-    rows = build_rows()
-    with OUT.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"wrote {len(rows)} rows to {OUT}")
+    write_rows(OUT, build_rows())
 
 
 if __name__ == "__main__":

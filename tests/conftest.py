@@ -22,6 +22,18 @@ def tiny_model():
 
 
 @pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> str:
+    """`tiny_llama(0)` saved as a model folder: what `--model PATH` and `load_model(PATH)` read."""
+    from tiny import tiny_llama
+
+    model, tok = tiny_llama(0)
+    path = tmp_path_factory.mktemp("tiny_model")
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def default_model():
     """The embedded SmolLM2-135M-Instruct on the HF backend (one load per session)."""
     from llminfo.models import load_model

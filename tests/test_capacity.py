@@ -207,33 +207,26 @@ def test_nll_on_own_ids_matches_direct_forward_on_a_multi_window_text(tiny_model
 # -- errors -------------------------------------------------------------------------------------
 
 
-def test_bad_corpora_name_file_and_row(tmp_path):
-    ic = InformationCapacity(ScriptedScorer(0.0), max_tokens=16)
-    empty = tmp_path / "empty.txt"
-    empty.write_text("  \n\n \t\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="empty.txt.*empty or all whitespace"):
-        ic.measure_source(empty)
-    bad = tmp_path / "latin1.txt"
-    bad.write_bytes("caf\xe9 au lait\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="latin1.txt.*UTF-8"):
-        ic.measure_source(bad)
-    rows = tmp_path / "rows.jsonl"
-    rows.write_text('{"text": "The quick brown fox."}\n{"text": "   "}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="rows.jsonl, line 2.*whitespace"):
-        ic.measure_source(rows)
-    short = tmp_path / "short.jsonl"
-    short.write_text('{"text": "The quick brown fox."}\n{"text": "a"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="short.jsonl, line 2.*at least 2"):
-        ic.measure_source(short)
-    nofield = tmp_path / "nofield.jsonl"
-    nofield.write_text('{"body": "x y z"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="line 1.*`text`"):
-        ic.measure_source(nofield)
-    for name, body, match in [("badjson.jsonl", '{"text": "a b"}\n{"text": \n', "badjson.jsonl, line 2: invalid JSON"),
-                              ("notobj.jsonl", '["x y z"]\n', "notobj.jsonl, line 1: expected a JSON object, got list")]:
-        (tmp_path / name).write_text(body, encoding="utf-8")
-        with pytest.raises(ValueError, match=match):
-            ic.measure_source(tmp_path / name)
+@pytest.mark.parametrize(
+    "name, body, match",
+    [
+        ("empty.txt", "  \n\n \t\n", "empty.txt.*empty or all whitespace"),
+        ("latin1.txt", "caf\xe9 au lait\n".encode("latin-1"), "latin1.txt.*UTF-8"),
+        ("rows.jsonl", '{"text": "The quick brown fox."}\n{"text": "   "}\n', "rows.jsonl, line 2.*whitespace"),
+        ("short.jsonl", '{"text": "The quick brown fox."}\n{"text": "a"}\n', "short.jsonl, line 2.*at least 2"),
+        ("nofield.jsonl", '{"body": "x y z"}\n', "line 1.*`text`"),
+        ("badjson.jsonl", '{"text": "a b"}\n{"text": \n', "badjson.jsonl, line 2: invalid JSON"),
+        ("notobj.jsonl", '["x y z"]\n', "notobj.jsonl, line 1: expected a JSON object, got list"),
+    ],
+)
+def test_bad_corpora_name_file_and_row(tmp_path, name, body, match):
+    path = tmp_path / name
+    path.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+    with pytest.raises(ValueError, match=match):
+        InformationCapacity(ScriptedScorer(0.0), max_tokens=16).measure_source(path)
+
+
+def test_missing_corpus_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         list(iter_documents(tmp_path / "nope.txt"))
 

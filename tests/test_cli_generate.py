@@ -9,19 +9,8 @@ import pytest
 from llminfo.cli import main
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from tiny import tiny_llama
-
-    model, tok = tiny_llama(0)
-    path = tmp_path_factory.mktemp("tiny")
-    model.save_pretrained(path)
-    tok.save_pretrained(path)
-    return str(path)
-
-
-def test_generate_json_contract(tiny_dir, capsys):
-    assert main(["generate", "The quick brown", "--model", tiny_dir, "-n", "2", "--max-new-tokens", "5", "--seed", "1", "--json"]) == 0
+def test_generate_json_contract(tiny_model_dir, capsys):
+    assert main(["generate", "The quick brown", "--model", tiny_model_dir, "-n", "2", "--max-new-tokens", "5", "--seed", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["completions"]) == 2
     for c in out["completions"]:
@@ -29,8 +18,8 @@ def test_generate_json_contract(tiny_dir, capsys):
         assert all(lp <= 0 for lp in c["logprobs"]) and all(h >= 0 for h in c["entropy"])
 
 
-def test_generate_table(tiny_dir, capsys):
-    assert main(["generate", "hi", "--chat", "--model", tiny_dir, "--max-new-tokens", "4", "--temperature", "0"]) == 0
+def test_generate_table(tiny_model_dir, capsys):
+    assert main(["generate", "hi", "--chat", "--model", tiny_model_dir, "--max-new-tokens", "4", "--temperature", "0"]) == 0
     out = capsys.readouterr().out
     assert "logprob" in out and "entropy" in out and "finish:" in out
 
@@ -48,15 +37,15 @@ def test_generate_table(tiny_dir, capsys):
         (["generate", "x", "--model", "/no/such/model"], "does not exist"),
     ],
 )
-def test_generate_bad_arguments_exit_2(tiny_dir, capsys, argv, needle):
+def test_generate_bad_arguments_exit_2(tiny_model_dir, capsys, argv, needle):
     if "--model" not in argv:
-        argv = argv + ["--model", tiny_dir]
+        argv = argv + ["--model", tiny_model_dir]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
 
 
-def test_models_json(tiny_dir, capsys):
-    assert main(["models", "--model", tiny_dir, "--json"]) == 0
+def test_models_json(tiny_model_dir, capsys):
+    assert main(["models", "--model", tiny_model_dir, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["model"]["num_layers"] == 2 and "cache_dir" in info

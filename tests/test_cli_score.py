@@ -11,17 +11,6 @@ import pytest
 from llminfo.cli import main
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from tiny import tiny_llama
-
-    model, tok = tiny_llama(0)
-    path = tmp_path_factory.mktemp("tiny_model")
-    model.save_pretrained(path)
-    tok.save_pretrained(path)
-    return str(path)
-
-
 ROWS = [
     {"id": "a", "question": "What is the capital of France?", "answer": "Paris", "topic": "geo"},
     {"question": "One two three?", "context": "The quick brown fox jumps over the lazy dog."},
@@ -39,15 +28,15 @@ def _read(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _score(tmp_path, model_dir, inp, out, *extra):
-    return main(["score", str(inp), "--output", str(out), "--model", model_dir, "--methods", "msp,edfl",
+def _score(tmp_path, tiny_model_dir, inp, out, *extra):
+    return main(["score", str(inp), "--output", str(out), "--model", tiny_model_dir, "--methods", "msp,edfl",
                  "--no-progress", *extra])
 
 
-def test_score_contract(tmp_path, model_dir):
+def test_score_contract(tmp_path, tiny_model_dir):
     inp = _write(tmp_path / "in.jsonl", ROWS)
     out = tmp_path / "out.jsonl"
-    assert _score(tmp_path, model_dir, inp, out, "--batch-size", "3") == 0
+    assert _score(tmp_path, tiny_model_dir, inp, out, "--batch-size", "3") == 0
     got = _read(out)
     from llminfo.analyzers.score_file import content_id
 
@@ -64,7 +53,7 @@ def test_score_contract(tmp_path, model_dir):
     from llminfo.analyzers.base import qa_prompt
     from llminfo.models import load_model
 
-    model = load_model(model_dir)
+    model = load_model(tiny_model_dir)
     [s] = model.score([qa_prompt(model, ROWS[0]["question"])], ["Paris"])
     assert got[0]["scores"]["msp"] == pytest.approx(-sum(s.logprobs), rel=1e-4)
     # Unanswered rows were answered greedily.
@@ -72,12 +61,12 @@ def test_score_contract(tmp_path, model_dir):
     assert got[2]["answer"] == greedy.text.strip()
 
 
-def test_crash_midway_loses_no_finished_row_and_resume_completes(tmp_path, model_dir, monkeypatch):
+def test_crash_midway_loses_no_finished_row_and_resume_completes(tmp_path, tiny_model_dir, monkeypatch):
     from llminfo.analyzers.scorer import HallucinationScorer
 
     inp = _write(tmp_path / "in.jsonl", ROWS)
     full = tmp_path / "full.jsonl"
-    assert _score(tmp_path, model_dir, inp, full, "--batch-size", "1") == 0
+    assert _score(tmp_path, tiny_model_dir, inp, full, "--batch-size", "1") == 0
 
     out = tmp_path / "out.jsonl"
     real = HallucinationScorer.score
@@ -91,18 +80,18 @@ def test_crash_midway_loses_no_finished_row_and_resume_completes(tmp_path, model
 
     monkeypatch.setattr(HallucinationScorer, "score", crashing)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        _score(tmp_path, model_dir, inp, out, "--batch-size", "1")
+        _score(tmp_path, tiny_model_dir, inp, out, "--batch-size", "1")
     assert [r["id"] for r in _read(out)][:1] == ["a"] and len(_read(out)) == 2  # both finished batches are on disk
     monkeypatch.setattr(HallucinationScorer, "score", real)
 
     # A torn last line (killed mid-write) is dropped and that row redone.
     with out.open("a") as f:
         f.write('{"id": 7, "question": "The ans')
-    assert _score(tmp_path, model_dir, inp, out, "--batch-size", "1") == 0
+    assert _score(tmp_path, tiny_model_dir, inp, out, "--batch-size", "1") == 0
     assert _read(out) == _read(full)  # same rows, same numbers, no duplicates
 
     # Rerunning a finished output scores nothing.
-    assert _score(tmp_path, model_dir, inp, out) == 0
+    assert _score(tmp_path, tiny_model_dir, inp, out) == 0
     assert len(_read(out)) == len(ROWS)
 
 
@@ -116,10 +105,10 @@ BAD = [
 ]
 
 
-def test_bad_rows_skipped_with_line_numbers(tmp_path, model_dir, capsys):
+def test_bad_rows_skipped_with_line_numbers(tmp_path, tiny_model_dir, capsys):
     inp = _write(tmp_path / "in.jsonl", BAD)
     out = tmp_path / "out.jsonl"
-    assert _score(tmp_path, model_dir, inp, out, "--on-bad-row", "skip") == 0
+    assert _score(tmp_path, tiny_model_dir, inp, out, "--on-bad-row", "skip") == 0
     err = capsys.readouterr().err
     assert "line 2: invalid JSON" in err
     assert "line 3: missing field 'question'" in err
@@ -128,10 +117,10 @@ def test_bad_rows_skipped_with_line_numbers(tmp_path, model_dir, capsys):
     assert [r["id"] for r in _read(out)] == ["a", 7]
 
 
-def test_bad_row_stop_exits_2_with_one_line(tmp_path, model_dir, capsys):
+def test_bad_row_stop_exits_2_with_one_line(tmp_path, tiny_model_dir, capsys):
     inp = _write(tmp_path / "in.jsonl", BAD)
     out = tmp_path / "out.jsonl"
-    assert _score(tmp_path, model_dir, inp, out, "--on-bad-row", "stop") == 2
+    assert _score(tmp_path, tiny_model_dir, inp, out, "--on-bad-row", "stop") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "line 2: invalid JSON" in err[0] and err[0].startswith("llminfo score: error:")
     assert not out.exists() or _read(out) == []
@@ -149,9 +138,9 @@ def test_bad_row_stop_exits_2_with_one_line(tmp_path, model_dir, capsys):
         (["--methods", "semantic_entropy", "--method-arg", "semantic_entropy.temperature=[1"], "not valid YAML"),
     ],
 )
-def test_user_errors(tmp_path, model_dir, capsys, args, match):
+def test_user_errors(tmp_path, tiny_model_dir, capsys, args, match):
     inp = _write(tmp_path / "in.jsonl", ROWS[:1])
-    argv = ["score", str(inp), "--output", str(tmp_path / "o.jsonl"), "--model", model_dir, *args]
+    argv = ["score", str(inp), "--output", str(tmp_path / "o.jsonl"), "--model", tiny_model_dir, *args]
     assert main(argv) == 2
     assert match in capsys.readouterr().err
 
@@ -161,7 +150,7 @@ def test_missing_input_exits_2(tmp_path, capsys):
     assert "input file not found" in capsys.readouterr().err
 
 
-def test_calibrate_then_score_with_calibrator(tmp_path, model_dir, capsys):
+def test_calibrate_then_score_with_calibrator(tmp_path, tiny_model_dir, capsys):
     rng = np.random.default_rng(0)
     labelled = []
     words = ["Paris", "yes", "no", "one two", "fox", "The answer is 42", "dog", "three"]
@@ -171,7 +160,7 @@ def test_calibrate_then_score_with_calibrator(tmp_path, model_dir, capsys):
     labelled.append({"question": "Bad label?", "answer": "x", "correct": "maybe"})
     inp = _write(tmp_path / "lab.jsonl", labelled)
     cal = tmp_path / "cal.json"
-    assert main(["calibrate", str(inp), "--output", str(cal), "--model", model_dir, "--methods", "msp,mean_entropy",
+    assert main(["calibrate", str(inp), "--output", str(cal), "--model", tiny_model_dir, "--methods", "msp,mean_entropy",
                  "--kind", "logistic", "--target-risk", "0.4"]) == 0
     captured = capsys.readouterr()
     assert "line 18" in captured.err and "`correct` has to be true/false" in captured.err
@@ -184,24 +173,24 @@ def test_calibrate_then_score_with_calibrator(tmp_path, model_dir, capsys):
 
     scorer = HallucinationScorer.load(cal)
     out = tmp_path / "out.jsonl"
-    assert main(["score", str(_write(tmp_path / "in.jsonl", ROWS)), "--output", str(out), "--model", model_dir,
+    assert main(["score", str(_write(tmp_path / "in.jsonl", ROWS)), "--output", str(out), "--model", tiny_model_dir,
                  "--calibrator", str(cal), "--no-progress"]) == 0
     got = _read(out)
     scores = np.array([[r["scores"]["msp"], r["scores"]["mean_entropy"]] for r in got])
     np.testing.assert_allclose([r["risk"] for r in got], scorer.calibrator.predict(scores), rtol=1e-9)
     assert [r["decision"] for r in got] == scorer.calibrator.decide(scorer.calibrator.predict(scores))
     # The calibrator fixes the methods.
-    assert main(["score", str(tmp_path / "in.jsonl"), "--output", str(out), "--model", model_dir,
+    assert main(["score", str(tmp_path / "in.jsonl"), "--output", str(out), "--model", tiny_model_dir,
                  "--calibrator", str(cal), "--methods", "msp"]) == 2
 
 
-def test_calibrate_needs_both_classes(tmp_path, model_dir, capsys):
+def test_calibrate_needs_both_classes(tmp_path, tiny_model_dir, capsys):
     inp = _write(tmp_path / "lab.jsonl", [{"question": f"Q{i}?", "answer": "a", "correct": True} for i in range(3)])
-    assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", model_dir, "--methods", "msp"]) == 2
+    assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", tiny_model_dir, "--methods", "msp"]) == 2
     assert "both correct and wrong" in capsys.readouterr().err
 
 
-def test_method_arg_reaches_the_method_and_the_saved_scorer(tmp_path, model_dir, capsys):
+def test_method_arg_reaches_the_method_and_the_saved_scorer(tmp_path, tiny_model_dir, capsys):
     """--method-arg sets a method's parameter: it shows in the calibrator file and changes
     the scores (a different sampling temperature gives different semantic entropies)."""
     labelled = [{"question": f"Name a colour ({i}).", "answer": "red", "correct": i % 2 == 0} for i in range(6)]
@@ -209,7 +198,7 @@ def test_method_arg_reaches_the_method_and_the_saved_scorer(tmp_path, model_dir,
     saved = {}
     for temp in ("0.5", "1.5"):
         cal = tmp_path / f"cal{temp}.json"
-        assert main(["calibrate", str(inp), "--output", str(cal), "--model", model_dir, "--methods", "semantic_entropy",
+        assert main(["calibrate", str(inp), "--output", str(cal), "--model", tiny_model_dir, "--methods", "semantic_entropy",
                      "--samples", "3", "--method-arg", f"semantic_entropy.temperature={temp}"]) == 0
         saved[temp] = json.loads(cal.read_text())
     capsys.readouterr()
@@ -218,21 +207,21 @@ def test_method_arg_reaches_the_method_and_the_saved_scorer(tmp_path, model_dir,
     scores = {}
     for temp in ("0.5", "1.5", "1.5"):
         out = tmp_path / f"scored{len(scores)}{temp}.jsonl"
-        assert main(["score", str(inp), "--output", str(out), "--model", model_dir, "--methods", "semantic_entropy",
+        assert main(["score", str(inp), "--output", str(out), "--model", tiny_model_dir, "--methods", "semantic_entropy",
                      "--samples", "3", "--no-progress", "--method-arg", f"semantic_entropy.temperature={temp}"]) == 0
         scores.setdefault(temp, []).append([r["scores"]["semantic_entropy"] for r in _read(out)])
     assert scores["1.5"][0] == scores["1.5"][1]  # same seed, same parameter: same scores
     assert scores["0.5"][0] != scores["1.5"][0]  # the parameter reached the sampler
 
 
-def test_calibrate_shows_progress(tmp_path, model_dir, capsys):
+def test_calibrate_shows_progress(tmp_path, tiny_model_dir, capsys):
     """`calibrate` is a long command: a progress bar counts the rows it has scored."""
     labelled = [{"question": f"Q{i}?", "answer": "a", "correct": i % 2 == 0} for i in range(5)]
     inp = _write(tmp_path / "lab.jsonl", labelled)
-    assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", model_dir, "--methods", "msp",
+    assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", tiny_model_dir, "--methods", "msp",
                  "--batch-size", "2"]) == 0
     err = capsys.readouterr().err
     assert "calibrating" in err and "5/5" in err
-    assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", model_dir, "--methods", "msp",
+    assert main(["calibrate", str(inp), "--output", str(tmp_path / "c.json"), "--model", tiny_model_dir, "--methods", "msp",
                  "--no-progress"]) == 0
     assert "calibrating" not in capsys.readouterr().err

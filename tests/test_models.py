@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from llminfo import measures
+from llminfo.models.base import Completion
 from llminfo.models.loading import load_model
+from llminfo.models.tokenized import TokenizedLM
 
 PROMPTS = ["The quick brown", "What is the capital of France?", "One two"]
 CONTS = [" fox jumps over", " The capital is Paris.", " three four five"]
@@ -26,12 +28,17 @@ def direct_logprobs(m, prompt: str, cont: str) -> tuple[list[float], list[float]
     return lp.tolist(), ent.tolist()
 
 
+def assert_scores_match_direct(m, scored, prompts: list[str], conts: list[str], atol: float = 1e-5) -> None:
+    """`scored[k]` has the log-probs and entropies of `direct_logprobs(m, prompts[k], conts[k])`."""
+    assert len(scored) == len(prompts) == len(conts)
+    for s, p, c in zip(scored, prompts, conts):
+        ref_lp, ref_ent = direct_logprobs(m, p, c)
+        np.testing.assert_allclose(s.logprobs, ref_lp, atol=atol)
+        np.testing.assert_allclose(s.entropy, ref_ent, atol=atol)
+
+
 def test_score_matches_direct_forward(tiny_model):
-    scored = tiny_model.score(PROMPTS, CONTS)
-    for s, p, c in zip(scored, PROMPTS, CONTS):
-        ref_lp, ref_ent = direct_logprobs(tiny_model, p, c)
-        np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
-        np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+    assert_scores_match_direct(tiny_model, tiny_model.score(PROMPTS, CONTS), PROMPTS, CONTS)
 
 
 def test_score_batched_equals_one_by_one(tiny_model):
@@ -45,11 +52,8 @@ def test_score_batched_equals_one_by_one(tiny_model):
 def test_shared_prompt_path_equals_plain_path(tiny_model):
     prompt = "What is the capital of France?"
     conts = [" Paris.", " The capital is Paris, of course.", " Lyon", " one two three four five six"]
-    shared = tiny_model.score([prompt] * len(conts), conts)
-    for s, c in zip(shared, conts):
-        ref_lp, ref_ent = direct_logprobs(tiny_model, prompt, c)
-        np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
-        np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+    prompts = [prompt] * len(conts)
+    assert_scores_match_direct(tiny_model, tiny_model.score(prompts, conts), prompts, conts)
 
 
 def test_shared_prompt_encodes_prompt_once(tiny_model, monkeypatch):
@@ -252,11 +256,8 @@ def test_default_model_answers_paris_offline(default_model, monkeypatch):
 
 @pytest.mark.integration
 def test_default_model_score_matches_direct(default_model):
-    p = default_model.chat("Name a colour.")
-    lp, ent = direct_logprobs(default_model, p, "Blue is a colour.")
-    [s] = default_model.score([p], ["Blue is a colour."])
-    np.testing.assert_allclose(s.logprobs, lp, atol=1e-4)
-    np.testing.assert_allclose(s.entropy, ent, atol=1e-4)
+    prompts, conts = [default_model.chat("Name a colour.")], ["Blue is a colour."]
+    assert_scores_match_direct(default_model, default_model.score(prompts, conts), prompts, conts, atol=1e-4)
 
 
 def test_several_shared_prompts_in_one_batch(tiny_model):
@@ -268,11 +269,7 @@ def test_several_shared_prompts_in_one_batch(tiny_model):
             pairs_c.append(c)
     pairs_p.append("A lone prompt")
     pairs_c.append(" with its continuation")
-    scored = tiny_model.score(pairs_p, pairs_c)
-    for s, p, c in zip(scored, pairs_p, pairs_c):
-        ref_lp, ref_ent = direct_logprobs(tiny_model, p, c)
-        np.testing.assert_allclose(s.logprobs, ref_lp, atol=1e-5)
-        np.testing.assert_allclose(s.entropy, ref_ent, atol=1e-5)
+    assert_scores_match_direct(tiny_model, tiny_model.score(pairs_p, pairs_c), pairs_p, pairs_c)
 
 
 def test_score_without_entropy_gives_same_logprobs(tiny_model):
@@ -297,6 +294,68 @@ def test_user_processors_see_raw_logits_before_temperature(tiny_model):
     with torch.no_grad():
         raw = tiny_model.model(torch.tensor([tiny_model.encode_prompt(PROMPTS[0])])).logits[0, -1]
     torch.testing.assert_close(seen[0], raw, atol=1e-5, rtol=1e-5)
+
+
+# -- TokenizedLM._generate: what the OpenAI and vLLM backends share before they sample -------
+
+
+class _RecordingLM(TokenizedLM):
+    """A `TokenizedLM` with no engine: `_sample` records what it is given."""
+
+    name, backend = "recording", "none"
+
+    def __init__(self, max_context: int = 64):
+        from tiny import tiny_tokenizer
+
+        self._tokenizer = tiny_tokenizer()
+        self.max_context = max_context
+        self.calls: list[tuple[list[list[int]], dict]] = []
+
+    def _sample(self, encoded, **kw):
+        self.calls.append((encoded, kw))
+        return [[Completion("x", [7], [-1.0], [0.5], "stop", [-1.0]) for _ in range(kw["n"])] for _ in encoded]
+
+    def score(self, prompts, continuations, *, entropy=True):
+        raise NotImplementedError
+
+    def describe(self):
+        raise NotImplementedError
+
+
+def test_tokenized_generate_encodes_then_samples():
+    m = _RecordingLM()
+    out = m.generate(PROMPTS, n=2, max_new_tokens=3, temperature=0.5, top_k=4, seed=9, stop="two")
+    [(encoded, kw)] = m.calls
+    assert encoded == [m.tokenizer(p)["input_ids"] for p in PROMPTS]
+    assert kw == dict(n=2, max_new_tokens=3, temperature=0.5, top_p=1.0, top_k=4, typical_p=1.0,
+                      seeds=[9, 9, 9], stop=["two"], processors=[])
+    assert [[c.text for c in row] for row in out] == [["x", "x"]] * len(PROMPTS)
+
+
+def test_tokenized_zero_new_tokens_samples_nothing(tiny_model):
+    m = _RecordingLM()
+    out = m.generate(PROMPTS, n=3, max_new_tokens=0)
+    assert m.calls == []
+    assert out == tiny_model.generate(PROMPTS, n=3, max_new_tokens=0)  # HFModel's own decode loop
+    assert [len(row) for row in out] == [3] * len(PROMPTS)
+    assert all(c == Completion("", [], [], [], "length", []) for row in out for c in row)
+
+
+def test_tokenized_generate_checks_the_context_before_sampling():
+    m = _RecordingLM(max_context=8)
+    with pytest.raises(ValueError, match=r"`prompts\[1\]` has \d+ tokens and `max_new_tokens` is 6"):
+        m.generate(["One two", "The quick brown fox jumps over"], max_new_tokens=6)
+    with pytest.raises(ValueError, match=r"`prompts\[0\]` has \d+ tokens: more than the model's context"):
+        m.generate(["The quick brown fox jumps over the lazy dog."], max_new_tokens=0)
+    assert m.calls == []
+
+
+def test_tokenized_backend_without_sampling_says_so():
+    class NoSampling(_RecordingLM):
+        _sample = TokenizedLM._sample
+
+    with pytest.raises(NotImplementedError, match="NoSampling implements neither `_generate` nor `_sample`"):
+        NoSampling().generate(["One two"], max_new_tokens=1)
 
 
 # -- decode loop: seeded sampling, compaction, static cache --------------------------------

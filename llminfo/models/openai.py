@@ -175,14 +175,11 @@ class OpenAIModel(TokenizedLM):
 
     # -- interface ----------------------------------------------------------------------
 
-    def _generate(
-        self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+    def _sample(
+        self, encoded: list[list[int]], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
         typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
     ) -> list[list[Completion]]:
-        encoded = self.encode_for_generation(prompts, max_new_tokens)
-        if max_new_tokens == 0:
-            return [[Completion("", [], [], [], "length", []) for _ in range(n)] for _ in prompts]
-        bases = seed_bases(seeds, len(prompts))
+        bases = seed_bases(seeds, len(encoded))
         xargs = self._xargs(processors, typical_p)
         extra: dict[str, Any] = {}
         if top_k:
@@ -220,7 +217,7 @@ class OpenAIModel(TokenizedLM):
                 raise OpenAIServerError(f"server returned {len(resp.choices)} choices for `prompts[{i}]`, asked for n={n}")
             return row
 
-        return self._map(one, range(len(prompts)))
+        return self._map(one, range(len(encoded)))
 
     def score(self, prompts: Sequence[str], continuations: Sequence[str], *, entropy: bool = True) -> list[Scored]:
         prompts, continuations = validate_pairs(prompts, continuations)

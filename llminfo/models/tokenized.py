@@ -3,8 +3,9 @@
 The middle class between the `LanguageModel` interface and the backends (the pattern of
 lm-evaluation-harness's `TemplateLM`): `HFModel` and `VLLMModel` run different engines but must
 tokenise, template and bound prompts identically so that both give the same numbers. Those
-steps live here once; a backend implements only `generate`, `score`, `next_token_logprobs` and
-`describe`, and sets `_tokenizer`, `max_context` and `context_name`.
+steps live here once; a backend implements only its sampling (`_sample`, from token ids, or the
+whole `_generate`), `score`, `next_token_logprobs` and `describe`, and sets `_tokenizer`,
+`max_context` and `context_name`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from llminfo.models.base import LanguageModel, Scored
+from llminfo.models.base import Completion, LanguageModel, Scored
 
 
 class TokenizedLM(LanguageModel):
@@ -78,6 +79,28 @@ class TokenizedLM(LanguageModel):
     def encode_for_generation(self, prompts: Sequence[str], max_new_tokens: int) -> list[list[int]]:
         """Token ids of each prompt, with room for `max_new_tokens` after it (errors name `prompts[i]`)."""
         return [self.encode_prompt(p, f"prompts[{i}]", reserve=max_new_tokens) for i, p in enumerate(prompts)]
+
+    def _generate(
+        self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+        typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
+    ) -> list[list[Completion]]:
+        """Encodes the prompts (`encode_for_generation`), then samples with `_sample`;
+        `max_new_tokens=0` gives `n` empty completions per prompt without running the model."""
+        encoded = self.encode_for_generation(prompts, max_new_tokens)
+        if max_new_tokens == 0:
+            return [[Completion("", [], [], [], "length", []) for _ in range(n)] for _ in prompts]
+        return self._sample(
+            encoded, n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+            typical_p=typical_p, seeds=seeds, stop=stop, processors=processors,
+        )
+
+    def _sample(
+        self, encoded: list[list[int]], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+        typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
+    ) -> list[list[Completion]]:
+        """The backend's sampling from the prompts' token ids (`encoded[i]` is `prompts[i]`;
+        `max_new_tokens` >= 1; the other arguments as `LanguageModel._generate` receives them)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither `_generate` nor `_sample`")
 
     def encode_pairs(
         self, prompts: Sequence[str], continuations: Sequence[str]

@@ -214,15 +214,12 @@ class VLLMModel(TokenizedLM):
             device=str(getattr(self.llm.llm_engine.vllm_config.device_config, "device_type", "")),
         )
 
-    def _generate(
-        self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+    def _sample(
+        self, encoded: list[list[int]], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
         typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
     ) -> list[list[Completion]]:
-        encoded = self.encode_for_generation(prompts, max_new_tokens)
-        if max_new_tokens == 0:
-            return [[Completion("", [], [], [], "length", []) for _ in range(n)] for _ in prompts]
         extra = _processor_extra_args(processors, typical_p)
-        bases = seed_bases(seeds, len(prompts))
+        bases = seed_bases(seeds, len(encoded))
         from vllm import SamplingParams
 
         from llminfo.processors import vllm_entropy as ve
@@ -240,7 +237,7 @@ class VLLMModel(TokenizedLM):
                 logprobs=0,
                 extra_args={**extra, ve.RECORD_KEY: f"{call}:{i}", ve.SEED0_KEY: bases[i]},
             )
-            for i in range(len(prompts))
+            for i in range(len(encoded))
         ]
         outputs = self._run(encoded, params, call)
         wanted = [
