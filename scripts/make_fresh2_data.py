@@ -18,15 +18,15 @@ Run: python scripts/make_fresh2_data.py   (then scripts/check_question_set.py on
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # scripts/ is not a package
 
+from _data_common import write_rows  # noqa: E402
+from check_question_set import arithmetic_key, read_rows  # noqa: E402
 from llminfo.text import normalize_answer  # noqa: E402
 
 OUT = ROOT / "bench_results" / "fresh2_factual_qa.jsonl"
@@ -434,9 +434,6 @@ def subject_hits(rows: list[dict], others: list[dict]) -> dict[str, list[str]]:
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from check_question_set import arithmetic_key, read_rows  # noqa: PLC0415
-
     rows = parse()
     others = [o for path in OTHERS for o, _ in read_rows(path)]
     subjects = Counter(r["subject"].lower() for r in rows)
@@ -457,10 +454,8 @@ def main() -> None:
             problems.append(f"{r['id']}: {r['question']!r} asks the operation of {other_ops[key]}")
     if problems:
         sys.exit("\n".join(problems))
-    with OUT.open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps({k: v for k, v in r.items() if k != "subject"}, ensure_ascii=False) + "\n")
-    print(f"wrote {len(rows)} rows to {OUT}: {dict(Counter(r['difficulty'] for r in rows))}")
+    write_rows(OUT, [{k: v for k, v in r.items() if k != "subject"} for r in rows],
+               f"({dict(Counter(r['difficulty'] for r in rows))})")
 
 
 if __name__ == "__main__":
