@@ -36,15 +36,17 @@ _BUILTIN: dict[str, str] = {
     "edfl_answer": "llminfo.analyzers.edfl:EDFLAnswerRiskAnalyzer",
     "hidden_probe": "llminfo.analyzers.probe:HiddenStateProbe",
     "query_probe": "llminfo.analyzers.probe:QueryProbe",
+    "prompt_disagreement": "llminfo.analyzers.consistency:PromptDisagreement",
 }
 
 #: The methods `HallucinationScorer` and `llminfo score` run when none are named: those of the
 #: calibrators shipped for the embedded models — the white-box baselines, llminfo's EDFL answer
-#: event and the hidden-state probe (a probe ships for every embedded model; on other models
-#: or backends without hidden states its score is NaN and the risk uses the others) — combined
+#: event, the hidden-state probe (a probe ships for every embedded model; on other models
+#: or backends without hidden states its score is NaN and the risk uses the others) and
+#: llminfo's cross-prompt disagreement (one more greedy answer, under another prompt) — combined
 #: by the procedure chosen by cross-validation on the shipped factual set
 #: (scripts/fit_calibrator.py, BENCHMARKS.md); a test keeps the two in sync.
-DEFAULT_METHODS: tuple[str, ...] = ("msp", "perplexity", "mean_entropy", "edfl_answer", "hidden_probe")
+DEFAULT_METHODS: tuple[str, ...] = ("msp", "perplexity", "mean_entropy", "edfl_answer", "hidden_probe", "prompt_disagreement")
 
 _registry: dict[str, "str | type[HallucinationMethod]"] = dict(_BUILTIN)
 
