@@ -17,10 +17,13 @@ prompt, same greedy answer, same protocol) are reused from the previous protocol
 "before" score. Rows are appended as batches finish: an interrupted run resumes. The probes'
 columns (`hidden_probe`, `query_probe`) are not scored here: `scripts/fit_probe.py [--query]`
 writes them cross-fitted (no row scored by a probe that saw its label) — re-run it after adding rows.
+`--add-method NAME` scores one more method on the rows already written (their stored answers),
+rewriting the rows file atomically after each batch (resumable).
 
     python scripts/quality_hallucination.py [--limit N] [--batch 8] [--model default]
     python scripts/quality_hallucination.py --evaluate-only   # + the EDFL audit and p(True) protocols, from their rows
     python scripts/quality_hallucination.py --model gemma3-270m   # rows/report named after the model
+    python scripts/quality_hallucination.py --add-method prompt_disagreement [--model gemma3-270m]
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ NEW_METHODS = [
     "iterative_mi",
     "edfl",
     ("edfl", {"mode": "samples", "name": "edfl_samples"}),
+    "prompt_disagreement",
 ]
 REUSED = ("msp", "perplexity", "mean_entropy", "edfl_answer")
 KEEP_DETAILS = {
@@ -54,6 +58,7 @@ KEEP_DETAILS = {
     "edfl": ("event_label", "p_answer", "delta_bar", "q_bar", "q_lo", "roh", "isr", "decision"),
     "edfl_samples": ("event_label", "p_answer", "delta_bar", "q_bar", "q_lo", "roh", "isr", "decision"),
     "p_true": ("p_true",),
+    "prompt_disagreement": ("second_answer",),
 }
 OLD_ROWS = ROOT / "bench_results" / "quality_hallucination_rows.jsonl"
 ROWS = ROOT / "bench_results" / "quality_hallucination_rows_v2.jsonl"
@@ -126,6 +131,36 @@ def score_rows(items: list[dict], out: Path, batch: int, seed: int, model_name: 
             print(f"{n}/{len(todo)} rows, {(time.time() - t0) / n:.2f} s/question, load {os.getloadavg()[0]:.1f}", flush=True)
 
 
+def add_method(name: str, rows_path: Path, batch: int, seed: int, model_name: str) -> None:
+    """Score method `name` on every row of `rows_path` that lacks it, on the row's stored
+    answer, and write its score (and the details KEEP_DETAILS lists) into the row."""
+    import torch
+
+    from llminfo.analyzers.scorer import HallucinationScorer
+    from llminfo.fileio import atomic_write_text
+    from llminfo.models import load_model
+
+    rows = list(read_rows(rows_path).values())
+    todo = [r for r in rows if name not in r["scores"]]
+    if not todo:
+        return
+    torch.set_num_threads(int(os.environ.get("LLMINFO_THREADS", "1")))
+    model = load_model(model_name)
+    scorer = HallucinationScorer([name], calibrator=None)
+    t0 = time.time()
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        _, scores, details = scorer.raw_scores(model, [{"question": r["question"], "answer": r["answer"]} for r in chunk], seed=seed)
+        for r, s, d in zip(chunk, scores, details):  # the dicts are those of `rows`
+            r["scores"][name] = float(s[0]) if np.isfinite(s[0]) else None
+            keep = KEEP_DETAILS.get(name, ())
+            if keep:
+                r["details"][name] = {k: d[name][k] for k in keep if k in d[name]}
+        atomic_write_text(rows_path, "".join(json.dumps(r) + "\n" for r in rows))
+        n = start + len(chunk)
+        print(f"{name}: {n}/{len(todo)} rows, {(time.time() - t0) / n:.2f} s/question, load {os.getloadavg()[0]:.1f}", flush=True)
+
+
 def offline_reports(rows: list[dict], model_name: str) -> dict:
     """The #17 analyses run by their own scripts, evaluated from whatever rows they have
     written (default model): the ISR audit of both EDFL skeleton policies
@@ -155,13 +190,21 @@ def main() -> None:
     ap.add_argument("--evaluate-only", action="store_true", help="report on the rows already scored")
     ap.add_argument("--rows", default=None, help="rows file (default: per model, under bench_results/)")
     ap.add_argument("--output", default=None, help="report JSON (default: per model, under bench_results/)")
+    ap.add_argument("--add-method", default=None, metavar="NAME",
+                    help="score this registered method on the rows already written (their stored answers), then report")
     args = ap.parse_args()
     # Other models' rows and reports get the model's name, so runs of two models never mix.
     suffix = "" if args.model == "default" else f"_{args.model}"
     args.rows = args.rows or str(ROWS.with_name(ROWS.stem + suffix + ROWS.suffix))
     args.output = args.output or str(ROOT / "bench_results" / f"quality_hallucination_v2{suffix}.json")
     items = load_items(args.limit)
-    if not args.evaluate_only:
+    if args.add_method:
+        from llminfo.analyzers.registry import method_names
+
+        if args.add_method not in method_names():
+            raise SystemExit(f"--add-method: unknown method {args.add_method!r}; choose from {method_names()}")
+        add_method(args.add_method, Path(args.rows), args.batch, args.seed, args.model)
+    elif not args.evaluate_only:
         score_rows(items, Path(args.rows), args.batch, args.seed, args.model)
     from quality_eval import evaluate  # noqa: E402  (scripts/quality_eval.py)
 
