@@ -140,28 +140,33 @@ def memory_probe(model, new_tokens: int) -> dict:
 
 
 def default_scorer_cost(args, model, qs, fresh_run) -> None:
-    """CPU seconds per question of the default scorer and of the same scorer without the
-    hidden-state probe, alternated `--repeats` times in one run (medians)."""
+    """CPU seconds per question of the default scorer and of the same scorer without each of
+    its two latest methods (the hidden-state probe, the cross-prompt disagreement) and without
+    both (the white-box scorer), alternated `--repeats` times in one run (medians)."""
     from llminfo.analyzers.registry import DEFAULT_METHODS
     from llminfo.analyzers.scorer import HallucinationScorer
 
-    scorers = {"default": HallucinationScorer(),
-               "without_hidden_probe": HallucinationScorer([m for m in DEFAULT_METHODS if m != "hidden_probe"])}
+    def without(*names):
+        return HallucinationScorer([m for m in DEFAULT_METHODS if m not in names])
+
+    scorers = {"default": HallucinationScorer(), "without_hidden_probe": without("hidden_probe"),
+               "without_prompt_disagreement": without("prompt_disagreement"),
+               "without_both": without("hidden_probe", "prompt_disagreement")}
     runs: dict[str, list[dict]] = {k: [] for k in scorers}
     for _ in range(args.repeats):
         for key, scorer in scorers.items():
             dt, _, load = fresh_run(scorer)
             runs[key].append({"seconds_per_question": dt / len(qs), "cpu_seconds_per_question": CPU_SECONDS[-1] / len(qs),
                               "load_1min": load})
-            print(f"{key:<22} CPU {CPU_SECONDS[-1] / len(qs):.3f} s/question (load {load[0]:.1f})", flush=True)
+            print(f"{key:<28} CPU {CPU_SECONDS[-1] / len(qs):.3f} s/question (load {load[0]:.1f})", flush=True)
     med = {k: float(np.median([r["cpu_seconds_per_question"] for r in v])) for k, v in runs.items()}
     out = {"model": args.model, "questions": len(qs), "threads": args.threads, "methods": list(DEFAULT_METHODS),
            "runs": runs, "median_cpu_seconds_per_question": med,
-           "ratio_default_over_without_probe": med["default"] / med["without_hidden_probe"],
+           "ratio_default_over": {k: med["default"] / v for k, v in med.items() if k != "default"},
            "command": "python scripts/bench_scoring.py --default-scorer " + " ".join(
                f"--{k} {v}" for k, v in (("model", args.model), ("questions", len(qs)), ("repeats", args.repeats), ("threads", args.threads)))}
     Path(ROOT / "bench_results" / "bench_scoring_default.json").write_text(json.dumps(out, indent=1) + "\n")
-    print(json.dumps(out["median_cpu_seconds_per_question"]), "ratio", round(out["ratio_default_over_without_probe"], 3))
+    print(json.dumps(out["median_cpu_seconds_per_question"]), "ratios", json.dumps(out["ratio_default_over"]))
 
 
 def main() -> None:
@@ -174,7 +179,7 @@ def main() -> None:
                     "or bench_scoring_per_method.json with --no-naive)")
     ap.add_argument("--repeats", type=int, default=1, help="runs of the all-methods scorer (the median is reported)")
     ap.add_argument("--default-scorer", action="store_true",
-                    help="only: the default scorer's CPU-s/question with and without hidden_probe (same run, --repeats "
+                    help="only: the default scorer's CPU-s/question with and without hidden_probe / prompt_disagreement (same run, --repeats "
                          "alternations) -> bench_results/bench_scoring_default.json")
     ap.add_argument("--no-naive", action="store_true", help="per-method seconds only: skip the naive loop (slow on a real model)")
     args = ap.parse_args()

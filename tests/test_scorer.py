@@ -357,7 +357,8 @@ def test_default_scorer_uses_the_calibrator_shipped_for_each_embedded_model(mode
     class Default:
         name = model_name
 
-    s = np.array([[3.0, 0.2, 1.0, 0.1, 0.2], [15.0, 1.5, 3.0, 0.6, 0.8]])  # msp, perplexity, mean_entropy, edfl_answer, probe
+    # msp, perplexity, mean_entropy, edfl_answer, hidden_probe, prompt_disagreement
+    s = np.array([[3.0, 0.2, 1.0, 0.1, 0.2, 0.0], [15.0, 1.5, 3.0, 0.6, 0.8, 1.0]])
     risk, dec = scorer.combine(s, Default())
     assert scorer.calibrator_for(Default()) is not None and risk[0] < risk[1]
     np.testing.assert_allclose(risk, shipped.calibrator.predict(s))
