@@ -13,13 +13,21 @@ factual question and writes:
   parameters + the fitted calibrator); `HallucinationScorer` uses it by default for a model
   of that name when its methods and parameters are the same;
 - `llminfo/data/calibrators/reference_quantiles.json` (`--model default` only) — 101
-  quantiles of each method's score, the fixed map of `calibration.reference_risk`.
+  quantiles of each method's score, the fixed map of `calibration.reference_risk`;
+- with `--variant NAME`, `{model}.{NAME}.json` instead: a calibrator for another method set,
+  used when a scorer runs exactly those methods (the shipped "fast" variant: the default methods
+  without `prompt_disagreement`, ×1.5 cheaper).
 
-    python scripts/fit_calibrator.py [--model default] [--rows R.jsonl ...] [--target-risk 0.2] [--methods M ...] [--procedures P ...]
-    # Gemma 3 270M (the shipped file): the default scorer's methods, procedures combining all of them
-    python scripts/fit_calibrator.py --model gemma3-270m --rows bench_results/quality_hallucination_rows_v2_gemma3-270m.jsonl \
-        --methods msp perplexity mean_entropy edfl_answer --procedures rank stacked logistic_cv \
-        --report bench_results/fit_calibrator_gemma3-270m.json
+The shipped files (the default scorer's six methods, procedures combining all of them; then the
+fast variant without prompt_disagreement):
+
+    python scripts/fit_calibrator.py --methods msp perplexity mean_entropy edfl_answer hidden_probe prompt_disagreement \
+        --procedures rank stacked logistic_cv
+    python scripts/fit_calibrator.py --methods msp perplexity mean_entropy edfl_answer hidden_probe \
+        --procedures rank stacked logistic_cv --variant fast --report bench_results/fit_calibrator_fast.json
+    # Gemma 3 270M: the same two with
+    #   --model gemma3-270m --rows bench_results/quality_hallucination_rows_v2_gemma3-270m.jsonl
+    #   --report bench_results/fit_calibrator_gemma3-270m{,_fast}.json
 """
 
 from __future__ import annotations
@@ -76,6 +84,9 @@ def main() -> None:
                     help="combination procedures to choose among (default: all); a calibrator shipped for the "
                          "default scorer must combine all its methods: --procedures rank stacked logistic_cv")
     ap.add_argument("--output-dir", default=str(DATA_DIR / CALIBRATOR_DIR))
+    ap.add_argument("--variant", default=None, metavar="NAME",
+                    help="write {model}.{NAME}.json, a calibrator for another method set (the default methods' "
+                         "{model}.json and the reference quantiles are left alone)")
     ap.add_argument("--report", default=str(ROOT / "bench_results" / "fit_calibrator.json"))
     args = ap.parse_args()
     rows = [r for r in merged_rows([Path(p) for p in args.rows if Path(p).exists()]) if r["set"] == "factual"]
@@ -109,9 +120,10 @@ def main() -> None:
     scorer.fit_scores(S[:, cols], 1 - wrong, kind=cal.kind, target_risk=args.target_risk, c=cal.c)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    scorer.save(out / f"{args.model}.json")
-    report["shipped"] = str(out / f"{args.model}.json")
-    if args.model == "default":
+    name = f"{args.model}.{args.variant}.json" if args.variant else f"{args.model}.json"
+    scorer.save(out / name)
+    report["shipped"] = str(out / name)
+    if args.model == "default" and not args.variant:
         quantiles = {n: np.quantile(S[:, j], np.linspace(0, 1, 101)).tolist() for j, n in enumerate(names)}
         counts = {n: len(rows) for n in names}
         new_rows = [r for r in merged_rows([NEW_ROWS]) if r["set"] == "factual"] if NEW_ROWS.exists() else []

@@ -20,7 +20,7 @@ scored by another set of methods is scored again (the last row of an id is the o
 
     python scripts/fresh_check.py --model default [--questions bench_results/fresh2_factual_qa.jsonl]
     python scripts/fresh_check.py --model gemma3-270m --questions bench_results/fresh2_factual_qa.jsonl \
-        --before bench_results/calibrators_before/gemma3-270m.json
+        --before llminfo/data/calibrators/gemma3-270m.fast.json
 """
 
 from __future__ import annotations

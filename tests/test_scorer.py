@@ -249,6 +249,49 @@ def test_shipped_calibrator_is_used_for_its_model_and_methods_only(tmp_path, mon
     assert calibration.shipped_calibrator_path("../etc") is None
 
 
+def test_shipped_calibrator_variants_serve_their_own_method_sets(tmp_path, monkeypatch):
+    from llminfo.analyzers import calibration
+
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=60).round(3)
+    main = HallucinationScorer(["msp", "perplexity"]).fit_scores(np.c_[values, -values], values < 0.2, kind="logistic")
+    fast = HallucinationScorer(["msp"]).fit_scores(values[:, None], values > 0.5, kind="logistic")  # a different fit
+    (tmp_path / "calibrators").mkdir()
+    main.save(tmp_path / "calibrators" / "toy.json")
+    fast.save(tmp_path / "calibrators" / "toy.fast.json")
+    HallucinationScorer(["perplexity"]).fit_scores(values[:, None], values < 0.0).save(tmp_path / "calibrators" / "toy2.json")
+    monkeypatch.setattr("llminfo.data.DATA_DIR", tmp_path)
+
+    class Named:
+        name = "toy"
+
+    folder = tmp_path / "calibrators"
+    assert calibration.shipped_calibrator_paths("toy") == [folder / "toy.json", folder / "toy.fast.json"]
+    assert calibration.shipped_calibrator_path("toy") == folder / "toy.json"
+    assert calibration.shipped_calibrator_paths("toy2") == [folder / "toy2.json"]  # toy's files are not toy2's
+    assert calibration.shipped_calibrator_paths("nothing") == [] and calibration.shipped_calibrator_path("nothing") is None
+    s = np.array([[0.5], [-1.0]])
+    np.testing.assert_allclose(HallucinationScorer(["msp"]).combine(s, Named())[0], fast.calibrator.predict(s))
+    s2 = np.c_[s, -s]
+    np.testing.assert_allclose(HallucinationScorer(["msp", "perplexity"]).combine(s2, Named())[0], main.calibrator.predict(s2))
+    assert HallucinationScorer(["perplexity"]).calibrator_for(Named()) is None  # no file fitted on these methods
+
+
+@pytest.mark.parametrize("model_name", ["default", "gemma3-270m"])
+def test_fast_variant_calibrates_the_default_methods_without_prompt_disagreement(model_name):
+    from llminfo.analyzers.registry import DEFAULT_METHODS
+
+    class Named:
+        name = model_name
+
+    fast = HallucinationScorer([m for m in DEFAULT_METHODS if m != "prompt_disagreement"])
+    cal = fast.calibrator_for(Named())
+    assert cal is not None and cal is not HallucinationScorer().calibrator_for(Named())
+    s = np.array([[3.0, 0.2, 1.0, 0.1, 0.2], [15.0, 1.5, 3.0, 0.6, 0.8]])
+    risk = fast.combine(s, Named())[0]
+    assert risk[0] < risk[1]
+
+
 def test_scorer_fit_save_load_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     values = rng.normal(size=60).round(3)

@@ -461,14 +461,26 @@ REFERENCE_FILE = "reference_quantiles.json"
 
 
 def shipped_calibrator_path(model_name: str) -> "Any":
-    """Path of the fitted scorer shipped for an embedded model (`llminfo/data/calibrators/
-    {model_name}.json`, written by `scripts/fit_calibrator.py`), or None."""
+    """Path of the fitted scorer shipped for an embedded model with the default methods
+    (`llminfo/data/calibrators/{model_name}.json`, written by `scripts/fit_calibrator.py`), or None."""
+    paths = shipped_calibrator_paths(model_name)
+    return paths[0] if paths and paths[0].name == f"{model_name}.json" else None
+
+
+def shipped_calibrator_paths(model_name: str) -> list:
+    """Every fitted scorer shipped for an embedded model: `{model_name}.json` (the default
+    methods) first, then its variants `{model_name}.{variant}.json` (other method sets, e.g.
+    the cheaper "fast" one; `fit_calibrator.py --variant`), by name."""
+    import glob
+
     from llminfo.data import DATA_DIR
 
     if not isinstance(model_name, str) or not model_name or "/" in model_name or model_name.startswith("."):
-        return None
-    path = DATA_DIR / CALIBRATOR_DIR / f"{model_name}.json"
-    return path if path.is_file() else None
+        return []
+    folder = DATA_DIR / CALIBRATOR_DIR
+    main = folder / f"{model_name}.json"
+    variants = sorted(p for p in folder.glob(f"{glob.escape(model_name)}.*.json") if p.is_file())
+    return ([main] if main.is_file() else []) + variants
 
 
 def shipped_reference_quantiles() -> dict[str, list[float]]:

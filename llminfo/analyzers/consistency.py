@@ -11,7 +11,7 @@ matches "The capital of Norway is Oslo."); an empty second answer never matches.
 
 This is llminfo's own method: a one-sample, greedy, cross-prompt consistency check in the
 family of SelfCheckGPT (Manakul et al., EMNLP 2023: agreement with sampled answers) and SAC3
-(Zhang et al., Findings of EMNLP 2023: agreement across rephrased questions). It reads the
+(Zhang et al., EMNLP 2023: agreement across rephrased questions and across models). It reads the
 model's behaviour, not its probabilities, so it is less correlated with the likelihood
 baselines and the hidden-state probe than they are with each other (BENCHMARKS.md). Cost:
 one more greedy answer per question; with the default scorer the second answers decode in

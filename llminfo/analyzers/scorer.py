@@ -34,7 +34,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from llminfo.analyzers.base import HallucinationMethod, QAItem, SampleCache, answers_for, as_items, greedy_requests
-from llminfo.analyzers.calibration import Calibrator, reference_risk, shipped_calibrator_path
+from llminfo.analyzers.calibration import Calibrator, reference_risk, shipped_calibrator_paths
 from llminfo.analyzers.registry import DEFAULT_METHODS, available_methods, get_method_class, method_names
 from llminfo.models.base import LanguageModel
 
@@ -158,8 +158,9 @@ class HallucinationScorer:
         return answers, scores, details
 
     def calibrator_for(self, model: LanguageModel | None) -> Calibrator | None:
-        """The fitted calibrator used for `model`: the attached one, else the one shipped for
-        this embedded model when it was fitted on exactly these methods and parameters."""
+        """The fitted calibrator used for `model`: the attached one, else one shipped for this
+        embedded model (the default methods' or a variant's, `shipped_calibrator_paths`) that
+        was fitted on exactly these methods and parameters."""
         if self.calibrator is not None and self.calibrator.fitted:
             return self.calibrator
         name = getattr(model, "name", None)
@@ -167,11 +168,11 @@ class HallucinationScorer:
             return None
         if name not in self._shipped:
             self._shipped[name] = None
-            path = shipped_calibrator_path(name)
-            if path is not None:
+            for path in shipped_calibrator_paths(name):
                 shipped = HallucinationScorer.load(path)
                 if shipped.names == self.names and shipped.method_params == self.method_params:
                     self._shipped[name] = shipped.calibrator
+                    break
         return self._shipped[name]
 
     def combine(self, scores: np.ndarray, model: LanguageModel | None = None) -> tuple[np.ndarray, list[str]]:
