@@ -18,7 +18,6 @@ from typing import Callable
 
 import pytest
 
-from test_cli_score import model_dir  # noqa: F401  (the tiny model saved to a folder)
 
 from llminfo.cli import main
 
@@ -37,6 +36,12 @@ def _jsonl(rows) -> str:
 
 def _read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def model_dir(tiny_model_dir):
+    """The tiny model saved to a folder (conftest's `tiny_model_dir`)."""
+    return tiny_model_dir
 
 
 @pytest.fixture(scope="module")

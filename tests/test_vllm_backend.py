@@ -178,6 +178,24 @@ def test_stop_strings_and_zero_tokens(vllm_model, default_model, prompts):
 # -- errors -----------------------------------------------------------------------------
 
 
+def test_default_scorer_on_vllm_second_answers_match_hf(vllm_model, default_model):
+    """The default scorer runs on the vLLM backend: the probe (no hidden states there) is NaN
+    with a warning, the risk stays calibrated, and prompt_disagreement's second answers (short
+    greedy answers after the brief few-shot prompt) are HF's."""
+    from llminfo.analyzers.consistency import PromptDisagreement
+    from llminfo.analyzers.scorer import HallucinationScorer
+
+    items = [{"question": "What is the capital of France?", "answer": "Paris"},
+             {"question": "Who wrote Hamlet?", "answer": "Charles Dickens"}]
+    with pytest.warns(UserWarning, match="hidden_probe is not scored"):
+        rows = HallucinationScorer().score(vllm_model, items)
+    hf = PromptDisagreement().score(default_model, items)
+    for r, h in zip(rows, hf):
+        assert r.calibrated and math.isfinite(r.risk) and r.scores["hidden_probe"] is None
+        assert r.details["prompt_disagreement"]["second_answer"] == h.details["second_answer"]
+        assert r.scores["prompt_disagreement"] == h.score
+
+
 def test_errors_name_the_argument(vllm_model, prompts):
     long_prompt = "word " * 3000
     with pytest.raises(ValueError, match=r"prompts\[1\]"):
