@@ -119,9 +119,13 @@ def evaluate(recs: list[dict]) -> dict:
     return out
 
 
-def few_shot_split(rows: list[dict], num: int, seed: int) -> tuple[list[dict], list[dict]]:
-    """(few-shot examples drawn from the development split, held-out rows): the split of
-    `quality_eval.evaluate` (held_out_mask over every factual row: ids, wrong, difficulty)."""
+def few_shot_split(rows: list[dict], num: int, seed: int, on: str = "held_out") -> tuple[list[dict], list[dict]]:
+    """(few-shot examples drawn from the development split, the rows to score): the split of
+    `quality_eval.evaluate` (held_out_mask over every factual row: ids, wrong, difficulty). The
+    rows to score are the held-out ones (`on="held_out"`) or the development rows that are not
+    examples (`on="development"`: a few-shot p(True) column for choosing a combination there)."""
+    if on not in FEW_SHOT_ON:
+        raise SystemExit(f"--few-shot-on has to be one of {FEW_SHOT_ON}, got {on!r}")
     import random
 
     from quality_eval import held_out_mask
@@ -133,7 +137,14 @@ def few_shot_split(rows: list[dict], num: int, seed: int) -> tuple[list[dict], l
     dev = sorted((r for r, h, u in zip(fact, held, usable) if not h and u), key=lambda r: r["id"])
     if len(dev) < num:
         raise SystemExit(f"--few-shot {num}: only {len(dev)} development rows with stored samples")
-    return random.Random(seed).sample(dev, num), [r for r, h, u in zip(fact, held, usable) if h and u]
+    drawn = random.Random(seed).sample(dev, num)
+    if on == "development":
+        ids = {r["id"] for r in drawn}
+        return drawn, [r for r, h, u in zip(fact, held, usable) if not h and u and r["id"] not in ids]
+    return drawn, [r for r, h, u in zip(fact, held, usable) if h and u]
+
+
+FEW_SHOT_ON = ("held_out", "development")
 
 
 def few_shot_examples(drawn: list[dict]) -> list[dict]:
@@ -192,7 +203,7 @@ def score_few_shot(held: list[dict], examples: list[dict], out: Path, batch: int
                 f.write(json.dumps(rec) + "\n")
             f.flush()
             n = start + len(chunk)
-            print(f"{n}/{len(todo)} held-out rows, {(time.process_time() - cpu0) / n:.2f} CPU-s and "
+            print(f"{n}/{len(todo)} rows, {(time.process_time() - cpu0) / n:.2f} CPU-s and "
                   f"{(time.time() - t0) / n:.2f} s per question, load {os.getloadavg()[0]:.1f}", flush=True)
     if todo:
         info["timing_this_run"] = {"questions": len(todo), "cpu_s_per_question": (time.process_time() - cpu0) / len(todo),
@@ -235,8 +246,9 @@ def few_shot_main(args: argparse.Namespace, rows: list[dict]) -> None:
     suffix = "" if args.model == "default" else f"_{args.model}"
     out_rows = Path(args.out_rows or ROOT / "bench_results" / f"p_true_fewshot_rows{suffix}.jsonl")
     seed_suffix = f"_seed{args.few_shot_seed}" if args.few_shot_seed else ""
-    output = Path(args.output or ROOT / "bench_results" / f"p_true_fewshot{suffix}{seed_suffix}.json")
-    drawn, held = few_shot_split(rows, args.few_shot, args.few_shot_seed)
+    on_suffix = "" if args.few_shot_on == "held_out" else f"_{args.few_shot_on}"
+    output = Path(args.output or ROOT / "bench_results" / f"p_true_fewshot{suffix}{seed_suffix}{on_suffix}.json")
+    drawn, held = few_shot_split(rows, args.few_shot, args.few_shot_seed, args.few_shot_on)
     held = held[: args.limit]
     examples = few_shot_examples(drawn)
     config = hashlib.sha256(json.dumps([args.model, examples]).encode()).hexdigest()[:16]
@@ -248,7 +260,7 @@ def few_shot_main(args: argparse.Namespace, rows: list[dict]) -> None:
     keep = {r["id"] for r in held}
     recs = [r for r in read_config_rows(out_rows, config).values() if r["id"] in keep]
     if len(recs) < 10:
-        raise SystemExit(f"only {len(recs)} scored held-out rows in {out_rows}")
+        raise SystemExit(f"only {len(recs)} scored {args.few_shot_on} rows in {out_rows}")
     from quality_eval import summary
 
     by_id = {r["id"]: r for r in held}
@@ -257,11 +269,12 @@ def few_shot_main(args: argparse.Namespace, rows: list[dict]) -> None:
               for m in by_id[recs[0]["id"]].get("scores", {})
               if all(by_id[r["id"]]["scores"].get(m) is not None for r in recs)}
     report = {"model": args.model, "rows": Path(args.rows).name, "n_factual_rows": sum(r["set"] == "factual" for r in rows),
+              "scored_rows": args.few_shot_on + (" (the development rows that are not examples)" if args.few_shot_on == "development" else ""),
               "few_shot": {"requested": args.few_shot, "seed": args.few_shot_seed, "drawn_from": "development split",
                            "ids": [r["id"] for r in drawn], "correct": sum(r["correct"] for r in drawn), "config": config, **info},
               "loadavg": os.getloadavg(), **evaluate_few_shot(recs), "quality_run_methods_same_questions": stored,
               "command": f"python scripts/p_true_variants.py --few-shot {args.few_shot} --few-shot-seed {args.few_shot_seed} "
-                         f"--rows {args.rows} --model {args.model}"}
+                         f"--rows {args.rows} --model {args.model}" + (f" --few-shot-on {args.few_shot_on}" if on_suffix else "")}
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=1)[:5000])
 
@@ -280,6 +293,8 @@ def main() -> None:
     ap.add_argument("--few-shot", type=int, default=0,
                     help="score 'farquhar_fewshot' with this many labelled development examples (the paper: 20) on the held-out split")
     ap.add_argument("--few-shot-seed", type=int, default=0, help="seed of the draw of the few-shot examples")
+    ap.add_argument("--few-shot-on", default="held_out", choices=FEW_SHOT_ON,
+                    help="score the held-out rows (default) or the development rows that are not examples")
     args = ap.parse_args()
     if args.few_shot < 0:
         raise SystemExit(f"--few-shot has to be >= 0, got {args.few_shot}")

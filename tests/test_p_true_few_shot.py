@@ -252,6 +252,11 @@ def test_script_draws_few_shot_examples_from_the_development_split_only():
     assert p_true_variants.few_shot_split(rows, 10, seed=0)[0] == drawn  # the seed fixes the draw
     assert p_true_variants.few_shot_split(list(reversed(rows)), 10, seed=0)[0] == drawn  # not the file order
     assert p_true_variants.few_shot_split(rows, 10, seed=1)[0] != drawn
+    # on="development": the same examples, and every development row that is not one of them
+    drawn_d, dev_rows = p_true_variants.few_shot_split(rows, 10, seed=0, on="development")
+    assert drawn_d == drawn and {r["id"] for r in dev_rows} == dev_ids - {r["id"] for r in drawn}
+    with pytest.raises(SystemExit, match="--few-shot-on"):
+        p_true_variants.few_shot_split(rows, 10, seed=0, on="test")
     ex = p_true_variants.few_shot_examples(drawn[:1])
     assert ex == [{"question": drawn[0]["question"], "answers": drawn[0]["details"]["semantic_entropy"]["answers"],
                    "answer": drawn[0]["answer"], "correct": drawn[0]["correct"]}]
