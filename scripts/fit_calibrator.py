@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -89,6 +90,8 @@ def main() -> None:
                          "{model}.json and the reference quantiles are left alone)")
     ap.add_argument("--report", default=str(ROOT / "bench_results" / "fit_calibrator.json"))
     args = ap.parse_args()
+    if args.variant is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", args.variant):
+        raise SystemExit(f"--variant has to be a name of letters, digits, '_' or '-', got {args.variant!r}")
     rows = [r for r in merged_rows([Path(p) for p in args.rows if Path(p).exists()]) if r["set"] == "factual"]
     if len(rows) < 20:
         raise SystemExit(f"only {len(rows)} factual rows in {args.rows}: run scripts/quality_hallucination.py first")

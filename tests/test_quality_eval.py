@@ -156,6 +156,32 @@ def test_fit_calibrator_ships_the_procedure_chosen_on_development(tmp_path, monk
     assert roc_auc_score(wrong, risk) > max(roc_auc_score(wrong, S[:, j]) for j in range(5)) + 0.03
 
 
+def test_fit_calibrator_variant_writes_its_own_file_only(tmp_path, monkeypatch):
+    """--variant NAME writes {model}.{NAME}.json (for that method set) and leaves the default
+    methods' file alone; a bad name is refused before anything is written."""
+    import json
+
+    import fit_calibrator
+
+    from llminfo.analyzers.scorer import HallucinationScorer
+
+    S, wrong, _ = _synthetic(120, 5)
+    names = ["msp", "perplexity", "mean_entropy", "semantic_entropy", "iterative_mi"]
+    rows = [{"id": f"q{i}", "set": "factual", "difficulty": "easy", "correct": not wrong[i],
+             "scores": dict(zip(names, S[i].tolist()))} for i in range(120)]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    common = ["fit_calibrator.py", "--model", "toy", "--rows", str(path), "--output-dir", str(tmp_path / "cal"),
+              "--report", str(tmp_path / "report.json"), "--procedures", "rank", "stacked"]
+    monkeypatch.setattr(sys, "argv", common + ["--methods", "msp", "perplexity", "--variant", "fast"])
+    fit_calibrator.main()
+    assert sorted(p.name for p in (tmp_path / "cal").iterdir()) == ["toy.fast.json"]
+    assert HallucinationScorer.load(tmp_path / "cal" / "toy.fast.json").names == ["msp", "perplexity"]
+    monkeypatch.setattr(sys, "argv", common + ["--variant", "../x"])
+    with pytest.raises(SystemExit, match="--variant"):
+        fit_calibrator.main()
+
+
 def test_selection_among_given_procedures_only():
     """fit_calibrator's --procedures: a calibrator shipped for the default scorer has to combine
     all its methods, so the selection can be limited to procedures that do."""
