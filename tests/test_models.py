@@ -336,7 +336,7 @@ def test_tokenized_zero_new_tokens_samples_nothing(tiny_model):
     m = _RecordingLM()
     out = m.generate(PROMPTS, n=3, max_new_tokens=0)
     assert m.calls == []
-    assert out == tiny_model.generate(PROMPTS, n=3, max_new_tokens=0)  # HFModel's own decode loop
+    assert out == tiny_model.generate(PROMPTS, n=3, max_new_tokens=0)  # HFModel (a TokenizedLM too) alike
     assert [len(row) for row in out] == [3] * len(PROMPTS)
     assert all(c == Completion("", [], [], [], "length", []) for row in out for c in row)
 

@@ -162,23 +162,22 @@ class HFModel(TokenizedLM):
         )
 
     @torch.inference_mode()
-    def _generate(
-        self, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
+    def _sample(
+        self, encoded: list[list[int]], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
         typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
     ) -> list[list[Completion]]:
-        encoded = self.encode_for_generation(prompts, max_new_tokens)
         ids, mask = self._left_pad(encoded)
         tok = self._tokenizer
         rows_out = hf_decode.decode(
             self.model, ids, mask, n=n, max_new_tokens=max_new_tokens, greedy=temperature == 0,
             # As in transformers' generate: user processors see the raw logits, then the warpers run.
             warpers=self._warpers(temperature, top_p, top_k, typical_p), processors=processors,
-            keys=hf_decode.row_keys(seeds, n, len(prompts)), pad_id=self.pad_id, eos_ids=self.eos_ids,
+            keys=hf_decode.row_keys(seeds, n, len(encoded)), pad_id=self.pad_id, eos_ids=self.eos_ids,
             is_stopped=(lambda toks: _hits_stop(tok, toks, stop)) if stop else None,
             static_cache=self.static_cache, compiled_step=self._compiled_step(),
             prefilled=None if self.static_cache else self._prefill(encoded, ids, mask),
         )
-        return [[self._completion(rows_out, i * n + j, stop) for j in range(n)] for i in range(len(prompts))]
+        return [[self._completion(rows_out, i * n + j, stop) for j in range(n)] for i in range(len(encoded))]
 
     @torch.inference_mode()
     def generate_mixed(

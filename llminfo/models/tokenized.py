@@ -3,8 +3,8 @@
 The middle class between the `LanguageModel` interface and the backends (the pattern of
 lm-evaluation-harness's `TemplateLM`): `HFModel` and `VLLMModel` run different engines but must
 tokenise, template and bound prompts identically so that both give the same numbers. Those
-steps live here once; a backend implements only its sampling (`_sample`, from token ids, or the
-whole `_generate`), `score`, `next_token_logprobs` and `describe`, and sets `_tokenizer`,
+steps live here once; a backend implements only its sampling (`_sample`, from token ids),
+`score`, `next_token_logprobs` and `describe`, and sets `_tokenizer`,
 `max_context` and `context_name`.
 """
 
