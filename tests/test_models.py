@@ -149,6 +149,56 @@ def test_generate_batched_equals_one_at_a_time(tiny_model):
         np.testing.assert_allclose(alone[0].entropy, batched[i][0].entropy, atol=1e-5)
 
 
+FEW_SHOT = ("Answer briefly. Question: What is the capital of Italy? Answer: Rome. Question: What is two plus "
+            "two? Answer: four. Question: ")
+TEMPLATE_B = "Reply with one word only, please, to each of the questions that follow below here. Q: "
+
+
+def _direct_greedy(hf, prompt, k):
+    """Greedy continuation and its per-token log-probs from plain full forward passes."""
+    ids, lps = hf.encode_prompt(prompt), []
+    for _ in range(k):
+        with torch.no_grad():
+            lp = hf.model(torch.tensor([ids])).logits[0, -1].double().log_softmax(-1)
+        t = int(lp.argmax())
+        ids, lps = ids + [t], lps + [float(lp[t])]
+    return ids[-k:], lps
+
+
+@pytest.mark.parametrize("prompts, groups", [
+    ([FEW_SHOT + q for q in ("Who wrote Hamlet?", "What is 3 + 4?", "Name a colour that is often used for the sky?")], 1),
+    ([t + q for t in (FEW_SHOT, TEMPLATE_B) for q in ("Who wrote Hamlet?", "Name a big cat?")], 2),  # two templates
+])
+def test_generate_encodes_a_shared_prefix_once_and_matches_each_prompt_alone(tiny_model, prompts, groups):
+    assert tiny_model._shared_prefix_len([tiny_model.encode_prompt(p) for p in prompts[:2]]) >= 16
+    before = tiny_model.shared_prefix_prefills
+    greedy = tiny_model.generate(prompts, temperature=0, max_new_tokens=6)
+    assert tiny_model.shared_prefix_prefills == before + groups  # one shared prefill per template
+    for p, [c] in zip(prompts, greedy):
+        ids, lps = _direct_greedy(tiny_model, p, len(c.token_ids))
+        assert c.token_ids == ids
+        np.testing.assert_allclose(c.model_logprobs, lps, atol=1e-5)
+    # seeded samples: the same as each prompt alone (which shares nothing)
+    sampled = tiny_model.generate(prompts, n=3, max_new_tokens=8, seed=5)
+    alone = [tiny_model.generate([p], n=3, max_new_tokens=8, seed=5)[0] for p in prompts]
+    assert [[c.token_ids for c in row] for row in sampled] == [[c.token_ids for c in row] for row in alone]
+    for row, ref in zip(sampled, alone):
+        np.testing.assert_allclose(row[0].entropy, ref[0].entropy, atol=1e-5)
+
+
+def test_generate_shares_no_prefix_with_processors_or_without_one(tiny_model):
+    from llminfo.processors.typical import LocallyTypicalLogitsProcessor
+
+    prompts = [FEW_SHOT + "Who wrote Hamlet?", FEW_SHOT + "What is 3 + 4?"]
+    before = tiny_model.shared_prefix_prefills
+    with_proc = tiny_model.generate(prompts, n=2, max_new_tokens=6, seed=1, processors=[LocallyTypicalLogitsProcessor(0.9)])
+    tiny_model.generate(PROMPTS, temperature=0, max_new_tokens=4)  # no common prefix
+    assert tiny_model.shared_prefix_prefills == before
+    alone = [tiny_model.generate([p], n=2, max_new_tokens=6, seed=1, processors=[LocallyTypicalLogitsProcessor(0.9)])[0]
+             for p in prompts]
+    assert [[c.token_ids for c in row] for row in with_proc] == [[c.token_ids for c in row] for row in alone]
+
+
 def test_generate_greedy_is_argmax(tiny_model):
     [[c]] = tiny_model.generate([PROMPTS[1]], temperature=0, max_new_tokens=6)
     ids = tiny_model.encode_prompt(PROMPTS[1])

@@ -42,6 +42,9 @@ _SCORE_ROWS = 16
 # The last generate call's prompt cache is kept for the next call on the same prompts when
 # it holds at most this many bytes.
 PREFILL_MEMO_BYTES = 64 * 2**20
+# `generate` encodes a prefix common to all its prompts once (a few-shot template, a chat
+# system prompt) when it is at least this many tokens long.
+SHARED_PREFIX_MIN = 16
 
 
 class HFModel(TokenizedLM):
@@ -83,6 +86,7 @@ class HFModel(TokenizedLM):
         self.reuse_prefill = True
         self._prefill_memo: tuple[tuple, Any, torch.Tensor] | None = None
         self.prefill_hits = 0  # for tests and benchmarks
+        self.shared_prefix_prefills = 0  # generate calls that encoded their prompts' common prefix once
         self._compiled: Any = None
         self._tokenizer = tokenizer
         self.name = name or getattr(model.config, "name_or_path", None) or type(model).__name__
@@ -166,7 +170,18 @@ class HFModel(TokenizedLM):
         self, encoded: list[list[int]], *, n: int, max_new_tokens: int, temperature: float, top_p: float, top_k: int,
         typical_p: float, seeds: list[int] | None, stop: list[str], processors: list[Any],
     ) -> list[list[Completion]]:
-        ids, mask = self._left_pad(encoded)
+        kw = dict(n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                  typical_p=typical_p, stop=stop, processors=processors)
+        groups = self._prefix_groups(encoded, processors)
+        if len(groups) > 1:  # prompts of several few-shot templates: one loop per template
+            out: list[list[Completion]] = [[] for _ in encoded]
+            for idx in groups:
+                part = self._sample([encoded[i] for i in idx], seeds=None if seeds is None else [seeds[i] for i in idx], **kw)
+                for i, comps in zip(idx, part):
+                    out[i] = comps
+            return out
+        shared = self._shared_prefix_len(encoded) if self._can_share(processors) and len(encoded) > 1 else 0
+        ids, mask = self._left_pad(encoded, shared)
         tok = self._tokenizer
         rows_out = hf_decode.decode(
             self.model, ids, mask, n=n, max_new_tokens=max_new_tokens, greedy=temperature == 0,
@@ -175,9 +190,41 @@ class HFModel(TokenizedLM):
             keys=hf_decode.row_keys(seeds, n, len(encoded)), pad_id=self.pad_id, eos_ids=self.eos_ids,
             is_stopped=(lambda toks: _hits_stop(tok, toks, stop)) if stop else None,
             static_cache=self.static_cache, compiled_step=self._compiled_step(),
-            prefilled=None if self.static_cache else self._prefill(encoded, ids, mask),
+            prefilled=None if self.static_cache else self._prefill(encoded, ids, mask, shared),
         )
         return [[self._completion(rows_out, i * n + j, stop) for j in range(n)] for i in range(len(encoded))]
+
+    def _can_share(self, processors: Sequence[Any]) -> bool:
+        """Whether `generate` may encode a common prefix once: not with a static cache (fixed
+        shapes) nor with user processors (they see the prompt ids, which would hold padding
+        between the prefix and the rest)."""
+        return self.share_prefixes and not self.static_cache and not processors
+
+    def _shared_prefix_len(self, encoded: Sequence[Sequence[int]]) -> int:
+        """Leading tokens every prompt shares, when there are at least SHARED_PREFIX_MIN of them
+        (each prompt keeps one token of its own), else 0."""
+        first, ell = encoded[0], min(len(e) for e in encoded) - 1
+        for e in encoded[1:]:
+            k = 0
+            while k < ell and e[k] == first[k]:
+                k += 1
+            ell = k
+        return ell if ell >= SHARED_PREFIX_MIN else 0
+
+    def _prefix_groups(self, encoded: Sequence[Sequence[int]], processors: Sequence[Any]) -> list[list[int]]:
+        """Indices of the prompts to decode together: all of them, or — when the prompts fall
+        into several groups each sharing a prefix of SHARED_PREFIX_MIN tokens or more (several
+        few-shot templates in one call) — one group per shared prefix, so each is encoded once."""
+        everyone = [list(range(len(encoded)))]
+        if not self._can_share(processors) or len(encoded) < 2 or self._shared_prefix_len(encoded):
+            return everyone
+        groups: dict[tuple, list[int]] = {}
+        for i, e in enumerate(encoded):
+            groups.setdefault(tuple(e[:SHARED_PREFIX_MIN]), []).append(i)
+        parts = list(groups.values())
+        if len(parts) < 2 or not all(len(g) > 1 and self._shared_prefix_len([encoded[i] for i in g]) for g in parts):
+            return everyone
+        return parts
 
     @torch.inference_mode()
     def generate_mixed(
@@ -330,18 +377,21 @@ class HFModel(TokenizedLM):
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _prefill(self, encoded: list[list[int]], ids: torch.Tensor, mask: torch.Tensor) -> tuple[Any, torch.Tensor]:
+    def _prefill(self, encoded: list[list[int]], ids: torch.Tensor, mask: torch.Tensor, shared: int = 0) -> tuple[Any, torch.Tensor]:
         """The prompts' cache and last logits: the last call's when it had the same prompts
-        (same batch, so the same tensors), else a fresh `hf_decode.prefill`, kept for the next
-        call when it is small (`PREFILL_MEMO_BYTES`)."""
-        key = tuple(tuple(e) for e in encoded)
+        (same batch, so the same tensors), else a fresh `hf_decode.prefill` — which encodes the
+        `shared` leading tokens of every prompt once (`_left_pad(encoded, shared)` layout) —
+        kept for the next call when it is small (`PREFILL_MEMO_BYTES`)."""
+        key = (shared, tuple(tuple(e) for e in encoded))
         memo = self._prefill_memo
         if self.reuse_prefill and memo is not None and memo[0] == key:
             cache = hf_decode.fork_cache(memo[1])
             if cache is not None:
                 self.prefill_hits += 1
                 return cache, memo[2].clone()
-        cache, logits = hf_decode.prefill(self.model, ids, mask)
+        cache, logits = hf_decode.prefill(self.model, ids, mask, shared)
+        if shared:
+            self.shared_prefix_prefills += 1
         self._prefill_memo = None
         if self.reuse_prefill:
             kept = hf_decode.fork_cache(cache)
@@ -349,14 +399,21 @@ class HFModel(TokenizedLM):
                 self._prefill_memo = (key, kept, logits.clone())
         return cache, logits
 
-    def _left_pad(self, seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(s) for s in seqs)
+    def _left_pad(self, seqs: Sequence[Sequence[int]], shared: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rows, width) ids and attention mask, each sequence right-aligned; with `shared`
+        leading tokens common to all, those stay in the first `shared` columns and the padding
+        goes between them and the rest ([prefix][pads][own tokens]: the positions, from the
+        mask, are those of the sequence alone)."""
+        width = shared + max(len(s) - shared for s in seqs)
         ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        if shared:
+            ids[:, :shared] = torch.tensor(seqs[0][:shared])
+            mask[:, :shared] = 1
         for r, s in enumerate(seqs):
-            if s:
-                ids[r, width - len(s) :] = torch.tensor(s)
-                mask[r, width - len(s) :] = 1
+            if len(s) > shared:
+                ids[r, width - len(s) + shared :] = torch.tensor(s[shared:])
+                mask[r, width - len(s) + shared :] = 1
         return ids.to(self.device), mask.to(self.device)
 
     def _score_plain(self, prompt_ids: list[list[int]], cont_ids: list[list[int]], entropy: bool = True) -> list[Scored]:

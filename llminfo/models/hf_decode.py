@@ -272,11 +272,22 @@ def decode(
     return out
 
 
-def prefill(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor) -> tuple[Any, torch.Tensor]:
-    """Encode left-padded prompts: their `DynamicCache` and last logits `(prompts, vocab)`."""
-    first = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=_positions(prompt_mask),
-                  use_cache=True, logits_to_keep=1)
-    return first.past_key_values, first.logits[:, -1, :].to(prompt_ids.device)  # last device under a device_map
+def prefill(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, shared: int = 0) -> tuple[Any, torch.Tensor]:
+    """Encode left-padded prompts: their `DynamicCache` and last logits `(prompts, vocab)`.
+
+    With `shared` > 0 the first `shared` columns hold the same tokens in every row (the
+    `[prefix][pads][own tokens]` layout of `HFModel._left_pad`): they are encoded once, the
+    cache repeated over the rows, then the rest of every row encoded against it."""
+    if not shared:
+        first = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=_positions(prompt_mask),
+                      use_cache=True, logits_to_keep=1)
+        return first.past_key_values, first.logits[:, -1, :].to(prompt_ids.device)  # last device under a device_map
+    head = model(input_ids=prompt_ids[:1, :shared], use_cache=True, logits_to_keep=1)
+    cache = head.past_key_values
+    cache.batch_repeat_interleave(prompt_ids.shape[0])
+    rest = model(input_ids=prompt_ids[:, shared:], attention_mask=prompt_mask, position_ids=_positions(prompt_mask)[:, shared:],
+                 past_key_values=cache, use_cache=True, logits_to_keep=1)
+    return rest.past_key_values, rest.logits[:, -1, :].to(prompt_ids.device)
 
 
 def fork_cache(cache: Any) -> Any | None:
