@@ -16,7 +16,7 @@ factual question and writes:
   quantiles of each method's score, the fixed map of `calibration.reference_risk`;
 - with `--variant NAME`, `{model}.{NAME}.json` instead: a calibrator for another method set,
   used when a scorer runs exactly those methods (the shipped "fast" variant: the default methods
-  without `prompt_disagreement`, ×1.5 cheaper).
+  without `prompt_disagreement`, ×1.15 cheaper).
 
 The shipped files (the default scorer's six methods, procedures combining all of them; then the
 fast variant without prompt_disagreement):
