@@ -186,6 +186,17 @@ def test_generate_encodes_a_shared_prefix_once_and_matches_each_prompt_alone(tin
         np.testing.assert_allclose(row[0].entropy, ref[0].entropy, atol=1e-5)
 
 
+def test_generate_shares_no_prefix_beyond_a_sliding_window(tiny_model, monkeypatch):
+    prompts = [FEW_SHOT + "Who wrote Hamlet?", FEW_SHOT + "What is 3 + 4?"]
+    monkeypatch.setattr(tiny_model.model.config, "sliding_window", 20, raising=False)
+    before = tiny_model.shared_prefix_prefills
+    tiny_model.generate(prompts, temperature=0, max_new_tokens=2)
+    assert tiny_model.shared_prefix_prefills == before  # the prompts are longer than the window
+    monkeypatch.setattr(tiny_model.model.config, "sliding_window", 4096, raising=False)
+    tiny_model.generate(prompts, temperature=0, max_new_tokens=2)
+    assert tiny_model.shared_prefix_prefills == before + 1
+
+
 def test_generate_shares_no_prefix_with_processors_or_without_one(tiny_model):
     from llminfo.processors.typical import LocallyTypicalLogitsProcessor
 

@@ -202,7 +202,11 @@ class HFModel(TokenizedLM):
 
     def _shared_prefix_len(self, encoded: Sequence[Sequence[int]]) -> int:
         """Leading tokens every prompt shares, when there are at least SHARED_PREFIX_MIN of them
-        (each prompt keeps one token of its own), else 0."""
+        (each prompt keeps one token of its own), else 0; 0 too when a prompt is longer than the
+        model's sliding attention window (its cache then drops tokens as it is filled)."""
+        window = getattr(self.model.config, "sliding_window", None)
+        if isinstance(window, int) and window > 0 and max(len(e) for e in encoded) > window:
+            return 0
         first, ell = encoded[0], min(len(e) for e in encoded) - 1
         for e in encoded[1:]:
             k = 0
