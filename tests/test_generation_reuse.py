@@ -208,6 +208,25 @@ def test_generate_mixed_equals_one_call_per_request(tiny_model):
         tiny_model.generate_mixed(prompts, [([0], 1, -1.0, None)], **kw)
 
 
+def test_generate_mixed_encodes_a_shared_prefix_once_and_equals_plain_generate(tiny_model, monkeypatch):
+    few_shot = ("Answer briefly. Question: What is the capital of Italy? Answer: Rome. Question: What is two plus "
+                "two? Answer: four. Question: ")
+    prompts = [few_shot + q + " Answer:" for q in ("Who wrote Hamlet?", "What is 3 + 4?", "Name a colour?")]
+    requests = [([0, 1, 2], 1, 0.0, [0, 0, 0]), ([0, 1, 2], 2, 1.0, [5, 6, 7])]
+    before = tiny_model.shared_prefix_prefills
+    mixed = tiny_model.generate_mixed(prompts, requests, max_new_tokens=6)
+    assert tiny_model.shared_prefix_prefills == before + 1
+    monkeypatch.setattr(tiny_model, "share_prefixes", False)  # the reference encodes every prompt whole
+    for (idx, n, temperature, seeds), got in zip(requests, mixed):
+        ref = tiny_model.generate([prompts[i] for i in idx], n=n, temperature=temperature, seed=seeds, max_new_tokens=6)
+        for g_row, r_row in zip(got, ref):
+            for g, r in zip(g_row, r_row):
+                assert g.token_ids == r.token_ids
+                np.testing.assert_allclose(g.model_logprobs, r.model_logprobs, atol=1e-5)
+                np.testing.assert_allclose(g.entropy, r.entropy, atol=1e-5)
+    assert tiny_model.shared_prefix_prefills == before + 1
+
+
 def test_prefetch_generates_every_request_in_one_loop(tiny_model):
     prompts = [qa_prompt(tiny_model, q) for q in ("What is the capital of France?", "What is 2 + 3?")]
     requests = [dict(prompts=prompts, n=1, temperature=0.0, max_new_tokens=6),

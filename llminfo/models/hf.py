@@ -250,7 +250,8 @@ class HFModel(TokenizedLM):
         change of batch does).
 
         Args:
-            prompts: the prompts (encoded once; `generate`'s prompt cache reuse applies).
+            prompts: the prompts (encoded once, a prefix they all share once; `generate`'s
+                prompt cache reuse applies).
             requests: per request `(indices into prompts, n, temperature, seeds)`:
                 temperature 0 is greedy; seeds one per listed prompt, or None (unseeded).
             max_new_tokens: for every request.
@@ -279,13 +280,14 @@ class HFModel(TokenizedLM):
                                   seed=None if seeds is None else list(seeds), stop=stop)
                     for idx, n, temperature, seeds in requests]
         encoded = self.encode_for_generation(prompts, max_new_tokens)
-        ids, mask = self._left_pad(encoded)
+        shared = self._shared_prefix_len(encoded) if self._can_share(()) and len(encoded) > 1 else 0
+        ids, mask = self._left_pad(encoded, shared)
         tok = self._tokenizer
         rows_out = hf_decode.decode(
             self.model, ids, mask, n=1, max_new_tokens=max_new_tokens, greedy=False, warpers=[], processors=[],
             keys=keys, pad_id=self.pad_id, eos_ids=self.eos_ids,
             is_stopped=(lambda toks: _hits_stop(tok, toks, stop)) if stop else None,
-            prefilled=self._prefill(encoded, ids, mask), row_prompts=row_prompts, row_temperatures=row_temps,
+            prefilled=self._prefill(encoded, ids, mask, shared), row_prompts=row_prompts, row_temperatures=row_temps,
         )
         return [
             [[self._completion(rows_out, start + k * n + j, stop) for j in range(n)] for k in range(count)]
