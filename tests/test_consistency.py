@@ -44,6 +44,8 @@ class TwoPromptModel(FakeQAModel):
     ("The answer is 18.", "8 + 1 = 9", False),
     ("Parisian cafes", "Paris", False),                  # whole tokens only
     ("", "Paris", False), ("Paris", "  ", False), ("Paris", ".", False),  # an empty answer matches nothing
+    ("!", "?", False), ("...", "...", False),  # nor does one without a letter or digit, not even itself
+    ("A", "A", True),  # "A" is an answer (a blood type) although normalising drops it as an article
 ])
 def test_answers_match_closed_form(a, b, same):
     assert answers_match(a, b) is same

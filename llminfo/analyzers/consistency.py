@@ -7,7 +7,7 @@ and five question/answer pairs; Farquhar et al., Nature 2024) — takes the mode
 answer there, and scores 1.0 when that answer and the answer being scored do not match, 0.0
 when they do. Two answers match when either occurs in the other as whole normalised tokens
 (`llminfo.text.alias_match`, the rule that grades answers against gold aliases: "Oslo"
-matches "The capital of Norway is Oslo."); an empty second answer never matches.
+matches "The capital of Norway is Oslo."); an answer without a letter or digit never matches.
 
 This is llminfo's own method: a one-sample, greedy, cross-prompt consistency check in the
 family of SelfCheckGPT (Manakul et al., EMNLP 2023: agreement with sampled answers) and SAC3
@@ -40,12 +40,11 @@ SECOND_PROMPTS = ("farquhar",)
 
 def answers_match(a: str, b: str) -> bool:
     """Whether two answers say the same: either occurs in the other as whole normalised
-    tokens (`alias_match` both ways). An empty answer (after stripping spaces and a final
-    full stop) matches nothing."""
+    tokens (`alias_match` both ways). An answer without a letter or digit (empty, ".", "?")
+    matches nothing."""
     from llminfo.text import alias_match
 
-    a, b = a.strip().rstrip("."), b.strip().rstrip(".")
-    if not a.strip() or not b.strip():
+    if not any(ch.isalnum() for ch in a) or not any(ch.isalnum() for ch in b):
         return False
     return alias_match(a, [b]) or alias_match(b, [a])
 
