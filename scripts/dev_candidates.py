@@ -43,7 +43,8 @@ def candidate_columns(rows: list[dict]) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    from p_true_variants import few_shot_split, read_config_rows
+    from p_true_variants import few_shot_config, few_shot_examples, few_shot_split, read_config_rows
+    from scipy.stats import spearmanr
     from quality_eval import _aurocs, cv_aurocs, held_out_mask
     from quality_hallucination import ROWS, read_rows
 
@@ -65,9 +66,6 @@ def main() -> None:
     def cv(S: np.ndarray, labels: np.ndarray, procedure: str) -> float:
         return float(np.mean(cv_aurocs(procedure, S, labels, [str(j) for j in range(S.shape[1])])))
 
-    def rank_corr(a: np.ndarray, b: np.ndarray) -> float:
-        return float(np.corrcoef(np.argsort(np.argsort(a)), np.argsort(np.argsort(b)))[0, 1])
-
     def entry(extra: np.ndarray | None, keep: np.ndarray) -> dict:
         S = np.column_stack([cols[m][keep] for m in base] + ([extra[keep]] if extra is not None else []))
         return {"stacked": cv(S, w[keep], "stacked"), "logistic_cv": cv(S, w[keep], "logistic_cv")}
@@ -79,17 +77,13 @@ def main() -> None:
         if n in base:
             continue
         report["candidates"][n] = {"dev_auroc": float(_aurocs(v[:, None], w)[0]),
-                                   "spearman_hidden_probe": rank_corr(v, cols["hidden_probe"]),
-                                   "spearman_msp": rank_corr(v, cols["msp"]), **entry(v, everyone)}
+                                   "spearman_hidden_probe": float(spearmanr(v, cols["hidden_probe"])[0]),
+                                   "spearman_msp": float(spearmanr(v, cols["msp"])[0]), **entry(v, everyone)}
         print(n, {k: round(x, 3) for k, x in report["candidates"][n].items()}, flush=True)
     # few-shot p(True), where scored on the development rows (the 20 examples are not among them)
-    import hashlib
-
-    from p_true_variants import few_shot_examples
-
     drawn, _ = few_shot_split(rows, 20, 0, "development")
-    config = hashlib.sha256(json.dumps([args.model, few_shot_examples(drawn)]).encode()).hexdigest()[:16]
-    pt = read_config_rows(ROOT / "bench_results" / f"p_true_fewshot_rows{suffix}.jsonl", config)
+    pt = read_config_rows(ROOT / "bench_results" / f"p_true_fewshot_rows{suffix}.jsonl",
+                          few_shot_config(args.model, few_shot_examples(drawn)))
     keep = np.array([r["id"] in pt for r in fd])
     if keep.sum() >= 50:
         lt = np.array([pt[r["id"]]["farquhar_fewshot"]["logp_true"] if r["id"] in pt else np.nan for r in fd])

@@ -153,6 +153,13 @@ def few_shot_examples(drawn: list[dict]) -> list[dict]:
              "correct": bool(r["correct"])} for r in drawn]
 
 
+def few_shot_config(model_name: str, examples: list[dict]) -> str:
+    """The key of one few-shot configuration (model and examples) in the rows file."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps([model_name, examples]).encode()).hexdigest()[:16]
+
+
 def read_config_rows(path: Path, config: str) -> dict[str, dict]:
     """The few-shot records of one configuration (model and examples), by id, the last one
     kept; several draws of examples share the rows file."""
@@ -241,8 +248,6 @@ def evaluate_few_shot(recs: list[dict]) -> dict:
 
 
 def few_shot_main(args: argparse.Namespace, rows: list[dict]) -> None:
-    import hashlib
-
     suffix = "" if args.model == "default" else f"_{args.model}"
     out_rows = Path(args.out_rows or ROOT / "bench_results" / f"p_true_fewshot_rows{suffix}.jsonl")
     seed_suffix = f"_seed{args.few_shot_seed}" if args.few_shot_seed else ""
@@ -251,7 +256,7 @@ def few_shot_main(args: argparse.Namespace, rows: list[dict]) -> None:
     drawn, held = few_shot_split(rows, args.few_shot, args.few_shot_seed, args.few_shot_on)
     held = held[: args.limit]
     examples = few_shot_examples(drawn)
-    config = hashlib.sha256(json.dumps([args.model, examples]).encode()).hexdigest()[:16]
+    config = few_shot_config(args.model, examples)
     if args.evaluate_only:  # the prefix size and timing of the run that scored the rows
         old = json.loads(output.read_text()).get("few_shot", {}) if output.exists() else {}
         info = {k: v for k, v in old.items() if old.get("config") == config and k not in ("ids", "requested", "seed")}
