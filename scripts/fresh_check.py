@@ -63,6 +63,11 @@ def main() -> None:
     rows_path = ROOT / "bench_results" / f"{stem}_check_rows{suffix}.jsonl"
     items = [json.loads(line) for line in questions.read_text().splitlines() if line.strip()]
     scorer = HallucinationScorer()
+    before = HallucinationScorer.load(args.before) if args.before else None
+    missing = [n for n in before.names if n not in scorer.names] if before is not None else []
+    if missing:  # checked before any model runs
+        raise SystemExit(f"--before {args.before}: methods {missing} are not scored by the default scorer "
+                         f"({', '.join(scorer.names)})")
     # a row scored by another set of methods is scored again (the new row, appended, is the one read)
     done = {k: r for k, r in read_rows(rows_path).items() if list(r["scores"]) == scorer.names}
     todo = [it for it in items if it["id"] not in done]
@@ -102,11 +107,7 @@ def main() -> None:
         "command": f"python scripts/fresh_check.py --model {args.model} --questions {questions.relative_to(ROOT) if questions.is_relative_to(ROOT) else questions}"
                    + (f" --before {args.before}" if args.before else ""),
     }
-    if args.before:
-        before = HallucinationScorer.load(args.before)
-        missing = [n for n in before.names if n not in names]
-        if missing:
-            raise SystemExit(f"--before {args.before}: methods {missing} are not scored by the default scorer")
+    if before is not None:
         risk_b = before.calibrator.predict(np.column_stack([S[n] for n in before.names]))
         report["before"] = {"scorer": str(args.before), "methods": before.names, "combined_risk": summary(wrong, risk_b),
                             "gain_over_best_single": diff(wrong, risk_b, S[best]),

@@ -191,3 +191,31 @@ def test_selection_among_given_procedures_only():
     assert sel["best"]["methods"] == list(names)
     with pytest.raises(ValueError, match="one of"):
         qe.select_combination(S, wrong, names, candidates=["select", "magic"])
+
+
+def test_script_arguments_naming_what_cannot_be_done_stop_before_any_model_runs(tmp_path, monkeypatch):
+    """fresh_check.py --before with a scorer of other methods, and quality_hallucination.py
+    --add-method with an unregistered name, stop with a message naming the argument (no model
+    is loaded: load_model would raise)."""
+    import json
+
+    import fresh_check
+    import quality_hallucination
+
+    from llminfo.analyzers.scorer import HallucinationScorer
+
+    def no_model(*a, **k):
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr("llminfo.models.load_model", no_model)
+    other = HallucinationScorer(["msp", "semantic_entropy"]).fit_scores(np.c_[np.arange(20.0), np.arange(20.0)],
+                                                                        np.arange(20) % 2 == 0, kind="rank")
+    other.save(tmp_path / "other.json")
+    questions = tmp_path / "unseen_factual_qa.jsonl"  # a question not scored yet: the model would be needed
+    questions.write_text(json.dumps({"id": "u1", "question": "What is 2 + 2?", "answers": ["4"]}) + "\n")
+    monkeypatch.setattr(sys, "argv", ["fresh_check.py", "--questions", str(questions), "--before", str(tmp_path / "other.json")])
+    with pytest.raises(SystemExit, match=r"--before .*\['semantic_entropy'\]"):
+        fresh_check.main()
+    monkeypatch.setattr(sys, "argv", ["quality_hallucination.py", "--add-method", "bogus", "--rows", str(tmp_path / "r.jsonl")])
+    with pytest.raises(SystemExit, match="--add-method: unknown method 'bogus'"):
+        quality_hallucination.main()
