@@ -126,7 +126,7 @@ def read_json_file(path: str | os.PathLike, what: str) -> Any:
     invalid JSON / UTF-8 a `UserError`, both naming `what` and the path."""
     import json
 
-    from llminfo.errors import InputFileNotFound, UserError
+    from llminfo.errors import InputFileNotFound
 
     path = Path(path)
     if not path.is_file():
